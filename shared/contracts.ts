@@ -1,0 +1,121 @@
+/**
+ * Contracts between the parts of tokenstream (DESIGN.md sections 1, 3, 4).
+ * Wire formats only: no I/O, no behaviour. Every part imports these instead of restating them.
+ */
+
+/** Genesys Cloud notification envelope, exactly as upstream sends it. */
+export interface NotificationEnvelope {
+  topicName: string;
+  version?: string;
+  eventBody: unknown;
+  metadata?: { CorrelationId?: string; [key: string]: unknown };
+}
+
+/** `GET /token` and `POST /token/refresh` success body. `expiresAt` is ISO-8601 UTC. */
+export interface BrokerTokenResponse {
+  accessToken: string;
+  expiresAt: string;
+  fingerprint: string;
+  /** Secrets Manager version id of the cached token (or the local store's equivalent). */
+  version: string;
+}
+
+/** `POST /token/refresh` request body: compare-and-swap on the rejected token. */
+export interface BrokerRefreshRequest {
+  profile: string;
+  rejectedFingerprint: string;
+}
+
+/** Every broker 4xx/5xx body. `code` is stable and documented; `message` never carries a secret. */
+export interface BrokerErrorResponse {
+  error: { code: BrokerErrorCode; message: string; requestId?: string };
+}
+
+export type BrokerErrorCode =
+  | "unauthenticated"
+  | "unknown_profile"
+  | "bad_request"
+  | "method_not_allowed"
+  | "not_found"
+  | "idp_unavailable"
+  | "idp_invalid_client"
+  | "token_unavailable"
+  | "internal";
+
+/** Token as the cache secret stores it (JSON in SecretString). Times are ISO-8601 UTC. */
+export interface CachedToken {
+  accessToken: string;
+  expiresAt: string;
+  issuedAt: string;
+  fingerprint: string;
+}
+
+/** Broker profile: one per OAuth client (PROFILES env var is a JSON array of these). */
+export interface BrokerProfile {
+  name: string;
+  /** Base URL of the identity provider, e.g. https://login.mypurecloud.com; the broker posts to `${loginUrl}/oauth/token`. */
+  loginUrl: string;
+  /** Operator-created secret holding `{"clientId":"...","clientSecret":"..."}`. */
+  credentialsSecretArn: string;
+  /** Broker-owned secret holding the CachedToken JSON. */
+  tokenSecretArn: string;
+}
+
+export type AuditAction = "mint" | "rotation" | "handout" | "refusal" | "failure";
+export type AuditOutcome = "success" | "denied" | "error";
+
+/**
+ * One append-only audit item (DynamoDB). Key: `pk` = `profile#<profile>`, `sk` = `<ISO time>#<requestId>#<n>`.
+ * Never holds a token or a secret: only fingerprints.
+ */
+export interface AuditRecord {
+  pk: string;
+  sk: string;
+  time: string;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  profile: string;
+  requestId: string;
+  callerArn?: string;
+  callerAccount?: string;
+  sourceIp?: string;
+  fingerprint?: string;
+  secretVersion?: string;
+  expiresAt?: string;
+  errorCode?: string;
+  detail?: string;
+  /** Epoch seconds; DynamoDB TTL attribute for the configured retention. */
+  expiresAtEpoch?: number;
+}
+
+/** What the worker writes to SQS for each distinct event. */
+export interface QueuedEventMessage {
+  kind: "event";
+  /** De-duplication key: SHA-256 hex of topicName + canonical eventBody + CorrelationId + per-session ordinal. */
+  key: string;
+  receivedAt: string;
+  event: NotificationEnvelope;
+}
+
+/** Written instead of QueuedEventMessage when the event is larger than an SQS message allows. */
+export interface QueuedEventPointerMessage {
+  kind: "event-pointer";
+  key: string;
+  receivedAt: string;
+  topicName: string;
+  bucket: string;
+  objectKey: string;
+  sizeBytes: number;
+}
+
+/** Any interval with zero live sessions: the topics whose events in [start, end) may be missing. */
+export interface QueuedGapMessage {
+  kind: "gap";
+  topicName: "tokenstream.gap";
+  start: string;
+  end: string;
+  durationMs: number;
+  topics: string[];
+}
+
+export type QueuedMessage = QueuedEventMessage | QueuedEventPointerMessage | QueuedGapMessage;

@@ -1,0 +1,162 @@
+/**
+ * Genesys notification channels: per-client cap with eviction, lifetime (extended by re-subscribing),
+ * death with the creating token, one socket per channel (a second socket kicks the first).
+ */
+import { randomBytes } from "node:crypto";
+import type { Connection } from "./connection.ts";
+import type { Hub, Subscriber } from "./hub.ts";
+import type { ChannelLimitPolicy, SimulatorCounters } from "./types.ts";
+
+export interface ChannelSettings {
+  channelLifetimeMs: number;
+  maxChannelsPerClient: number;
+  channelLimitPolicy: ChannelLimitPolicy;
+}
+
+export class Channel implements Subscriber {
+  conn: Connection | undefined;
+  expiresAt: number;
+  timer: NodeJS.Timeout | undefined;
+  readonly createdAt = Date.now();
+
+  constructor(
+    readonly id: string,
+    readonly clientId: string,
+    readonly tokenFingerprint: string,
+    lifetimeMs: number,
+  ) {
+    this.expiresAt = this.createdAt + lifetimeMs;
+  }
+
+  connection(): Connection | undefined {
+    return this.conn;
+  }
+
+  get hasOpenSocket(): boolean {
+    return this.conn !== undefined && !this.conn.closed;
+  }
+}
+
+const NOT_FOUND_FRAME = Buffer.from(JSON.stringify({ result: "404", message: "channel not found" }));
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export type CreateResult = { ok: true; channel: Channel } | { ok: false };
+
+export class ChannelStore {
+  private channels = new Map<string, Channel>();
+
+  constructor(
+    private readonly settings: ChannelSettings,
+    private readonly hub: Hub,
+    private readonly counters: SimulatorCounters,
+  ) {}
+
+  create(clientId: string, tokenFingerprint: string): CreateResult {
+    const owned = this.ofClient(clientId);
+    if (owned.length >= this.settings.maxChannelsPerClient) {
+      const victim =
+        owned.find((channel) => !channel.hasOpenSocket) ??
+        (this.settings.channelLimitPolicy === "evictOldest" ? owned[0] : undefined);
+      if (!victim) {
+        this.counters.channelCreateRejected++;
+        return { ok: false };
+      }
+      this.counters.channelsEvicted++;
+      this.kill(victim.id);
+    }
+    const channel = new Channel(
+      `streaming-0-${randomBytes(12).toString("hex")}`,
+      clientId,
+      tokenFingerprint,
+      this.settings.channelLifetimeMs,
+    );
+    this.channels.set(channel.id, channel);
+    this.armExpiry(channel);
+    this.counters.channelsCreated++;
+    return { ok: true, channel };
+  }
+
+  get(id: string): Channel | undefined {
+    return this.channels.get(id);
+  }
+
+  /** Oldest first. */
+  ofClient(clientId: string): Channel[] {
+    return [...this.channels.values()].filter((channel) => channel.clientId === clientId);
+  }
+
+  ofToken(tokenFingerprint: string): Channel[] {
+    return [...this.channels.values()].filter((channel) => channel.tokenFingerprint === tokenFingerprint);
+  }
+
+  topicsOf(channel: Channel): ReadonlySet<string> {
+    return this.hub.topicsOf(channel);
+  }
+
+  setTopics(channel: Channel, topics: Iterable<string>): void {
+    this.hub.setTopics(channel, topics);
+  }
+
+  /** Re-subscribing extends the channel's life. */
+  extend(channel: Channel): void {
+    channel.expiresAt = Date.now() + this.settings.channelLifetimeMs;
+    this.armExpiry(channel);
+  }
+
+  /** The channel is gone: its socket gets {"result":"404"} and a close. */
+  kill(id: string): boolean {
+    const channel = this.channels.get(id);
+    if (!channel) return false;
+    clearTimeout(channel.timer);
+    this.channels.delete(id);
+    this.hub.remove(channel);
+    this.counters.channelsDied++;
+    const conn = channel.conn;
+    channel.conn = undefined;
+    if (conn?.deliverable) {
+      conn.send(NOT_FOUND_FRAME);
+      this.counters.notFoundFramesSent++;
+      conn.close(1000, "channel not found");
+    }
+    return true;
+  }
+
+  killByToken(tokenFingerprint: string): number {
+    const doomed = this.ofToken(tokenFingerprint);
+    for (const channel of doomed) this.kill(channel.id);
+    return doomed.length;
+  }
+
+  /** A new socket on the channel replaces (and closes) the previous one. */
+  attach(channel: Channel, conn: Connection): void {
+    const previous = channel.conn;
+    channel.conn = conn;
+    if (previous && !previous.closed) {
+      this.counters.socketsKicked++;
+      previous.close(1000, "replaced by a new connection");
+    }
+  }
+
+  detach(conn: Connection): void {
+    if (conn.channelId === undefined) return;
+    const channel = this.channels.get(conn.channelId);
+    if (channel?.conn === conn) channel.conn = undefined;
+  }
+
+  close(): void {
+    for (const channel of this.channels.values()) clearTimeout(channel.timer);
+    this.channels.clear();
+  }
+
+  private armExpiry(channel: Channel): void {
+    clearTimeout(channel.timer);
+    const wait = channel.expiresAt - Date.now();
+    channel.timer = setTimeout(
+      () => {
+        if (Date.now() >= channel.expiresAt) this.kill(channel.id);
+        else this.armExpiry(channel);
+      },
+      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+    );
+  }
+}

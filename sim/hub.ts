@@ -1,0 +1,111 @@
+/**
+ * Who is subscribed to what, which sockets are open, and event delivery: an event goes to every open,
+ * non-silenced socket whose channel (or generic stream) is subscribed to its topic.
+ */
+import type { Connection } from "./connection.ts";
+import type { Random } from "./random.ts";
+import type { SocketInfo, SocketSelector } from "./types.ts";
+
+/** A genesys channel or a generic stream: holds topics and (at most) one socket. */
+export interface Subscriber {
+  connection(): Connection | undefined;
+}
+
+export class Hub {
+  private byTopic = new Map<string, Set<Subscriber>>();
+  private topicsBySubscriber = new Map<Subscriber, Set<string>>();
+  private connections = new Set<Connection>();
+
+  constructor(private readonly random: Random) {}
+
+  topicsOf(subscriber: Subscriber): ReadonlySet<string> {
+    return this.topicsBySubscriber.get(subscriber) ?? new Set();
+  }
+
+  /** Replaces the subscriber's topic set. */
+  setTopics(subscriber: Subscriber, topics: Iterable<string>): void {
+    const next = new Set(topics);
+    const previous = this.topicsBySubscriber.get(subscriber) ?? new Set<string>();
+    for (const topic of previous) {
+      if (next.has(topic)) continue;
+      const subs = this.byTopic.get(topic);
+      subs?.delete(subscriber);
+      if (subs?.size === 0) this.byTopic.delete(topic);
+    }
+    for (const topic of next) {
+      if (previous.has(topic)) continue;
+      let subs = this.byTopic.get(topic);
+      if (!subs) {
+        subs = new Set();
+        this.byTopic.set(topic, subs);
+      }
+      subs.add(subscriber);
+    }
+    if (next.size === 0) this.topicsBySubscriber.delete(subscriber);
+    else this.topicsBySubscriber.set(subscriber, next);
+  }
+
+  remove(subscriber: Subscriber): void {
+    this.setTopics(subscriber, []);
+  }
+
+  subscribedTopics(): string[] {
+    return [...this.byTopic.keys()];
+  }
+
+  addConnection(conn: Connection): void {
+    this.connections.add(conn);
+  }
+
+  removeConnection(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  /** Writes the frame to every deliverable subscribed socket; returns how many. */
+  deliver(topic: string, frame: Buffer, eventIndex: number): number {
+    const subs = this.byTopic.get(topic);
+    if (!subs) return 0;
+    let sockets = 0;
+    for (const sub of subs) {
+      const conn = sub.connection();
+      if (conn?.send(frame, eventIndex)) sockets++;
+    }
+    return sockets;
+  }
+
+  corkAll(): void {
+    for (const conn of this.connections) conn.cork();
+  }
+
+  uncorkAll(): void {
+    for (const conn of this.connections) conn.uncork();
+  }
+
+  /** Open sockets matching the selector ("random" picks among deliverable ones). */
+  select(which: SocketSelector): Connection[] {
+    const open = [...this.connections].filter((conn) => !conn.closed);
+    if (which === "all") return open;
+    if (which === "random") {
+      const pick = this.random.pick(open.filter((conn) => conn.deliverable));
+      return pick ? [pick] : [];
+    }
+    return open.filter((conn) => conn.channelId === which || conn.id === which);
+  }
+
+  info(): SocketInfo[] {
+    return [...this.connections]
+      .filter((conn) => !conn.closed)
+      .map((conn) => ({
+        id: conn.id,
+        kind: conn.kind,
+        channelId: conn.channelId,
+        openedAt: conn.openedAt,
+        halfOpen: conn.halfOpen,
+        closing: conn.closing,
+      }));
+  }
+
+  allConnections(): Connection[] {
+    return [...this.connections];
+  }
+}

@@ -1,0 +1,286 @@
+/** Composition root of the simulator: one HTTP server for OAuth, REST and WebSocket upgrades. */
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { ChannelStore } from "./channels.ts";
+import { Connection, type ConnectionHooks, type ConnectionSettings } from "./connection.ts";
+import { FaultQueue } from "./fault-queue.ts";
+import { EventGenerator } from "./generator.ts";
+import { GenericStreams, parseTopicsParam } from "./generic.ts";
+import { BodyTooLargeError, genesysError, sendJson } from "./http-util.ts";
+import { Hub } from "./hub.ts";
+import { Ledger } from "./ledger.ts";
+import { handleOAuth } from "./oauth.ts";
+import { resolveOptions } from "./options.ts";
+import { Publisher } from "./publisher.ts";
+import { correlationPrefix, Random } from "./random.ts";
+import { bearerToken, handleRest } from "./rest.ts";
+import { TokenStore } from "./tokens.ts";
+import type {
+  Simulator,
+  SimulatorCounters,
+  SimulatorFaults,
+  SimulatorOptions,
+  SocketSelector,
+} from "./types.ts";
+
+export function newCounters(): SimulatorCounters {
+  return {
+    tokenRequests: 0,
+    tokensIssued: 0,
+    oauthFailures: 0,
+    tokensRevoked: 0,
+    tokensExpired: 0,
+    restRequests: 0,
+    restUnauthorized: 0,
+    channelsCreated: 0,
+    channelsEvicted: 0,
+    channelsDied: 0,
+    channelCreateRejected: 0,
+    subscriptionsPut: 0,
+    subscriptionsPost: 0,
+    subscriptionsDeleted: 0,
+    subscriptionsRejected: 0,
+    socketsOpened: 0,
+    socketsClosed: 0,
+    socketsKicked: 0,
+    upgradesRejected: 0,
+    heartbeatsSent: 0,
+    pongsSent: 0,
+    socketClosingSent: 0,
+    forcedCloses: 0,
+    drops: 0,
+    halfOpens: 0,
+    notFoundFramesSent: 0,
+    genericExpiryCloses: 0,
+    eventsEmitted: 0,
+    eventFramesSent: 0,
+    eventsUndelivered: 0,
+  };
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify(
+    genesysError(status, status === 401 ? "bad.credentials" : "not.found", message),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const settings = resolveOptions(options);
+  const random = new Random(settings.seed);
+  const counters = newCounters();
+  const ledger = new Ledger(correlationPrefix(random));
+  const hub = new Hub(random);
+  const abort = new AbortController();
+  const clients = new Map(settings.clients.map((client) => [client.clientId, client]));
+  const channels = new ChannelStore(settings, hub, counters);
+  const generic = new GenericStreams(hub, counters, settings.genericCloseCode);
+  const tokens = new TokenStore((token, reason) => {
+    if (reason === "expired") counters.tokensExpired++;
+    else counters.tokensRevoked++;
+    channels.killByToken(token.fingerprint);
+    generic.closeByToken(token.fingerprint);
+  });
+  const publisher = new Publisher(hub, ledger, counters, random);
+  const generator = new EventGenerator({
+    tickMs: settings.generatorTickMs,
+    subscribedTopics: () => hub.subscribedTopics(),
+    emit: (topic) => publisher.publish(topic),
+    beforeBatch: () => hub.corkAll(),
+    afterBatch: () => hub.uncorkAll(),
+  });
+  const faultQueues = {
+    oauth: new FaultQueue(),
+    channelCreate: new FaultQueue(),
+    subscriptions: new FaultQueue(),
+  };
+  const connectionSettings: ConnectionSettings = {
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    socketClosingGraceMs: settings.socketClosingGraceMs,
+    socketClosingEveryMs: settings.socketClosingEveryMs,
+  };
+  const hooks: ConnectionHooks = {
+    counters,
+    ledger,
+    onClosed(conn) {
+      hub.removeConnection(conn);
+      channels.detach(conn);
+      generic.detach(conn);
+    },
+  };
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    autoPong: false,
+    clientTracking: false,
+  });
+  let nextGenericId = 1;
+  let wsBaseUrl = "";
+
+  const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://sim.invalid");
+    if (url.pathname === "/oauth/token") {
+      return handleOAuth(req, res, {
+        clients,
+        tokens,
+        counters,
+        faults: faultQueues.oauth,
+        defaultLifetimeSec: settings.tokenLifetimeSec,
+        signal: abort.signal,
+      });
+    }
+    if (
+      url.pathname === "/api/v2/notifications/channels" ||
+      url.pathname.startsWith("/api/v2/notifications/channels/")
+    ) {
+      return handleRest(req, res, url, {
+        clients,
+        tokens,
+        channels,
+        counters,
+        channelCreateFaults: faultQueues.channelCreate,
+        subscriptionFaults: faultQueues.subscriptions,
+        maxTopicsPerChannel: settings.maxTopicsPerChannel,
+        wsBaseUrl,
+        signal: abort.signal,
+      });
+    }
+    sendJson(res, 404, genesysError(404, "not.found", "no such resource"));
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const url = new URL(req.url ?? "/", "http://sim.invalid");
+    const channelMatch = /^\/channels\/([^/]+)$/.exec(url.pathname);
+    if (channelMatch) {
+      const channel = channels.get(decodeURIComponent(channelMatch[1]!));
+      if (!channel) {
+        counters.upgradesRejected++;
+        return rejectUpgrade(socket, 404, "channel not found");
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        if (channels.get(channel.id) !== channel) {
+          counters.upgradesRejected++;
+          ws.terminate();
+          return;
+        }
+        const conn = new Connection(
+          `${channel.id}#${counters.socketsOpened + 1}`,
+          "genesys",
+          ws,
+          connectionSettings,
+          hooks,
+          channel.id,
+        );
+        hub.addConnection(conn);
+        channels.attach(channel, conn);
+      });
+      return;
+    }
+    if (url.pathname === "/stream") {
+      const token = url.searchParams.get("access_token") ?? bearerToken(req.headers.authorization);
+      const caller = token ? tokens.validate(token) : undefined;
+      if (!caller) {
+        counters.upgradesRejected++;
+        return rejectUpgrade(socket, 401, "token missing, unknown or expired");
+      }
+      const topics = parseTopicsParam(url.searchParams.get("topics"));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        if (!tokens.validate(token!)) {
+          counters.upgradesRejected++;
+          ws.close(settings.genericCloseCode, "token expired");
+          return;
+        }
+        const conn = new Connection(`generic-${nextGenericId++}`, "generic", ws, connectionSettings, hooks);
+        hub.addConnection(conn);
+        generic.add(conn, caller.fingerprint, topics);
+      });
+      return;
+    }
+    counters.upgradesRejected++;
+    rejectUpgrade(socket, 404, "no such stream");
+  };
+
+  const server = createServer((req, res) => {
+    onRequest(req, res).catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (error instanceof BodyTooLargeError)
+        return sendJson(res, 413, genesysError(413, "too.large", error.message));
+      sendJson(res, 500, genesysError(500, "internal.server.error", "simulator error"));
+    });
+  });
+  server.on("upgrade", onUpgrade);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = settings.host === "0.0.0.0" || settings.host === "::" ? "127.0.0.1" : settings.host;
+  const httpBase = `http://${urlHost}:${port}`;
+  wsBaseUrl = `ws://${urlHost}:${port}`;
+
+  const forEach = (which: SocketSelector, action: (conn: Connection) => boolean): number => {
+    let n = 0;
+    for (const conn of hub.select(which)) if (action(conn) !== false) n++;
+    return n;
+  };
+
+  const faults: SimulatorFaults = {
+    oauth: faultQueues.oauth,
+    channelCreate: faultQueues.channelCreate,
+    subscriptions: faultQueues.subscriptions,
+    dropSocket: (which = "random") => forEach(which, (conn) => conn.drop()),
+    halfOpen: (which = "random") => forEach(which, (conn) => conn.goHalfOpen()),
+    sendSocketClosing: (which = "all") => forEach(which, (conn) => conn.sendSocketClosing()),
+    killChannel: (channelId) => channels.kill(channelId),
+    revokeToken: (tokenOrFingerprint) => tokens.revoke(tokenOrFingerprint),
+    expireAllTokens: () => tokens.expireAll(),
+  };
+
+  const dropTimer =
+    settings.randomDropEveryMs === undefined
+      ? undefined
+      : setInterval(() => faults.dropSocket("random"), settings.randomDropEveryMs);
+  if (settings.eventRatePerSec > 0) generator.start(settings.eventRatePerSec);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      abort.abort();
+      generator.stop();
+      clearInterval(dropTimer);
+      for (const conn of hub.allConnections()) conn.terminate();
+      channels.close();
+      tokens.close();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })();
+    return closing;
+  };
+
+  return {
+    loginUrl: httpBase,
+    apiUrl: httpBase,
+    genericStreamUrl: `${wsBaseUrl}/stream`,
+    port,
+    counters,
+    faults,
+    ledger,
+    publish: (topic, body, opts) => publisher.publish(topic, body, opts?.correlationId),
+    startGenerator: (ratePerSec) =>
+      generator.start(ratePerSec ?? (settings.eventRatePerSec > 0 ? settings.eventRatePerSec : 1)),
+    stopGenerator: () => generator.stop(),
+    subscribedTopics: () => hub.subscribedTopics(),
+    openSockets: () => hub.info(),
+    close,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Public types of the Genesys Cloud + OAuth simulator (sim/README.md explains the behaviour).
+ * Wire formats come from shared/contracts.ts; these are the simulator's own controls.
+ */
+import type { NotificationEnvelope } from "../shared/contracts.ts";
+import type { Ledger } from "./ledger.ts";
+
+export interface SimulatedClient {
+  clientId: string;
+  clientSecret: string;
+  /** Overrides SimulatorOptions.tokenLifetimeSec for this client. */
+  tokenLifetimeSec?: number;
+  /** Topics this client lacks permission for: subscribing to one is a 403 (unless ignoreErrors=true). */
+  deniedTopics?: string[];
+}
+
+/** What happens when a client holds 20 channels, all with an open socket, and creates a 21st. */
+export type ChannelLimitPolicy = "reject" | "evictOldest";
+
+export interface SimulatorOptions {
+  host?: string;
+  port?: number;
+  clients?: SimulatedClient[];
+  /** Access token lifetime in seconds (fractions allowed). Default 86400. */
+  tokenLifetimeSec?: number;
+  /** Channel lifetime unless re-subscribed. Default 24 h. */
+  channelLifetimeMs?: number;
+  /** Default 20. */
+  maxChannelsPerClient?: number;
+  /** Default 1000. */
+  maxTopicsPerChannel?: number;
+  /** Default "reject" (HTTP 400 `notification.channel.limit`). */
+  channelLimitPolicy?: ChannelLimitPolicy;
+  /** Default 30000. */
+  heartbeatIntervalMs?: number;
+  /** Forced close (1001) this long after v2.system.socket_closing. Default 60000. */
+  socketClosingGraceMs?: number;
+  /** If set, every socket gets v2.system.socket_closing once it is this old (maintenance). */
+  socketClosingEveryMs?: number;
+  /** If set, abruptly destroys one random open socket at this interval. */
+  randomDropEveryMs?: number;
+  /** Close code of the generic stream at token expiry. Default 4001. */
+  genericCloseCode?: 4001 | 1008;
+  /** Generator rate in events per second per subscribed topic; 0 (default) = generator off. */
+  eventRatePerSec?: number;
+  /** Generator tick in ms (events are emitted in batches per tick). Default 50. */
+  generatorTickMs?: number;
+  /** Seed for the simulator's own randomness (drops, payloads, correlation-id prefix). */
+  seed?: number;
+}
+
+/**
+ * A forced outcome for the next HTTP request(s) on one endpoint.
+ * `slow` delays the request, then serves it normally; `reset` destroys the TCP connection without a response.
+ */
+export type HttpFault =
+  | { status: 429; retryAfterSec?: number }
+  | { status: 500 | 502 | 503 }
+  | { status: 400 | 401 }
+  | { kind: "garbage" }
+  | { kind: "slow"; delayMs: number }
+  | { kind: "reset" };
+
+export interface FaultQueueControl {
+  /** The next `n` requests on this endpoint get `fault` (queued after any earlier `next` calls). */
+  next(n: number, fault: HttpFault): void;
+  /** Forget all queued faults. */
+  clear(): void;
+  /** How many requests are still queued to fail. */
+  readonly pending: number;
+}
+
+/** Selects sockets: "random" = one random open socket, "all", or a channel id (genesys) / connection id (generic). */
+export type SocketSelector = "random" | "all" | string;
+
+export interface SimulatorFaults {
+  /** POST /oauth/token */
+  oauth: FaultQueueControl;
+  /** POST /api/v2/notifications/channels */
+  channelCreate: FaultQueueControl;
+  /** PUT|POST|GET|DELETE /api/v2/notifications/channels/{id}/subscriptions */
+  subscriptions: FaultQueueControl;
+  /** Abrupt TCP destroy, no close frame. Returns how many sockets were dropped. */
+  dropSocket(which?: SocketSelector): number;
+  /** The server goes silent on the socket (no heartbeats, events, pongs; stops reading) without closing it. */
+  halfOpen(which?: SocketSelector): number;
+  /** Sends v2.system.socket_closing, then force-closes (1001) after socketClosingGraceMs. */
+  sendSocketClosing(which?: SocketSelector): number;
+  /** Deletes a genesys channel: its socket gets {"result":"404",...} and is closed. */
+  killChannel(channelId: string): boolean;
+  /** Revokes a token given as the token itself or its fingerprint; its channels and generic sockets die. */
+  revokeToken(tokenOrFingerprint: string): boolean;
+  /** Every issued token expires now (channels and generic sockets die accordingly). */
+  expireAllTokens(): number;
+}
+
+export interface SimulatorCounters {
+  tokenRequests: number;
+  tokensIssued: number;
+  oauthFailures: number;
+  tokensRevoked: number;
+  tokensExpired: number;
+  restRequests: number;
+  restUnauthorized: number;
+  channelsCreated: number;
+  channelsEvicted: number;
+  channelsDied: number;
+  channelCreateRejected: number;
+  subscriptionsPut: number;
+  subscriptionsPost: number;
+  subscriptionsDeleted: number;
+  subscriptionsRejected: number;
+  socketsOpened: number;
+  socketsClosed: number;
+  socketsKicked: number;
+  upgradesRejected: number;
+  heartbeatsSent: number;
+  pongsSent: number;
+  socketClosingSent: number;
+  forcedCloses: number;
+  drops: number;
+  halfOpens: number;
+  notFoundFramesSent: number;
+  genericExpiryCloses: number;
+  eventsEmitted: number;
+  /** Event frames written to sockets (one event to two sockets counts 2), minus frames retracted at a drop. */
+  eventFramesSent: number;
+  /** Events that reached no socket at publish time (dropped, as upstream). The ledger is authoritative. */
+  eventsUndelivered: number;
+}
+
+export interface PublishOptions {
+  correlationId?: string;
+}
+
+export interface PublishedEvent {
+  topic: string;
+  /** Per-topic sequence (1-based), also in the generated eventBody. */
+  sequence: number;
+  correlationId: string;
+  envelope: NotificationEnvelope;
+  /** Sockets the event was written to. */
+  deliveredSockets: number;
+}
+
+export interface Simulator {
+  /** POST `${loginUrl}/oauth/token` */
+  readonly loginUrl: string;
+  /** `${apiUrl}/api/v2/notifications/...` */
+  readonly apiUrl: string;
+  /** ws://host:port/stream — generic mode (`?topics=a,b&access_token=...`). */
+  readonly genericStreamUrl: string;
+  readonly port: number;
+  readonly counters: Readonly<SimulatorCounters>;
+  readonly faults: SimulatorFaults;
+  readonly ledger: Ledger;
+  /** Publishes one event now. Without `body` the eventBody is the generator's `{sequence, topic, emittedAt, data}`. */
+  publish(topic: string, body?: unknown, opts?: PublishOptions): PublishedEvent;
+  /** Starts (or re-rates) the generator; default rate = options.eventRatePerSec. */
+  startGenerator(ratePerSec?: number): void;
+  stopGenerator(): void;
+  /** Topics that at least one channel or generic socket is subscribed to. */
+  subscribedTopics(): string[];
+  /** Open sockets: genesys (by channel) and generic. */
+  openSockets(): SocketInfo[];
+  /** Closes everything; idempotent; leaves no timers. */
+  close(): Promise<void>;
+}
+
+export interface SocketInfo {
+  id: string;
+  kind: "genesys" | "generic";
+  /** Channel id for genesys sockets. */
+  channelId?: string;
+  openedAt: number;
+  halfOpen: boolean;
+  closing: boolean;
+}

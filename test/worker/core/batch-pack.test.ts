@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { packBatches, SQS_BATCH_LIMITS } from "../../../worker/core/batch-pack.ts";
+
+const e = (id: string, bodyBytes: number) => ({ id, bodyBytes });
+
+describe("packBatches", () => {
+  it("puts at most 10 entries in a batch, in order", () => {
+    const entries = Array.from({ length: 25 }, (_, i) => e(`m${i}`, 100));
+    const { batches, oversized } = packBatches(entries);
+    expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
+    expect(batches.flat()).toEqual(entries);
+    expect(oversized).toEqual([]);
+  });
+
+  it("keeps each batch within the total byte limit, exactly at the limit allowed", () => {
+    const entries = [e("a", 100_000), e("b", 100_000), e("c", 62_144), e("d", 1), e("e", 262_144)];
+    const { batches } = packBatches(entries, SQS_BATCH_LIMITS);
+    expect(batches.map((b) => b.map((x) => x.id))).toEqual([["a", "b", "c"], ["d"], ["e"]]);
+    for (const b of batches) expect(b.reduce((s, x) => s + x.bodyBytes, 0)).toBeLessThanOrEqual(262_144);
+  });
+
+  it("reports an entry alone over the limit separately and keeps the rest", () => {
+    const { batches, oversized } = packBatches([e("a", 10), e("big", 262_145), e("b", 10)]);
+    expect(oversized.map((x) => x.id)).toEqual(["big"]);
+    expect(batches.map((b) => b.map((x) => x.id))).toEqual([["a", "b"]]);
+  });
+
+  it("handles empty input and validates limits", () => {
+    expect(packBatches([])).toEqual({ batches: [], oversized: [] });
+    expect(() => packBatches([e("a", 1)], { maxEntries: 0, maxBytes: 10 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../../../worker/core/canonical-json.ts";
+
+describe("canonicalJson", () => {
+  it("sorts keys recursively, arrays keep their order", () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: "x" } })).toBe(
+      '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}',
+    );
+    expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+  });
+
+  it("follows JSON.stringify for odd values", () => {
+    expect(canonicalJson(undefined)).toBe("null");
+    expect(canonicalJson({ a: undefined, b: Number.NaN, c: [undefined] })).toBe('{"b":null,"c":[null]}');
+    expect(canonicalJson("é\n\u2028")).toBe(JSON.stringify("é\n\u2028"));
+    expect(canonicalJson(new Date(0))).toBe('"1970-01-01T00:00:00.000Z"');
+    expect(JSON.parse(canonicalJson({ x: [1, "2", true, null] }))).toEqual({ x: [1, "2", true, null] });
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * Partial failures and throttling that fauxqs cannot produce, injected with aws-sdk-client-mock on one
+ * client instance. Everything else about the sink is tested against fauxqs in sqs-sink.test.ts.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchCommandInput,
+  type SendMessageBatchResult,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
+import { eventKey } from "../../../worker/core/dedupe.ts";
+import { eventMessage } from "../../../worker/core/message.ts";
+import { SqsSink, type SqsSinkOptions } from "../../../worker/sink/sqs-sink.ts";
+
+const QUEUE = "https://sqs.us-east-1.amazonaws.com/000000000000/events.fifo";
+const sinks: SqsSink[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(sinks.splice(0).map((s) => s.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function ev(topic: string, i: number, pad = 0): QueuedEventMessage {
+  const env = {
+    topicName: topic,
+    eventBody: { i, pad: "x".repeat(pad) },
+    metadata: { CorrelationId: `c${i}` },
+  };
+  return eventMessage(env, eventKey(env, 1), 0);
+}
+
+/** Event bodies are labelled by their index, other messages by their kind. */
+function idxOf(body: string): number {
+  const m = JSON.parse(body) as QueuedMessage;
+  return m.kind === "event" ? (m.event.eventBody as { i: number }).i : -1;
+}
+
+/** A fake SQS that records every entry it accepted, in order. */
+function fakeSqs(
+  behaviour: (input: SendMessageBatchCommandInput, call: number) => SendMessageBatchResult | Error,
+) {
+  const client = new SQSClient({
+    region: "us-east-1",
+    credentials: { accessKeyId: "a", secretAccessKey: "b" },
+  });
+  const mock = mockClient(client);
+  const accepted: number[] = [];
+  const calls: number[][] = [];
+  const acceptedPerCall: number[][] = [];
+  let n = 0;
+  mock.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
+    const entries = input.Entries ?? [];
+    calls.push(entries.map((e) => idxOf(e.MessageBody!)));
+    const out = behaviour(input, n++);
+    const ok: number[] = [];
+    acceptedPerCall.push(ok);
+    if (out instanceof Error) throw out;
+    for (const s of out.Successful ?? []) {
+      const e = entries.find((x) => x.Id === s.Id)!;
+      ok.push(idxOf(e.MessageBody!));
+    }
+    accepted.push(...ok);
+    return out;
+  });
+  return { client, accepted, calls, acceptedPerCall };
+}
+
+const allOk = (input: SendMessageBatchCommandInput): SendMessageBatchResult => ({
+  Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: `m${e.Id}`, MD5OfMessageBody: "x" })),
+  Failed: [],
+});
+
+function makeSink(sqs: SQSClient, extra: Partial<SqsSinkOptions> = {}): SqsSink {
+  const spoolDir = mkdtempSync(join(tmpdir(), "sink-fault-"));
+  dirs.push(spoolDir);
+  const sink = new SqsSink({
+    sqs,
+    queueUrl: QUEUE,
+    spoolDir,
+    retry: { baseMs: 10, capMs: 50, floorMs: 10 },
+    ...extra,
+  });
+  sinks.push(sink);
+  return sink;
+}
+
+function sdkError(name: string, status: number): Error {
+  return Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+}
+
+describe("SqsSink under injected faults", () => {
+  it("retries only the entries in Failed[] with SenderFault false, each delivered once", async () => {
+    const fake = fakeSqs((input, call) => {
+      if (call > 0) return allOk(input);
+      const entries = input.Entries ?? [];
+      return {
+        Successful: entries
+          .filter((_, i) => i !== 1)
+          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: "x" })),
+        Failed: [{ Id: entries[1]!.Id!, SenderFault: false, Code: "InternalError", Message: "try again" }],
+      };
+    });
+    const sink = makeSink(fake.client);
+    for (let i = 0; i < 4; i++) sink.submit(ev(`topic-${i}`, i));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect([...fake.accepted].sort()).toEqual([0, 1, 2, 3]);
+    expect(fake.calls).toEqual([[0, 1, 2, 3], [1]]);
+  });
+
+  it("dead-letters an entry SQS rejects as the sender's fault instead of retrying it forever", async () => {
+    const fake = fakeSqs((input) => {
+      const entries = input.Entries ?? [];
+      const bad = entries.filter((e) => idxOf(e.MessageBody!) === 2);
+      return {
+        Successful: entries
+          .filter((e) => !bad.includes(e))
+          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: "x" })),
+        Failed: bad.map((e) => ({
+          Id: e.Id!,
+          SenderFault: true,
+          Code: "InvalidMessageContents",
+          Message: "bad chars",
+        })),
+      };
+    });
+    const dead: string[] = [];
+    const metrics = { count: vi.fn(), gauge: vi.fn(), timing: vi.fn() };
+    const sink = makeSink(fake.client, { metrics, onDeadLetter: (_e, err) => dead.push(err.code) });
+    for (let i = 0; i < 4; i++) sink.submit(ev(`topic-${i}`, i));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect(dead).toEqual(["InvalidMessageContents"]);
+    expect(fake.accepted.sort()).toEqual([0, 1, 3]);
+    expect(fake.calls).toHaveLength(1);
+    expect(metrics.count).toHaveBeenCalledWith("DeadLettered");
+  });
+
+  it("backs off on throttling, reports unhealthy meanwhile, then delivers everything", async () => {
+    let healthyDuringFailure: boolean | undefined;
+    let sinkRef: SqsSink | undefined;
+    const fake = fakeSqs((input, call) => {
+      if (call === 2) healthyDuringFailure = sinkRef?.healthy();
+      return call < 3 ? sdkError("ThrottlingException", 400) : allOk(input);
+    });
+    const sink = makeSink(fake.client);
+    sinkRef = sink;
+    for (let i = 0; i < 5; i++) sink.submit(ev("t", i));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect(healthyDuringFailure).toBe(false);
+    expect(sink.healthy()).toBe(true);
+    expect(fake.accepted).toEqual([0, 1, 2, 3, 4]);
+    expect(fake.calls).toHaveLength(4);
+  });
+
+  it("never sends a later entry of a topic while an earlier one is being retried", async () => {
+    // Entry 0 of topic A fails until the third call; entries 1..5 of A keep arriving meanwhile.
+    let failures = 0;
+    const fake = fakeSqs((input) => {
+      const entries = input.Entries ?? [];
+      const first = entries.find((e) => idxOf(e.MessageBody!) === 0);
+      if (first && failures < 2) {
+        failures++;
+        return {
+          Successful: [],
+          Failed: entries.map((e) => ({ Id: e.Id!, SenderFault: false, Code: "ServiceUnavailable" })),
+        };
+      }
+      return allOk(input);
+    });
+    const sink = makeSink(fake.client);
+    sink.submit(ev("A", 0));
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 1; i < 6; i++) sink.submit(ev("A", i));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect(fake.accepted).toEqual([0, 1, 2, 3, 4, 5]);
+    // Every call carried a consecutive run starting at A's oldest unaccepted entry: nothing overtook.
+    const done = new Set<number>();
+    fake.calls.forEach((c, k) => {
+      const oldest = Math.min(...[0, 1, 2, 3, 4, 5].filter((i) => !done.has(i)));
+      expect(c, `call ${k}: ${JSON.stringify(fake.calls)}`).toEqual(c.map((_, j) => oldest + j));
+      for (const i of fake.acceptedPerCall[k]!) done.add(i);
+    });
+    expect(fake.calls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("splits a batch SQS refuses as a whole (BatchRequestTooLong) and sends entries one by one", async () => {
+    const fake = fakeSqs((input) =>
+      (input.Entries ?? []).length > 1 ? sdkError("BatchRequestTooLong", 400) : allOk(input),
+    );
+    const sink = makeSink(fake.client);
+    for (let i = 0; i < 3; i++) sink.submit(ev("t", i));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect(fake.accepted).toEqual([0, 1, 2]);
+    expect(fake.calls).toEqual([[0, 1, 2], [0], [1], [2]]);
+  });
+
+  it("keeps retrying (never drops) when the queue is missing or access is denied", async () => {
+    const fake = fakeSqs((input, call) =>
+      call < 4 ? sdkError(call % 2 ? "AccessDenied" : "QueueDoesNotExist", 400) : allOk(input),
+    );
+    const dead: string[] = [];
+    const sink = makeSink(fake.client, { onDeadLetter: (_e, err) => dead.push(err.code) });
+    sink.submit(ev("t", 0));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect(dead).toEqual([]);
+    expect(fake.accepted).toEqual([0]);
+  });
+
+  it("retries an S3 offload that failed, keeping the pointer in its place in the topic", async () => {
+    const fake = fakeSqs(allOk);
+    const s3 = new S3Client({ region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
+    const s3mock = mockClient(s3);
+    s3mock.on(PutObjectCommand).rejectsOnce(sdkError("SlowDown", 503)).resolves({});
+    const sink = makeSink(fake.client, { s3, offloadBucket: "b" });
+    sink.submit(ev("t", 0));
+    sink.submit(ev("t", 1, 300_000));
+    sink.submit(ev("t", 2));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect(s3mock.commandCalls(PutObjectCommand)).toHaveLength(2);
+    // -1 is the pointer message: it took the oversized event's place between 0 and 2.
+    expect(fake.accepted).toEqual([0, -1, 2]);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * Builds the queue messages (shared/contracts.ts) and the SQS SendMessageBatch entry fields for them.
+ * FIFO: MessageGroupId = topic (so order is kept per topic), MessageDeduplicationId = event key.
+ */
+import type {
+  NotificationEnvelope,
+  QueuedEventMessage,
+  QueuedEventPointerMessage,
+  QueuedMessage,
+} from "../../shared/contracts.ts";
+import { sha256Hex } from "./dedupe.ts";
+import { GAP_TOPIC } from "./gap-ledger.ts";
+
+export function eventMessage(
+  envelope: NotificationEnvelope,
+  key: string,
+  receivedAtMs: number,
+): QueuedEventMessage {
+  return { kind: "event", key, receivedAt: new Date(receivedAtMs).toISOString(), event: envelope };
+}
+
+export function pointerMessage(
+  original: QueuedEventMessage,
+  location: { bucket: string; objectKey: string; sizeBytes: number },
+): QueuedEventPointerMessage {
+  return {
+    kind: "event-pointer",
+    key: original.key,
+    receivedAt: original.receivedAt,
+    topicName: original.event.topicName,
+    bucket: location.bucket,
+    objectKey: location.objectKey,
+    sizeBytes: location.sizeBytes,
+  };
+}
+
+/** The topic a message belongs to (its FIFO group before sanitising). */
+export function topicOf(msg: QueuedMessage): string {
+  switch (msg.kind) {
+    case "event":
+      return String(msg.event.topicName);
+    case "event-pointer":
+      return msg.topicName;
+    case "gap":
+      return GAP_TOPIC;
+  }
+}
+
+// SQS group and deduplication ids: 1..128 characters of a-z A-Z 0-9 and punctuation.
+const SQS_ID_CHARS = /^[\x21-\x7e]{1,128}$/;
+
+/** MessageGroupId: the topic itself when SQS accepts it as an id, else a stable hash of it. */
+export function messageGroupId(msg: QueuedMessage): string {
+  const topic = topicOf(msg);
+  return SQS_ID_CHARS.test(topic) ? topic : `topic-sha256-${sha256Hex(topic)}`;
+}
+
+/** MessageDeduplicationId: the event key (64 hex chars); for gaps a hash of the interval and topics. */
+export function deduplicationId(msg: QueuedMessage): string {
+  if (msg.kind === "gap") return sha256Hex(`gap|${msg.start}|${msg.end}|${msg.topics.join(",")}`);
+  return SQS_ID_CHARS.test(msg.key) ? msg.key : sha256Hex(msg.key);
+}
+
+/** Structurally a SendMessageBatchRequestEntry (kept free of AWS SDK imports). */
+export interface SqsEntryFields {
+  Id: string;
+  MessageBody: string;
+  MessageGroupId?: string;
+  MessageDeduplicationId?: string;
+  MessageAttributes: Record<string, { DataType: "String"; StringValue: string }>;
+}
+
+export interface SqsEntry {
+  fields: SqsEntryFields;
+  /** Size as SQS counts it: UTF-8 body plus attribute names, types and values. */
+  sizeBytes: number;
+}
+
+// Characters JSON.stringify leaves raw but SQS rejects in a message body (not valid XML characters).
+const NON_XML_CHARS = /[\ufffe\uffff]/g;
+const HAS_NON_XML_CHAR = /[\ufffe\uffff]/;
+
+/** JSON body of a message, safe for SQS (the escapes only occur inside JSON strings, so it parses back the same). */
+export function messageBody(msg: QueuedMessage): string {
+  const body = JSON.stringify(msg);
+  return HAS_NON_XML_CHAR.test(body)
+    ? body.replace(NON_XML_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
+    : body;
+}
+
+export function toSqsEntry(msg: QueuedMessage, opts: { id: string; fifo: boolean; body?: string }): SqsEntry {
+  const body = opts.body ?? messageBody(msg);
+  const fields: SqsEntryFields = {
+    Id: opts.id,
+    MessageBody: body,
+    MessageAttributes: { kind: { DataType: "String", StringValue: msg.kind } },
+  };
+  if (opts.fifo) {
+    fields.MessageGroupId = messageGroupId(msg);
+    fields.MessageDeduplicationId = deduplicationId(msg);
+  }
+  return { fields, sizeBytes: entrySizeBytes(fields) };
+}
+
+export function entrySizeBytes(fields: Pick<SqsEntryFields, "MessageBody" | "MessageAttributes">): number {
+  let size = Buffer.byteLength(fields.MessageBody, "utf8");
+  for (const [name, attr] of Object.entries(fields.MessageAttributes)) {
+    size +=
+      Buffer.byteLength(name, "utf8") +
+      Buffer.byteLength(attr.DataType, "utf8") +
+      Buffer.byteLength(attr.StringValue, "utf8");
+  }
+  return size;
+}

@@ -1,0 +1,319 @@
+/**
+ * Append-only local spool: JSON lines in segment files `spool-<seq>.jsonl` under one directory.
+ *
+ * Lines are appended to the newest (tail) segment with a synchronous write (the OS has the bytes as soon as
+ * `append` returns: a process crash loses nothing; no fsync per line, so a power loss may). The reader
+ * consumes segments oldest first. A line handed out by `read` stays in its segment file until it is
+ * `settle`d (delivered or dead-lettered), so a crash between read and delivery re-sends it on the next
+ * start instead of losing it. A segment is deleted once it is fully read and all its lines are settled.
+ *
+ * `persistHead` (clean shutdown) writes the caller's undelivered lines plus the unread rest of any partly
+ * read segment into a new segment ordered before all others, so the next start resends nothing already
+ * delivered and keeps the order.
+ *
+ * A line that cannot be a complete record (a torn last line after a crash) is moved to `quarantine.jsonl`,
+ * never silently discarded.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+
+const SEGMENT_RE = /^spool-(\d{16})\.jsonl$/;
+const FIRST_SEQ = 1_000_000_000_000;
+const READ_CHUNK = 1 << 20;
+export const QUARANTINE_FILE = "quarantine.jsonl";
+
+interface Segment {
+  seq: number;
+  path: string;
+  /** Bytes consumed by the reader. */
+  readOffset: number;
+  /** Bytes written (known size). */
+  size: number;
+  unreadLines: number;
+  /** Lines handed out by read() and not yet settled. */
+  outstanding: number;
+}
+
+export interface SpooledLine {
+  line: string;
+  segment: number;
+}
+
+export class Spool {
+  readonly dir: string;
+  /** Oldest first. */
+  readonly #segments: Segment[] = [];
+  #writer: { seq: number; fd: number } | undefined;
+  #unread = 0;
+  #quarantined = 0;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    mkdirSync(dir, { recursive: true });
+    for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith("spool-") && name.endsWith(".jsonl.tmp")) {
+        // An unfinished persistHead: the segments it copied from are still in place.
+        unlinkSync(join(dir, name));
+        continue;
+      }
+      const m = SEGMENT_RE.exec(name);
+      if (!m) continue;
+      const path = join(dir, name);
+      const { size, lines } = countLines(path);
+      if (size === 0) {
+        unlinkSync(path);
+        continue;
+      }
+      this.#segments.push({
+        seq: Number(m[1]),
+        path,
+        readOffset: 0,
+        size,
+        unreadLines: lines,
+        outstanding: 0,
+      });
+      this.#unread += lines;
+    }
+  }
+
+  /** Lines written and not yet read. */
+  unread(): number {
+    return this.#unread;
+  }
+
+  /** Lines moved to quarantine since this process started. */
+  quarantined(): number {
+    return this.#quarantined;
+  }
+
+  /** Appends one record (must not contain a newline). Throws on I/O failure: the caller keeps the record. */
+  append(line: string): void {
+    if (line.includes("\n")) throw new Error("spool line must not contain a newline");
+    if (!this.#writer) {
+      const seq = this.#segments.length > 0 ? this.#segments[this.#segments.length - 1]!.seq + 1 : FIRST_SEQ;
+      const path = this.#pathOf(seq);
+      const fd = openSync(path, "a");
+      this.#writer = { seq, fd };
+      this.#segments.push({ seq, path, readOffset: 0, size: 0, unreadLines: 0, outstanding: 0 });
+    }
+    const data = Buffer.from(`${line}\n`, "utf8");
+    let written = 0;
+    while (written < data.length) written += writeSync(this.#writer.fd, data, written);
+    const seg = this.#segments[this.#segments.length - 1]!;
+    seg.size += data.length;
+    seg.unreadLines++;
+    this.#unread++;
+  }
+
+  /** Up to `max` lines, oldest first. Each must later be `settle`d with its segment. */
+  read(max: number): SpooledLine[] {
+    const out: SpooledLine[] = [];
+    for (const seg of this.#segments) {
+      if (out.length >= max) break;
+      if (seg.unreadLines === 0 && seg.readOffset >= seg.size) continue;
+      this.#readFrom(seg, max - out.length, out);
+      if (seg.readOffset < seg.size) break;
+    }
+    this.#collect();
+    return out;
+  }
+
+  /** A line from `segment` was delivered or dead-lettered. */
+  settle(segment: number): void {
+    const seg = this.#segments.find((s) => s.seq === segment);
+    if (seg && seg.outstanding > 0) seg.outstanding--;
+    this.#collect();
+  }
+
+  /** Ends the current tail segment: the next append starts a new one (used when the reader has caught up). */
+  sealTail(): void {
+    if (!this.#writer) return;
+    closeSync(this.#writer.fd);
+    this.#writer = undefined;
+    this.#collect();
+  }
+
+  /**
+   * Clean shutdown: `undelivered` (in order, including lines earlier handed out by read) is written to a new
+   * first segment followed by the unread rest of every partly read segment; the partly read segments are
+   * then deleted. Segments never touched by the reader stay as they are, after the new one.
+   */
+  persistHead(undelivered: readonly string[]): void {
+    this.sealTail();
+    const touched = this.#segments.filter((s) => s.readOffset > 0 || s.outstanding > 0);
+    if (undelivered.length === 0 && touched.length === 0) return;
+    const firstSeq = this.#segments.length > 0 ? this.#segments[0]!.seq - 1 : FIRST_SEQ;
+    const finalPath = this.#pathOf(firstSeq);
+    const tmpPath = `${finalPath}.tmp`;
+    const fd = openSync(tmpPath, "w");
+    let lines = 0;
+    let size = 0;
+    const write = (data: Buffer): void => {
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written);
+      size += data.length;
+    };
+    try {
+      if (undelivered.length > 0) {
+        write(Buffer.from(`${undelivered.join("\n")}\n`, "utf8"));
+        lines += undelivered.length;
+      }
+      for (const seg of touched) {
+        if (seg.readOffset >= seg.size) continue;
+        const tail = readRange(seg.path, seg.readOffset, seg.size);
+        write(tail);
+        lines += seg.unreadLines;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmpPath, finalPath);
+    for (const seg of touched) {
+      unlinkSync(seg.path);
+      this.#unread -= seg.unreadLines;
+    }
+    const kept = this.#segments.filter((s) => !touched.includes(s));
+    this.#segments.length = 0;
+    if (size > 0) {
+      this.#segments.push({
+        seq: firstSeq,
+        path: finalPath,
+        readOffset: 0,
+        size,
+        unreadLines: lines,
+        outstanding: 0,
+      });
+      this.#unread += lines;
+    } else {
+      unlinkSync(finalPath);
+    }
+    this.#segments.push(...kept);
+  }
+
+  close(): void {
+    this.sealTail();
+  }
+
+  #readFrom(seg: Segment, max: number, out: SpooledLine[]): void {
+    const fd = openSync(seg.path, "r");
+    try {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      let carry: Buffer | undefined;
+      while (out.length < max && seg.readOffset < seg.size) {
+        const start = seg.readOffset + (carry?.length ?? 0);
+        const n = readSync(fd, buf, 0, Math.min(READ_CHUNK, seg.size - start), start);
+        if (n <= 0) break;
+        const chunk: Buffer = carry ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+        let pos = 0;
+        while (out.length < max) {
+          const nl = chunk.indexOf(10, pos);
+          if (nl < 0) break;
+          const line = chunk.toString("utf8", pos, nl);
+          seg.readOffset += nl + 1 - pos;
+          pos = nl + 1;
+          seg.unreadLines--;
+          this.#unread--;
+          if (line.length === 0) continue;
+          seg.outstanding++;
+          out.push({ line, segment: seg.seq });
+        }
+        carry = pos < chunk.length && out.length < max ? Buffer.from(chunk.subarray(pos)) : undefined;
+        if (out.length >= max) break;
+        if (carry && seg.readOffset + carry.length >= seg.size) {
+          // A torn last line without its newline: it can only come from a crash mid-write.
+          this.#quarantine(carry);
+          seg.readOffset = seg.size;
+          if (seg.unreadLines > 0) {
+            seg.unreadLines--;
+            this.#unread--;
+          }
+          break;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #quarantine(data: Buffer): void {
+    const fd = openSync(join(this.dir, QUARANTINE_FILE), "a");
+    try {
+      writeSync(fd, Buffer.concat([data, Buffer.from("\n")]));
+    } finally {
+      closeSync(fd);
+    }
+    this.#quarantined++;
+  }
+
+  /** Deletes segments that are fully read, fully settled and not being written. */
+  #collect(): void {
+    for (let i = 0; i < this.#segments.length; ) {
+      const seg = this.#segments[i]!;
+      const writing = this.#writer?.seq === seg.seq;
+      if (!writing && seg.readOffset >= seg.size && seg.outstanding === 0) {
+        try {
+          unlinkSync(seg.path);
+        } catch {
+          // Already gone: nothing to keep.
+        }
+        this.#segments.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  #pathOf(seq: number): string {
+    return join(this.dir, `spool-${String(seq).padStart(16, "0")}.jsonl`);
+  }
+}
+
+function countLines(path: string): { size: number; lines: number } {
+  const size = statSync(path).size;
+  const fd = openSync(path, "r");
+  let lines = 0;
+  let last = 10;
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    let offset = 0;
+    while (offset < size) {
+      const n = readSync(fd, buf, 0, Math.min(READ_CHUNK, size - offset), offset);
+      if (n <= 0) break;
+      for (let i = 0; i < n; i++) if (buf[i] === 10) lines++;
+      last = buf[n - 1]!;
+      offset += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // A torn last line counts as one unread record (it is quarantined when reached).
+  return { size, lines: last === 10 ? lines : lines + 1 };
+}
+
+function readRange(path: string, start: number, end: number): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(end - start);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, start + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { BrokerConfigError, loadBrokerConfig } from "../../functions/broker/config.ts";
+
+const profile = {
+  name: "prod",
+  loginUrl: "https://login.mypurecloud.com/",
+  credentialsSecretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:creds",
+  tokenSecretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:token",
+};
+
+describe("broker configuration", () => {
+  it("reads the required values and applies the documented defaults", () => {
+    const config = loadBrokerConfig({
+      PROFILES: JSON.stringify([profile]),
+      AUDIT_TABLE: "audit",
+      LEASE_TABLE: "lease",
+    });
+    expect(config).toEqual({
+      profiles: [{ ...profile, loginUrl: "https://login.mypurecloud.com" }],
+      auditTable: "audit",
+      leaseTable: "lease",
+      refreshAtFraction: 0.75,
+      minValidityFraction: 0.25,
+      auditRetentionDays: 400,
+      idpTimeoutMs: 5000,
+      leaseMs: 15000,
+      serviceName: "token-broker",
+      metricsNamespace: "tokenstream",
+    });
+  });
+
+  it("lists every problem in one error", () => {
+    let error: unknown;
+    try {
+      loadBrokerConfig({
+        PROFILES: JSON.stringify([profile, { ...profile }, { name: "bad name!", loginUrl: "ftp://x" }]),
+        REFRESH_AT_FRACTION: "1.5",
+        LEASE_MS: "-3",
+        IDP_TIMEOUT_MS: "soon",
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BrokerConfigError);
+    const problems = (error as BrokerConfigError).problems.join("\n");
+    for (const fragment of [
+      "AUDIT_TABLE is required",
+      "LEASE_TABLE is required",
+      'PROFILES[1].name "prod" is a duplicate',
+      "PROFILES[2].name",
+      "PROFILES[2].loginUrl",
+      "PROFILES[2].credentialsSecretArn",
+      "REFRESH_AT_FRACTION",
+      "LEASE_MS",
+      "IDP_TIMEOUT_MS",
+    ]) {
+      expect(problems).toContain(fragment);
+    }
+  });
+
+  it("refuses a refresh point later than the minimum validity allows", () => {
+    expect(() =>
+      loadBrokerConfig({
+        PROFILES: JSON.stringify([profile]),
+        AUDIT_TABLE: "a",
+        LEASE_TABLE: "l",
+        REFRESH_AT_FRACTION: "0.9",
+        MIN_VALIDITY_FRACTION: "0.25",
+      }),
+    ).toThrow(/must be <= 1/);
+  });
+
+  it("rejects PROFILES that is not a JSON array", () => {
+    expect(() => loadBrokerConfig({ PROFILES: "{", AUDIT_TABLE: "a", LEASE_TABLE: "l" })).toThrow(
+      /not valid JSON/,
+    );
+    expect(() => loadBrokerConfig({ PROFILES: "[]", AUDIT_TABLE: "a", LEASE_TABLE: "l" })).toThrow(
+      /non-empty/,
+    );
+  });
+});

@@ -1,0 +1,140 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { IdpError } from "../../functions/broker/core/errors.ts";
+import type { FunctionUrlResult } from "../../functions/broker/core/events.ts";
+import { ScheduledRefreshError } from "../../functions/broker/core/scheduled-refresh.ts";
+import type { BrokerErrorResponse, BrokerTokenResponse } from "../../shared/contracts.ts";
+import { CALLER, getToken, refreshToken, urlEvent } from "./support/events.ts";
+import { fakeBroker } from "./support/fake-broker.ts";
+
+const HOUR = 3_600_000;
+
+async function call(f: ReturnType<typeof fakeBroker>, event: unknown): Promise<FunctionUrlResult> {
+  return (await f.broker.handle(event)) as FunctionUrlResult;
+}
+const errorOf = (r: FunctionUrlResult) => (JSON.parse(r.body) as BrokerErrorResponse).error;
+
+describe("HTTP API (Function URL payload)", () => {
+  let f: ReturnType<typeof fakeBroker>;
+  beforeEach(() => {
+    f = fakeBroker();
+  });
+
+  it("GET /token returns the token with no-store, and audits the hand-out with the caller", async () => {
+    const res = await call(f, getToken("prod"));
+    expect(res.statusCode).toBe(200);
+    expect(res.headers).toMatchObject({ "Cache-Control": "no-store", "Content-Type": "application/json" });
+    const body = JSON.parse(res.body) as BrokerTokenResponse;
+    expect(body.accessToken).toBe("token-1-secretvalue");
+    expect(Object.keys(body).sort()).toEqual(["accessToken", "expiresAt", "fingerprint", "version"]);
+    expect(f.audit.actions()).toEqual(["mint:success", "handout:success"]);
+    expect(f.audit.records[1]).toMatchObject({
+      callerArn: CALLER.userArn,
+      callerAccount: CALLER.accountId,
+      sourceIp: "203.0.113.7",
+      fingerprint: body.fingerprint,
+      secretVersion: body.version,
+      expiresAt: body.expiresAt,
+      detail: "get from minted",
+    });
+  });
+
+  it("POST /token/refresh is a compare-and-swap (base64 body accepted)", async () => {
+    const first = JSON.parse((await call(f, getToken("prod"))).body) as BrokerTokenResponse;
+    const body = JSON.stringify({ profile: "prod", rejectedFingerprint: first.fingerprint });
+    const swapped = await call(f, urlEvent("POST", "/token/refresh", { body, base64: true }));
+    expect(swapped.statusCode).toBe(200);
+    const next = JSON.parse(swapped.body) as BrokerTokenResponse;
+    expect(next.fingerprint).not.toBe(first.fingerprint);
+    const again = await call(f, refreshToken("prod", first.fingerprint));
+    expect((JSON.parse(again.body) as BrokerTokenResponse).fingerprint).toBe(next.fingerprint);
+    expect(f.idp.calls).toBe(2);
+  });
+
+  it.each([
+    ["no IAM identity", getToken("prod", null), 401, "unauthenticated"],
+    ["missing profile", urlEvent("GET", "/token"), 400, "bad_request"],
+    ["unknown profile", getToken("nope"), 404, "unknown_profile"],
+    ["wrong method", urlEvent("PUT", "/token", { query: { profile: "prod" } }), 405, "method_not_allowed"],
+    ["unknown path", urlEvent("GET", "/secrets"), 404, "not_found"],
+    ["non-JSON body", urlEvent("POST", "/token/refresh", { body: "{nope" }), 400, "bad_request"],
+    ["bad fingerprint", refreshToken("prod", "XYZ"), 400, "bad_request"],
+  ])("%s -> %i %s, audited as a refusal", async (_name, event, status, code) => {
+    const res = await call(f, event);
+    expect(res.statusCode).toBe(status);
+    expect(res.headers["Cache-Control"]).toBe("no-store");
+    expect(errorOf(res).code).toBe(code);
+    expect(errorOf(res).requestId).toBe(event.requestContext?.requestId);
+    expect(f.audit.records).toHaveLength(1);
+    expect(f.audit.records[0]).toMatchObject({ action: "refusal", outcome: "denied", errorCode: code });
+    expect(f.idp.calls).toBe(0);
+  });
+
+  it("an unauthenticated request is audited with its source IP and claimed profile, nothing else", async () => {
+    await call(f, getToken("prod", null));
+    expect(f.audit.records[0]).toMatchObject({ profile: "prod", sourceIp: "203.0.113.7" });
+    expect(f.audit.records[0]?.callerArn).toBeUndefined();
+  });
+
+  it("answers 405 with an Allow header", async () => {
+    const res = await call(f, urlEvent("GET", "/token/refresh"));
+    expect(res.headers.Allow).toBe("POST");
+  });
+
+  it("identity-provider failure without a usable token -> 503 idp_unavailable, audited", async () => {
+    f.idp.script.push(new IdpError("unavailable", "answered 500", 500));
+    const res = await call(f, getToken("prod"));
+    expect(res.statusCode).toBe(503);
+    expect(errorOf(res).code).toBe("idp_unavailable");
+    expect(f.audit.actions()).toEqual(["mint:error", "failure:error"]);
+  });
+
+  it("invalid_client -> 502 idp_invalid_client", async () => {
+    f.idp.script.push(new IdpError("invalid_client", "refused with 401", 401));
+    const res = await call(f, getToken("prod"));
+    expect(res.statusCode).toBe(502);
+    expect(errorOf(res).code).toBe("idp_invalid_client");
+  });
+
+  it("fails closed when the hand-out cannot be audited", async () => {
+    await call(f, getToken("prod"));
+    f.audit.failNext = 1;
+    const res = await call(f, getToken("prod"));
+    expect(res.statusCode).toBe(500);
+    expect(errorOf(res).code).toBe("internal");
+    expect(res.body).not.toContain("token-1-secretvalue");
+    expect(f.metrics.get("AuditWriteFailures")).toBe(1);
+  });
+
+  it("an event that is neither a Function URL request nor the schedule is refused", async () => {
+    const res = await call(f, { hello: "world" });
+    expect(res.statusCode).toBe(401);
+  });
+});
+
+describe("scheduled refresh", () => {
+  it("rotates only profiles past the refresh point", async () => {
+    const f = fakeBroker();
+    const fresh = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "sched-1" });
+    expect(fresh).toMatchObject({ profiles: [{ profile: "prod", outcome: "rotated" }] });
+    f.clock.advance(0.5 * HOUR);
+    const skipped = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "sched-2" });
+    expect(skipped).toMatchObject({ profiles: [{ profile: "prod", outcome: "fresh" }] });
+    f.clock.advance(0.26 * HOUR);
+    const rotated = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "sched-3" });
+    expect(rotated).toMatchObject({ profiles: [{ profile: "prod", outcome: "rotated" }] });
+    expect(f.idp.calls).toBe(2);
+    expect(f.audit.actions()).toEqual(["rotation:success", "rotation:success"]);
+    expect(f.audit.records[0]).toMatchObject({ requestId: "sched-1", callerArn: "scheduler" });
+  });
+
+  it("throws after trying every profile when a rotation fails, so the scheduler retries", async () => {
+    const f = fakeBroker();
+    f.idp.script.push(new IdpError("rate_limited", "rate limited (429)", 429));
+    const error = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "s" }).catch((e) => e);
+    expect(error).toBeInstanceOf(ScheduledRefreshError);
+    expect((error as ScheduledRefreshError).summary.profiles).toEqual([
+      { profile: "prod", outcome: "failed", code: "idp_unavailable" },
+    ]);
+    expect(f.audit.actions()).toEqual(["rotation:error", "rotation:error"]);
+  });
+});

@@ -1,0 +1,3 @@
+import { defineFaultSuite } from "./fault-scenarios.ts";
+
+defineFaultSuite(1);

@@ -1,0 +1,190 @@
+/**
+ * End-to-end harness: the real simulator, fauxqs as SQS (in-process, port 0), and the worker composed by
+ * startWorker() with short intervals. Reads back what reached the queue and checks it against the ledger.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { type FauxqsServer, startFauxqs } from "fauxqs";
+import type { QueuedEventMessage, QueuedGapMessage, QueuedMessage } from "../../../shared/contracts.ts";
+import { receivedRef, type Simulator, type SimulatorOptions, startSimulator } from "../../../sim/index.ts";
+import { type RunningWorker, startWorker, type WorkerDeps } from "../../../worker/app.ts";
+import type { WorkerConfig } from "../../../worker/config.ts";
+import { DirectTokenSource } from "../../../worker/token/direct-token-source.ts";
+import type { TokenSource } from "../../../worker/token/token-source.ts";
+import { waitFor } from "./wait-for.ts";
+
+// EMF lines on stdout would drown the test output; the metrics themselves are WORKER-CORE's to test.
+process.env.POWERTOOLS_METRICS_DISABLED = "true";
+
+export const QUEUE_NAME = "events.fifo";
+export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+
+export interface HarnessOptions {
+  redundancy: number;
+  source?: "genesys" | "generic";
+  topics?: string[];
+  sim?: SimulatorOptions;
+  config?: Partial<WorkerConfig>;
+  /** Wrap the real token source (fault injection). */
+  wrapTokens?: (inner: TokenSource, sim: Simulator) => TokenSource;
+  /** Route SQS through this endpoint instead of fauxqs directly (given fauxqs's address). */
+  sqsEndpoint?: (fauxqsAddress: string) => Promise<string> | string;
+  deps?: Partial<WorkerDeps>;
+}
+
+export interface Harness {
+  sim: Simulator;
+  fauxqs: FauxqsServer;
+  worker: RunningWorker;
+  config: WorkerConfig;
+  tokens: TokenSource;
+  messages(): QueuedMessage[];
+  events(): QueuedEventMessage[];
+  gaps(): QueuedGapMessage[];
+  close(): Promise<void>;
+}
+
+export async function startHarness(o: HarnessOptions): Promise<Harness> {
+  const sim = await startSimulator({
+    host: "127.0.0.1",
+    port: 0,
+    heartbeatIntervalMs: 50,
+    eventRatePerSec: 0,
+    seed: 7,
+    ...o.sim,
+  });
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const { queueUrl } = fauxqs.createQueue(QUEUE_NAME, { attributes: { FifoQueue: "true" } });
+  const endpoint = o.sqsEndpoint ? await o.sqsEndpoint(fauxqs.address) : fauxqs.address;
+  const sqs = new SQSClient({ region: "us-east-1", endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  const spoolDir = mkdtempSync(join(tmpdir(), "tokenstream-spool-"));
+  const source = o.source ?? "genesys";
+  const config: WorkerConfig = {
+    sourceKind: source,
+    apiUrl: sim.apiUrl,
+    loginUrl: sim.loginUrl,
+    genericStreamUrl: sim.genericStreamUrl,
+    genericTokenPlacement: "query",
+    topics: o.topics ?? ["t.alpha", "t.beta"],
+    redundancy: o.redundancy,
+    tokenSource: { kind: "direct", clientId: "sim-client", clientSecret: "sim-secret" },
+    queueUrl,
+    region: "us-east-1",
+    awsEndpointUrl: endpoint,
+    healthPort: 0,
+    spoolDir,
+    offloadBucket: undefined,
+    shutdownTimeoutMs: 10_000,
+    heartbeatTimeoutMs: 400,
+    backoffBaseMs: 20,
+    backoffCapMs: 300,
+    minSessionLifeMs: 100,
+    metricsIntervalMs: 3_600_000,
+    logLevel: "SILENT",
+    ...o.config,
+  };
+  const direct = new DirectTokenSource({
+    loginUrl: sim.loginUrl,
+    clientId: "sim-client",
+    clientSecret: "sim-secret",
+    backoff: { baseMs: 10, capMs: 50 },
+  });
+  const tokens = o.wrapTokens ? o.wrapTokens(direct, sim) : direct;
+  const worker = await startWorker(config, {
+    sqs,
+    tokenSource: tokens,
+    sinkOptions: { retry: { baseMs: 20, capMs: 200 }, requestTimeoutMs: 2_000 },
+    ...o.deps,
+  });
+  const messages = (): QueuedMessage[] => {
+    const q = fauxqs.inspectQueue(QUEUE_NAME);
+    if (!q) return [];
+    const all = [...q.messages.ready, ...q.messages.delayed, ...q.messages.inflight.map((i) => i.message)];
+    all.sort((a, b) => (BigInt(a.sequenceNumber ?? "0") < BigInt(b.sequenceNumber ?? "0") ? -1 : 1));
+    return all.map((m) => JSON.parse(m.body) as QueuedMessage);
+  };
+  let closed = false;
+  return {
+    sim,
+    fauxqs,
+    worker,
+    config,
+    tokens,
+    messages,
+    events: () => messages().filter((m): m is QueuedEventMessage => m.kind === "event"),
+    gaps: () => messages().filter((m): m is QueuedGapMessage => m.kind === "gap"),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await worker.stop(Date.now() + 5_000);
+      await sim.close();
+      sqs.destroy();
+      await fauxqs.stop();
+      rmSync(spoolDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits for the worker to be fully live, runs the generator for `ms` (calling `during` meanwhile), stops it. */
+export async function runTraffic(
+  h: Harness,
+  opts: { rate: number; ms: number; during?: () => Promise<void> },
+) {
+  await waitFor(() => h.worker.stats().liveSessions >= h.config.redundancy, 10_000, "all sessions live");
+  h.sim.startGenerator(opts.rate);
+  const until = Date.now() + opts.ms;
+  if (opts.during) await opts.during();
+  const left = until - Date.now();
+  if (left > 0) await new Promise((r) => setTimeout(r, left));
+  h.sim.stopGenerator();
+}
+
+/** Waits until every event the worker handed the sink is in the queue. */
+export async function settle(h: Harness, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    () => h.worker.stats().bufferDepth === 0 && h.events().length >= h.worker.stats().eventsOut,
+    timeoutMs,
+    "the sink to drain into the queue",
+  );
+}
+
+export interface Coverage {
+  emitted: number;
+  received: number;
+  missing: { topic: string; sequence: number; emittedAt: number }[];
+  duplicates: number;
+  orderViolations: number;
+}
+
+/** Compares the queue with the simulator's ledger: loss, duplicates and per-topic order. */
+export function coverage(h: Harness): Coverage {
+  const events = h.events();
+  const refs = events.map((m) => receivedRef(m.event));
+  const seen = new Set<string>();
+  let duplicates = 0;
+  let orderViolations = 0;
+  const lastSeq = new Map<string, number>();
+  for (const r of refs) {
+    const k = `${r.topicName}\u0000${r.sequence}`;
+    if (seen.has(k)) duplicates++;
+    seen.add(k);
+    const prev = lastSeq.get(r.topicName) ?? 0;
+    if ((r.sequence ?? 0) <= prev) orderViolations++;
+    lastSeq.set(r.topicName, r.sequence ?? 0);
+  }
+  const missing = h.sim.ledger
+    .missingFrom(refs)
+    .map((e) => ({ topic: e.topic, sequence: e.sequence, emittedAt: e.emittedAt }));
+  return { emitted: h.sim.ledger.total(), received: events.length, missing, duplicates, orderViolations };
+}
+
+/** Every missing event lies inside a recorded gap (with `slackMs` either side for detection latency). */
+export function lossWithinGaps(c: Coverage, gaps: QueuedGapMessage[], slackMs = 150): boolean {
+  return c.missing.every((m) =>
+    gaps.some(
+      (g) => m.emittedAt >= Date.parse(g.start) - slackMs && m.emittedAt <= Date.parse(g.end) + slackMs,
+    ),
+  );
+}

@@ -1,0 +1,189 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { NotificationEnvelope } from "../../../shared/contracts.ts";
+import { type Simulator, type SimulatorOptions, startSimulator } from "../../../sim/index.ts";
+import type { SessionFailure } from "../../../worker/core/close-policy.ts";
+import { GenericSession } from "../../../worker/source/generic-session.ts";
+import { GenesysRest } from "../../../worker/source/genesys-rest.ts";
+import { GenesysSession } from "../../../worker/source/genesys-session.ts";
+import type { Session } from "../../../worker/source/session.ts";
+import { DirectTokenSource } from "../../../worker/token/direct-token-source.ts";
+import { waitFor } from "./wait-for.ts";
+
+let sim: Simulator | undefined;
+const sessions: Session[] = [];
+
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.close();
+  await sim?.close();
+  sim = undefined;
+});
+
+async function setup(opts: SimulatorOptions = {}) {
+  sim = await startSimulator({ host: "127.0.0.1", port: 0, heartbeatIntervalMs: 50, ...opts });
+  const tokens = new DirectTokenSource({
+    loginUrl: sim.loginUrl,
+    clientId: "sim-client",
+    clientSecret: "sim-secret",
+  });
+  return { sim, token: await tokens.current(), tokens };
+}
+
+function observe(s: Session) {
+  sessions.push(s);
+  const seen = { live: 0, events: [] as NotificationEnvelope[], failures: [] as SessionFailure[], closed: 0 };
+  s.on("live", () => seen.live++);
+  s.on("event", (e) => seen.events.push(e));
+  s.on("failure", (f) => seen.failures.push(f));
+  s.on("closed", () => seen.closed++);
+  return seen;
+}
+
+function genesys(
+  sim: Simulator,
+  token: Awaited<ReturnType<typeof setup>>["token"],
+  topics: string[],
+  extra = {},
+) {
+  return new GenesysSession({
+    id: `g${sessions.length}`,
+    token,
+    topics,
+    rest: new GenesysRest({ apiUrl: sim.apiUrl }),
+    heartbeatTimeoutMs: 400,
+    ...extra,
+  });
+}
+
+describe("GenesysSession against the simulator", () => {
+  it("goes live after subscribing, delivers events and filters heartbeats/pongs", async () => {
+    const { sim, token } = await setup();
+    const s = genesys(sim, token, ["t.a", "t.b"]);
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    expect(sim.subscribedTopics().sort()).toEqual(["t.a", "t.b"]);
+    sim.publish("t.a");
+    sim.publish("t.b");
+    await waitFor(() => seen.events.length === 2, 5_000, "events");
+    await waitFor(() => sim.counters.heartbeatsSent >= 3, 5_000, "heartbeats");
+    expect(seen.events.every((e) => e.topicName.startsWith("t."))).toBe(true);
+    expect(seen.failures).toEqual([]);
+    expect(s.channelExpiresAtMs).toBeGreaterThan(Date.now());
+  });
+
+  it("shards more than maxTopicsPerChannel topics across channels", async () => {
+    const { sim, token } = await setup();
+    const topics = Array.from({ length: 5 }, (_, i) => `t.${i}`);
+    const s = genesys(sim, token, topics, { maxTopicsPerChannel: 2 });
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    expect(sim.counters.channelsCreated).toBe(3);
+    for (const t of topics) sim.publish(t);
+    await waitFor(() => seen.events.length === 5, 5_000, "events on every shard");
+  });
+
+  it("reports socket_closing but keeps delivering, then the 1001 close", async () => {
+    const { sim, token } = await setup({ socketClosingGraceMs: 300 });
+    const s = genesys(sim, token, ["t.a"]);
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    sim.faults.sendSocketClosing("all");
+    await waitFor(() => seen.failures.length === 1, 5_000, "socket-closing");
+    expect(seen.failures[0]).toEqual({ kind: "socket-closing" });
+    sim.publish("t.a");
+    await waitFor(() => seen.events.length === 1, 5_000, "event after socket_closing");
+    await waitFor(() => seen.closed === 1, 5_000, "forced close");
+    expect(seen.failures[1]).toMatchObject({ kind: "close", code: 1001 });
+  });
+
+  it("a {result:404} frame ends the session as channel-dead", async () => {
+    const { sim, token } = await setup();
+    const s = genesys(sim, token, ["t.a"]);
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    const channelId = sim.openSockets()[0]?.channelId ?? "";
+    expect(sim.faults.killChannel(channelId)).toBe(true);
+    await waitFor(() => seen.closed === 1, 5_000, "closed");
+    expect(seen.failures).toEqual([{ kind: "channel-dead" }]);
+  });
+
+  it("a half-open socket trips the watchdog (no pong to the ping)", async () => {
+    const { sim, token } = await setup();
+    const s = genesys(sim, token, ["t.a"]);
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    const silencedAt = Date.now();
+    sim.faults.halfOpen("all");
+    await waitFor(() => seen.closed === 1, 5_000, "watchdog");
+    expect(seen.failures).toEqual([{ kind: "watchdog" }]);
+    expect(s.lastFrameAtMs).toBeLessThanOrEqual(silencedAt + 5);
+  });
+
+  it("maps REST 429 (with Retry-After) and 401 to rest-error failures", async () => {
+    const { sim, token, tokens } = await setup();
+    sim.faults.channelCreate.next(1, { status: 429, retryAfterSec: 3 });
+    const a = genesys(sim, token, ["t.a"]);
+    const seenA = observe(a);
+    a.start();
+    await waitFor(() => seenA.closed === 1, 5_000, "429");
+    expect(seenA.failures).toEqual([{ kind: "rest-error", status: 429, retryAfterSec: 3 }]);
+    sim.faults.revokeToken(token.fingerprint);
+    const b = genesys(sim, token, ["t.a"]);
+    const seenB = observe(b);
+    b.start();
+    await waitFor(() => seenB.closed === 1, 5_000, "401");
+    expect(seenB.failures).toEqual([{ kind: "rest-error", status: 401 }]);
+    expect(seenB.live).toBe(0);
+    expect(tokens).toBeDefined();
+  });
+});
+
+describe("GenericSession against the simulator", () => {
+  const generic = (
+    sim: Simulator,
+    token: Awaited<ReturnType<typeof setup>>["token"],
+    placement: "query" | "header",
+  ) =>
+    new GenericSession({
+      id: `x${sessions.length}`,
+      token,
+      streamUrl: sim.genericStreamUrl,
+      topics: ["t.a"],
+      tokenPlacement: placement,
+      heartbeatTimeoutMs: 400,
+    });
+
+  it.each(["query", "header"] as const)(
+    "goes live with the token in the %s and delivers events",
+    async (placement) => {
+      const { sim, token } = await setup();
+      const s = generic(sim, token, placement);
+      const seen = observe(s);
+      s.start();
+      await waitFor(() => seen.live === 1, 5_000, "live");
+      await waitFor(() => sim!.subscribedTopics().includes("t.a"), 5_000, "subscribed");
+      sim.publish("t.a");
+      await waitFor(() => seen.events.length === 1, 5_000, "event");
+    },
+  );
+
+  it("token expiry closes with 4001; a stale token is refused with a 401 upgrade", async () => {
+    const { sim, token } = await setup();
+    const s = generic(sim, token, "query");
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    sim.faults.expireAllTokens();
+    await waitFor(() => seen.closed === 1, 5_000, "4001");
+    expect(seen.failures[0]).toMatchObject({ kind: "close", code: 4001 });
+    const again = generic(sim, token, "query");
+    const seen2 = observe(again);
+    again.start();
+    await waitFor(() => seen2.closed === 1, 5_000, "401 upgrade");
+    expect(seen2.failures).toEqual([{ kind: "upgrade-rejected", status: 401 }]);
+  });
+});

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadWorkerConfig } from "../../../worker/config.ts";
+
+const base = {
+  SOURCE_KIND: "genesys",
+  GENESYS_ENV: "mypurecloud.ie",
+  TOPICS: "a, b,a,,c",
+  BROKER_URL: "https://abc.lambda-url.eu-west-1.on.aws",
+  TOKEN_PROFILE: "main",
+  QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123/q.fifo",
+  AWS_REGION: "eu-west-1",
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadWorkerConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("loadWorkerConfig", () => {
+  it("derives api and login URLs from GENESYS_ENV and applies defaults", () => {
+    const c = loadWorkerConfig(base);
+    expect(c.apiUrl).toBe("https://api.mypurecloud.ie");
+    expect(c.loginUrl).toBe("https://login.mypurecloud.ie");
+    expect(c.topics).toEqual(["a", "b", "c"]);
+    expect(c.redundancy).toBe(2);
+    expect(c.healthPort).toBe(8080);
+    expect(c.shutdownTimeoutMs).toBe(100_000);
+    expect(c.tokenSource).toEqual({ kind: "broker", brokerUrl: base.BROKER_URL, profile: "main" });
+  });
+
+  it("explicit URLs win over GENESYS_ENV", () => {
+    const c = loadWorkerConfig({
+      ...base,
+      GENESYS_API_URL: "http://127.0.0.1:9/",
+      GENESYS_LOGIN_URL: "http://127.0.0.1:9",
+    });
+    expect(c.apiUrl).toBe("http://127.0.0.1:9");
+    expect(c.loginUrl).toBe("http://127.0.0.1:9");
+  });
+
+  it("reports every problem at once", () => {
+    const p = problems({ SOURCE_KIND: "kafka", REDUNDANCY: "0", TOKEN_SOURCE: "broker", HEALTH_PORT: "x" });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        "SOURCE_KIND must be genesys or generic",
+        "REDUNDANCY must be an integer in [1, 10]",
+        expect.stringContaining("TOPICS"),
+        expect.stringContaining("BROKER_URL"),
+        expect.stringContaining("TOKEN_PROFILE"),
+        expect.stringContaining("QUEUE_URL"),
+        expect.stringContaining("AWS_REGION"),
+        expect.stringContaining("HEALTH_PORT"),
+      ]),
+    );
+    expect(p.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it("generic source needs a ws URL; direct tokens need id, secret and login URL", () => {
+    const p = problems({
+      ...base,
+      GENESYS_ENV: "",
+      SOURCE_KIND: "generic",
+      GENERIC_STREAM_URL: "http://not-ws",
+      TOKEN_SOURCE: "direct",
+    });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        "GENERIC_STREAM_URL must be a wss: or ws: URL",
+        expect.stringContaining("GENESYS_CLIENT_ID"),
+        expect.stringContaining("GENESYS_CLIENT_SECRET"),
+        expect.stringContaining("GENESYS_LOGIN_URL"),
+      ]),
+    );
+  });
+
+  it("never echoes secret values in its errors", () => {
+    const secret = "s3cr3t-value-that-must-not-leak";
+    try {
+      loadWorkerConfig({
+        ...base,
+        TOKEN_SOURCE: "direct",
+        GENESYS_CLIENT_ID: secret,
+        GENESYS_CLIENT_SECRET: secret,
+        QUEUE_URL: secret,
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain(secret);
+    }
+  });
+
+  it("accepts redundancy 1 and a direct token source", () => {
+    const c = loadWorkerConfig({
+      ...base,
+      REDUNDANCY: "1",
+      TOKEN_SOURCE: "direct",
+      GENESYS_CLIENT_ID: "id",
+      GENESYS_CLIENT_SECRET: "sec",
+    });
+    expect(c.redundancy).toBe(1);
+    expect(c.tokenSource).toEqual({ kind: "direct", clientId: "id", clientSecret: "sec" });
+  });
+});

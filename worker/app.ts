@@ -1,0 +1,168 @@
+/**
+ * Composition root of the worker, usable in-process (`npm start`, benchmarks, tests) and by main.ts:
+ * token source + session factory + supervisor + SQS sink + telemetry + /healthz.
+ */
+import type { LogAttributes } from "@aws-lambda-powertools/logger/types";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { WorkerConfig } from "./config.ts";
+import type { EventSink } from "./core/event-sink.ts";
+import { type HealthServer, startHealthServer } from "./health.ts";
+import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
+import type { SessionFactory } from "./source/session.ts";
+import { createSessionFactory } from "./source/session-factory.ts";
+import type { WorkerStats } from "./supervisor/stats.ts";
+import { Supervisor, type SupervisorLog, type SupervisorOptions } from "./supervisor/supervisor.ts";
+import { createWorkerTelemetry, type WorkerTelemetry } from "./telemetry.ts";
+import { BrokerTokenSource } from "./token/broker-token-source.ts";
+import { DirectTokenSource } from "./token/direct-token-source.ts";
+import type { TokenSource } from "./token/token-source.ts";
+
+export type { WorkerStats } from "./supervisor/stats.ts";
+
+export interface WorkerDeps {
+  tokenSource?: TokenSource;
+  sink?: EventSink;
+  sqs?: SQSClient;
+  s3?: S3Client;
+  sessions?: SessionFactory;
+  telemetry?: WorkerTelemetry;
+  /** Default true: serve /healthz on config.healthPort. */
+  health?: boolean;
+  /** SQS sink tuning beyond what the environment configures (tests, benchmarks). */
+  sinkOptions?: Partial<Omit<SqsSinkOptions, "sqs" | "queueUrl" | "spoolDir">>;
+  /** Supervisor tuning beyond what the environment configures (tests, benchmarks). */
+  tuning?: Partial<Omit<SupervisorOptions, "redundancy" | "topics">>;
+}
+
+export interface StopResult {
+  drained: boolean;
+  /** Messages still undelivered at the deadline (they stay in the spool for the next start). */
+  remaining: number;
+}
+
+export interface RunningWorker {
+  stats(): WorkerStats;
+  /** Port of /healthz, when served. */
+  readonly healthPort: number | undefined;
+  /** Stop rotating, close sockets, drain the sink until `deadlineMs` (default now + shutdownTimeoutMs). */
+  stop(deadlineMs?: number): Promise<StopResult>;
+}
+
+/** Powertools Logger behind the small logging interface the supervisor and sink take. */
+function structuredLog(telemetry: WorkerTelemetry): SupervisorLog & {
+  debug(message: string, extra?: Record<string, unknown>): void;
+} {
+  const l = telemetry.logger;
+  const attrs = (extra?: Record<string, unknown>) => (extra ?? {}) as LogAttributes;
+  return {
+    debug: (m, e) => l.debug(m, attrs(e)),
+    info: (m, e) => l.info(m, attrs(e)),
+    warn: (m, e) => l.warn(m, attrs(e)),
+    error: (m, e) => l.error(m, attrs(e)),
+  };
+}
+
+export function createTokenSource(config: WorkerConfig): TokenSource {
+  const ts = config.tokenSource;
+  if (ts.kind === "broker") {
+    return new BrokerTokenSource({ brokerUrl: ts.brokerUrl, profile: ts.profile, region: config.region });
+  }
+  if (!config.loginUrl) throw new Error("TOKEN_SOURCE=direct needs a login URL");
+  return new DirectTokenSource({
+    loginUrl: config.loginUrl,
+    clientId: ts.clientId,
+    clientSecret: ts.clientSecret,
+  });
+}
+
+export function createSessions(config: WorkerConfig): SessionFactory {
+  return createSessionFactory({
+    source:
+      config.sourceKind === "genesys"
+        ? { kind: "genesys", apiUrl: config.apiUrl ?? "" }
+        : {
+            kind: "generic",
+            streamUrl: config.genericStreamUrl ?? "",
+            tokenPlacement: config.genericTokenPlacement,
+          },
+    topics: config.topics,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+  });
+}
+
+export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): Promise<RunningWorker> {
+  const telemetry =
+    deps.telemetry ??
+    createWorkerTelemetry({ logLevel: config.logLevel, dimensions: { sourceKind: config.sourceKind } });
+  const log = structuredLog(telemetry);
+  telemetry.start(config.metricsIntervalMs);
+  const clientConfig = {
+    region: config.region,
+    ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
+  };
+  const sink =
+    deps.sink ??
+    new SqsSink({
+      sqs: deps.sqs ?? new SQSClient(clientConfig),
+      queueUrl: config.queueUrl,
+      spoolDir: config.spoolDir,
+      ...(config.offloadBucket
+        ? {
+            offloadBucket: config.offloadBucket,
+            s3: deps.s3 ?? new S3Client({ ...clientConfig, forcePathStyle: !!config.awsEndpointUrl }),
+          }
+        : {}),
+      metrics: telemetry,
+      logger: log,
+      ...deps.sinkOptions,
+    });
+  const supervisor = new Supervisor(
+    {
+      redundancy: config.redundancy,
+      topics: config.topics,
+      minSessionLifeMs: config.minSessionLifeMs,
+      backoff: { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
+      ...deps.tuning,
+    },
+    {
+      tokenSource: deps.tokenSource ?? createTokenSource(config),
+      sessions: deps.sessions ?? createSessions(config),
+      sink,
+      log,
+      metrics: telemetry,
+    },
+  );
+  const stats = (): WorkerStats => supervisor.stats();
+  let health: HealthServer | undefined;
+  if (deps.health ?? true) health = await startHealthServer({ port: config.healthPort, stats });
+  const depthTimer = setInterval(() => telemetry.gauge("BufferDepth", sink.depth()), 1_000);
+  depthTimer.unref();
+  log.info("worker starting", {
+    sourceKind: config.sourceKind,
+    redundancy: config.redundancy,
+    topics: config.topics.length,
+    tokenSource: config.tokenSource.kind,
+  });
+  supervisor.start();
+
+  let stopping: Promise<StopResult> | undefined;
+  return {
+    stats,
+    healthPort: health?.port,
+    stop(deadlineMs = Date.now() + config.shutdownTimeoutMs) {
+      stopping ??= (async () => {
+        log.info("worker stopping", { bufferDepth: sink.depth() });
+        supervisor.stop();
+        clearInterval(depthTimer);
+        const result = await sink.drain(deadlineMs);
+        await sink.close();
+        await health?.close();
+        log.info("worker stopped", { ...result, ...supervisor.stats() });
+        telemetry.stop();
+        return result;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * Worker configuration from the environment (DESIGN.md section 5). Every problem is reported at once;
+ * secret values are never echoed (only the names of the variables that are wrong).
+ */
+import type { TokenPlacement } from "./source/generic-session.ts";
+
+export interface WorkerConfig {
+  sourceKind: "genesys" | "generic";
+  /** Genesys REST base, e.g. https://api.mypurecloud.com (genesys sources). */
+  apiUrl: string | undefined;
+  /** Identity provider base, e.g. https://login.mypurecloud.com (direct token source). */
+  loginUrl: string | undefined;
+  genericStreamUrl: string | undefined;
+  genericTokenPlacement: TokenPlacement;
+  topics: string[];
+  redundancy: number;
+  tokenSource:
+    | { kind: "broker"; brokerUrl: string; profile: string }
+    | { kind: "direct"; clientId: string; clientSecret: string };
+  queueUrl: string;
+  region: string;
+  awsEndpointUrl: string | undefined;
+  healthPort: number;
+  spoolDir: string;
+  offloadBucket: string | undefined;
+  shutdownTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** Shortest life of a session before a planned rotation. */
+  minSessionLifeMs: number;
+  metricsIntervalMs: number;
+  logLevel: LogLevel;
+}
+
+export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
+const LOG_LEVELS: readonly string[] = ["DEBUG", "INFO", "WARN", "ERROR", "SILENT"];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid worker configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const required = (name: string, why: string): string => {
+    const v = str(name);
+    if (v === undefined) problems.push(`${name} is required ${why}`);
+    return v ?? "";
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer in [${min}, ${max}]`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, protocols: string[], value = str(name)): string | undefined => {
+    if (value === undefined) return undefined;
+    try {
+      const u = new URL(value);
+      if (!protocols.includes(u.protocol)) throw new Error("protocol");
+      return value.replace(/\/+$/, "");
+    } catch {
+      problems.push(`${name} must be a ${protocols.join(" or ")} URL`);
+      return undefined;
+    }
+  };
+
+  const sourceKindRaw = str("SOURCE_KIND") ?? "genesys";
+  if (sourceKindRaw !== "genesys" && sourceKindRaw !== "generic") {
+    problems.push("SOURCE_KIND must be genesys or generic");
+  }
+  const sourceKind = sourceKindRaw === "generic" ? "generic" : "genesys";
+
+  const genesysEnv = str("GENESYS_ENV");
+  if (genesysEnv !== undefined && !/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(genesysEnv)) {
+    problems.push("GENESYS_ENV must be a domain such as mypurecloud.com");
+  }
+  const envOk = genesysEnv !== undefined && /^[a-z0-9.-]+\.[a-z]{2,}$/i.test(genesysEnv);
+  const apiUrl =
+    url("GENESYS_API_URL", ["https:", "http:"]) ?? (envOk ? `https://api.${genesysEnv}` : undefined);
+  const loginUrl =
+    url("GENESYS_LOGIN_URL", ["https:", "http:"]) ?? (envOk ? `https://login.${genesysEnv}` : undefined);
+  if (sourceKind === "genesys" && apiUrl === undefined && str("GENESYS_API_URL") === undefined) {
+    problems.push("GENESYS_ENV or GENESYS_API_URL is required for SOURCE_KIND=genesys");
+  }
+  const genericStreamUrl = url("GENERIC_STREAM_URL", ["wss:", "ws:"]);
+  if (sourceKind === "generic" && str("GENERIC_STREAM_URL") === undefined) {
+    problems.push("GENERIC_STREAM_URL is required for SOURCE_KIND=generic");
+  }
+  const placement = str("GENERIC_TOKEN_IN") ?? "query";
+  if (placement !== "query" && placement !== "header")
+    problems.push("GENERIC_TOKEN_IN must be query or header");
+
+  const topics = [
+    ...new Set(
+      (str("TOPICS") ?? "")
+        .split(",")
+        .map((t) => t.trim())
+        .filter((t) => t !== ""),
+    ),
+  ];
+  if (topics.length === 0) problems.push("TOPICS must list at least one topic (comma separated)");
+
+  const redundancy = int("REDUNDANCY", 2, 1, 10);
+
+  const tokenKind = str("TOKEN_SOURCE") ?? "broker";
+  let tokenSource: WorkerConfig["tokenSource"] = { kind: "broker", brokerUrl: "", profile: "" };
+  if (tokenKind === "broker") {
+    const brokerUrl = url("BROKER_URL", ["https:", "http:"]);
+    if (str("BROKER_URL") === undefined) problems.push("BROKER_URL is required for TOKEN_SOURCE=broker");
+    const profile = required("TOKEN_PROFILE", "for TOKEN_SOURCE=broker");
+    tokenSource = { kind: "broker", brokerUrl: brokerUrl ?? "", profile };
+  } else if (tokenKind === "direct") {
+    const clientId = required("GENESYS_CLIENT_ID", "for TOKEN_SOURCE=direct");
+    const clientSecret = required("GENESYS_CLIENT_SECRET", "for TOKEN_SOURCE=direct");
+    if (loginUrl === undefined && str("GENESYS_LOGIN_URL") === undefined) {
+      problems.push("GENESYS_ENV or GENESYS_LOGIN_URL is required for TOKEN_SOURCE=direct");
+    }
+    tokenSource = { kind: "direct", clientId, clientSecret };
+  } else {
+    problems.push("TOKEN_SOURCE must be broker or direct");
+  }
+
+  const queueUrl = url("QUEUE_URL", ["https:", "http:"]);
+  if (str("QUEUE_URL") === undefined) problems.push("QUEUE_URL is required");
+  const region = str("AWS_REGION") ?? str("AWS_DEFAULT_REGION");
+  if (region === undefined) problems.push("AWS_REGION is required");
+  const awsEndpointUrl = url("AWS_ENDPOINT_URL", ["https:", "http:"]);
+
+  const config: WorkerConfig = {
+    sourceKind,
+    apiUrl,
+    loginUrl,
+    genericStreamUrl,
+    genericTokenPlacement: placement === "header" ? "header" : "query",
+    topics,
+    redundancy,
+    tokenSource,
+    queueUrl: queueUrl ?? "",
+    region: region ?? "",
+    awsEndpointUrl,
+    healthPort: int("HEALTH_PORT", 8080, 0, 65535),
+    spoolDir: str("SPOOL_DIR") ?? "/var/spool/tokenstream",
+    offloadBucket: str("OFFLOAD_BUCKET"),
+    shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 100_000, 1_000, 3_600_000),
+    heartbeatTimeoutMs: int("HEARTBEAT_TIMEOUT_MS", 65_000, 100, 600_000),
+    backoffBaseMs: int("BACKOFF_BASE_MS", 500, 10, 60_000),
+    backoffCapMs: int("BACKOFF_CAP_MS", 30_000, 10, 600_000),
+    minSessionLifeMs: int("MIN_SESSION_LIFE_MS", 1_000, 10, 3_600_000),
+    metricsIntervalMs: int("METRICS_INTERVAL_MS", 60_000, 100, 3_600_000),
+    logLevel: "INFO",
+  };
+  const logLevel = (str("LOG_LEVEL") ?? "INFO").toUpperCase();
+  if (LOG_LEVELS.includes(logLevel)) config.logLevel = logLevel as LogLevel;
+  else problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,52 @@
+/**
+ * `/healthz` on HEALTH_PORT: 200 while at least one session is live and the sink is healthy, else 503.
+ * The JSON body carries the worker's stats (counts only, never a token).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { WorkerStats } from "./supervisor/stats.ts";
+
+export interface HealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export function isHealthy(stats: WorkerStats): boolean {
+  return stats.liveSessions >= 1 && stats.sinkHealthy;
+}
+
+export async function startHealthServer(opts: {
+  port: number;
+  host?: string;
+  stats: () => WorkerStats;
+}): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (path !== "/healthz") {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not_found"}');
+      return;
+    }
+    const stats = opts.stats();
+    const healthy = isHealthy(stats);
+    const body = JSON.stringify({ status: healthy ? "ok" : "unhealthy", ...stats });
+    res.writeHead(healthy ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host ?? "0.0.0.0", () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

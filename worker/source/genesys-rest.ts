@@ -1,0 +1,98 @@
+/**
+ * Genesys Cloud Notifications REST calls a session needs: create a channel, PUT its subscriptions.
+ * Failures come back as SessionFailure (rest-error with Retry-After, or network), never as a token.
+ */
+import type { SessionFailure } from "../core/close-policy.ts";
+
+export interface Channel {
+  id: string;
+  connectUri: string;
+  expiresAtMs: number | undefined;
+}
+
+export class RestFailure extends Error {
+  constructor(readonly failure: SessionFailure) {
+    super(
+      failure.kind === "rest-error"
+        ? `genesys REST HTTP ${failure.status}`
+        : `genesys REST ${failure.kind === "network" ? failure.message : failure.kind}`,
+    );
+    this.name = "RestFailure";
+  }
+}
+
+export interface GenesysRestOptions {
+  apiUrl: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+export class GenesysRest {
+  readonly #base: string;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(opts: GenesysRestOptions) {
+    this.#base = `${opts.apiUrl.replace(/\/+$/, "")}/api/v2/notifications/channels`;
+    this.#fetch = opts.fetch ?? fetch;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  async createChannel(accessToken: string): Promise<Channel> {
+    const body = await this.#request("POST", this.#base, accessToken);
+    const parsed = body as { id?: unknown; connectUri?: unknown; expires?: unknown } | null;
+    if (typeof parsed?.id !== "string" || typeof parsed.connectUri !== "string") {
+      throw new RestFailure({ kind: "rest-error", status: 502 });
+    }
+    const expiresAtMs = typeof parsed.expires === "string" ? Date.parse(parsed.expires) : Number.NaN;
+    return {
+      id: parsed.id,
+      connectUri: parsed.connectUri,
+      expiresAtMs: Number.isFinite(expiresAtMs) ? expiresAtMs : undefined,
+    };
+  }
+
+  async putSubscriptions(accessToken: string, channelId: string, topics: readonly string[]): Promise<void> {
+    const url = `${this.#base}/${encodeURIComponent(channelId)}/subscriptions`;
+    await this.#request(
+      "PUT",
+      url,
+      accessToken,
+      topics.map((id) => ({ id })),
+    );
+  }
+
+  async #request(method: string, url: string, accessToken: string, body?: unknown): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          "content-type": "application/json",
+          accept: "application/json",
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      const name = err instanceof Error ? (err.name === "TimeoutError" ? "timeout" : err.name) : "unknown";
+      throw new RestFailure({ kind: "network", message: name });
+    }
+    const text = await res.text().catch(() => "");
+    if (!res.ok) {
+      const retryAfter = Number(res.headers.get("retry-after"));
+      throw new RestFailure({
+        kind: "rest-error",
+        status: res.status,
+        retryAfterSec: res.headers.has("retry-after") && Number.isFinite(retryAfter) ? retryAfter : undefined,
+      });
+    }
+    if (text === "") return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new RestFailure({ kind: "rest-error", status: 502 });
+    }
+  }
+}

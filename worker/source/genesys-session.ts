@@ -1,0 +1,147 @@
+/**
+ * Genesys Cloud session: per shard of at most `maxTopicsPerChannel` topics, create a channel with the
+ * token, connect its bare connectUri, PUT the shard's subscriptions. Live once every shard's socket is
+ * open and subscribed. Any shard failing ends the whole session (one failure event).
+ */
+import type { SessionFailure } from "../core/close-policy.ts";
+import type { WorkerToken } from "../token/token-source.ts";
+import type { Frame } from "./frame.ts";
+import { type GenesysRest, RestFailure } from "./genesys-rest.ts";
+import { type Session, SessionEmitter, type SessionEvents } from "./session.ts";
+import { SocketLink } from "./socket-link.ts";
+
+export const MAX_TOPICS_PER_CHANNEL = 1000;
+
+export interface GenesysSessionOptions {
+  id: string;
+  token: WorkerToken;
+  topics: readonly string[];
+  rest: GenesysRest;
+  heartbeatTimeoutMs: number;
+  maxTopicsPerChannel?: number;
+  maxFrameBytes?: number;
+}
+
+export function shardTopics(topics: readonly string[], perChannel: number): string[][] {
+  const unique = [...new Set(topics)];
+  const size = Math.max(1, Math.floor(perChannel));
+  const shards: string[][] = [];
+  for (let i = 0; i < unique.length; i += size) shards.push(unique.slice(i, i + size));
+  return shards;
+}
+
+export class GenesysSession implements Session {
+  readonly id: string;
+  readonly token: WorkerToken;
+  channelExpiresAtMs: number | undefined;
+  readonly #emitter = new SessionEmitter();
+  readonly #links: SocketLink[] = [];
+  #state: "new" | "starting" | "live" | "ended" = "new";
+
+  constructor(private readonly opts: GenesysSessionOptions) {
+    this.id = opts.id;
+    this.token = opts.token;
+  }
+
+  get isLive(): boolean {
+    return this.#state === "live";
+  }
+
+  get lastFrameAtMs(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const l of this.#links) min = Math.min(min, l.lastFrameAtMs);
+    return Number.isFinite(min) ? min : Date.now();
+  }
+
+  on<E extends keyof SessionEvents>(event: E, listener: SessionEvents[E]): void {
+    this.#emitter.on(event, listener);
+  }
+
+  start(): void {
+    if (this.#state !== "new") return;
+    this.#state = "starting";
+    const shards = shardTopics(this.opts.topics, this.opts.maxTopicsPerChannel ?? MAX_TOPICS_PER_CHANNEL);
+    Promise.all(shards.map((topics) => this.#openShard(topics))).then(
+      () => {
+        if (this.#state !== "starting") return;
+        this.#state = "live";
+        this.#emitter.emit("live");
+      },
+      (err: unknown) => {
+        const failure: SessionFailure =
+          err instanceof RestFailure ? err.failure : { kind: "network", message: "session_start_failed" };
+        this.#end(failure);
+      },
+    );
+  }
+
+  close(): void {
+    this.#end(undefined);
+  }
+
+  async #openShard(topics: string[]): Promise<void> {
+    const channel = await this.opts.rest.createChannel(this.token.accessToken);
+    if (this.#state !== "starting") return;
+    if (channel.expiresAtMs !== undefined) {
+      this.channelExpiresAtMs = Math.min(
+        this.channelExpiresAtMs ?? Number.POSITIVE_INFINITY,
+        channel.expiresAtMs,
+      );
+    }
+    await new Promise<void>((resolve, reject) => {
+      let opened = false;
+      const link = new SocketLink(
+        {
+          url: channel.connectUri,
+          heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
+          pingStyle: "json",
+          maxFrameBytes: this.opts.maxFrameBytes,
+        },
+        {
+          open: () => {
+            opened = true;
+            resolve();
+          },
+          frame: (frame, at) => this.#onFrame(frame, at),
+          failure: (f) => {
+            if (!opened) reject(new RestFailure(f));
+            else this.#end(f);
+          },
+        },
+      );
+      this.#links.push(link);
+      link.connect();
+    });
+    if (this.#state !== "starting") return;
+    await this.opts.rest.putSubscriptions(this.token.accessToken, channel.id, topics);
+  }
+
+  #onFrame(frame: Frame, receivedAtMs: number): void {
+    if (this.#state === "ended") return;
+    switch (frame.kind) {
+      case "event":
+        this.#emitter.emit("event", frame.envelope, receivedAtMs);
+        return;
+      case "malformed":
+        this.#emitter.emit("malformed", frame.code, frame.sizeBytes);
+        return;
+      case "socket-closing":
+        // The socket still delivers until the server closes it: report, keep running.
+        this.#emitter.emit("failure", { kind: "socket-closing" });
+        return;
+      case "channel-dead":
+        this.#end({ kind: "channel-dead" });
+        return;
+      default:
+        return;
+    }
+  }
+
+  #end(failure: SessionFailure | undefined): void {
+    if (this.#state === "ended") return;
+    this.#state = "ended";
+    for (const link of this.#links) link.close();
+    if (failure) this.#emitter.emit("failure", failure);
+    this.#emitter.emit("closed");
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * A session = token + channel(s) + subscriptions + socket(s). It reports what happens through typed
+ * events; the supervisor decides what to do about them (worker/core/close-policy.ts).
+ */
+import type { NotificationEnvelope } from "../../shared/contracts.ts";
+import type { SessionFailure } from "../core/close-policy.ts";
+import type { WorkerToken } from "../token/token-source.ts";
+import type { MalformedCode } from "./frame.ts";
+
+export interface SessionEvents {
+  /** Socket(s) open and (genesys) subscriptions confirmed: events are flowing. */
+  live: () => void;
+  event: (envelope: NotificationEnvelope, receivedAtMs: number) => void;
+  /**
+   * Something went wrong. After `socket-closing` the session may still deliver until the server closes
+   * it; after any other failure the session is already torn down (no further events).
+   */
+  failure: (failure: SessionFailure) => void;
+  malformed: (code: MalformedCode, sizeBytes: number) => void;
+  /** Torn down (by close() or after a failure); emitted once. */
+  closed: () => void;
+}
+
+export interface Session {
+  readonly id: string;
+  readonly token: WorkerToken;
+  /** Earliest channel expiry (genesys), for rotation planning. */
+  readonly channelExpiresAtMs: number | undefined;
+  /** Last frame of any kind (heartbeat included): the last moment the session was known to cover. */
+  readonly lastFrameAtMs: number;
+  readonly isLive: boolean;
+  on<E extends keyof SessionEvents>(event: E, listener: SessionEvents[E]): void;
+  /** Builds the session; outcomes arrive as `live` or `failure`. */
+  start(): void;
+  /** Closes sockets; idempotent; no failure event for a close the worker asked for. */
+  close(): void;
+}
+
+/** Tiny typed event hub used by session adapters. */
+export class SessionEmitter {
+  readonly #listeners: { [E in keyof SessionEvents]: SessionEvents[E][] } = {
+    live: [],
+    event: [],
+    failure: [],
+    malformed: [],
+    closed: [],
+  };
+
+  on<E extends keyof SessionEvents>(event: E, listener: SessionEvents[E]): void {
+    this.#listeners[event].push(listener);
+  }
+
+  emit<E extends keyof SessionEvents>(event: E, ...args: Parameters<SessionEvents[E]>): void {
+    for (const l of this.#listeners[event]) (l as (...a: Parameters<SessionEvents[E]>) => void)(...args);
+  }
+}
+
+export interface SessionFactory {
+  create(token: WorkerToken, label: string): Session;
+}

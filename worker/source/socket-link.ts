@@ -1,0 +1,144 @@
+/**
+ * One client WebSocket with a liveness watchdog: any frame proves liveness; after half the timeout of
+ * silence a ping is sent (genesys: JSON `{"message":"ping"}`, generic: a WebSocket ping); after the full
+ * timeout the socket is terminated and a `watchdog` failure reported. Reports each failure at most once.
+ */
+import WebSocket from "ws";
+import type { SessionFailure } from "../core/close-policy.ts";
+import { classifyFrame, type Frame } from "./frame.ts";
+
+export interface SocketLinkOptions {
+  url: string;
+  headers?: Record<string, string>;
+  /** Silence (no frame, no pong) after which the socket is declared dead. */
+  heartbeatTimeoutMs: number;
+  pingStyle: "json" | "ws";
+  handshakeTimeoutMs?: number;
+  maxFrameBytes?: number;
+  now?: () => number;
+}
+
+export interface SocketLinkHandlers {
+  open(): void;
+  frame(frame: Frame, receivedAtMs: number): void;
+  /** The socket is gone (or never came up); not called after close(). */
+  failure(failure: SessionFailure): void;
+}
+
+export class SocketLink {
+  #ws: WebSocket | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #done = false;
+  #pinged = false;
+  lastFrameAtMs: number;
+  readonly #now: () => number;
+
+  constructor(
+    private readonly opts: SocketLinkOptions,
+    private readonly handlers: SocketLinkHandlers,
+  ) {
+    this.#now = opts.now ?? Date.now;
+    this.lastFrameAtMs = this.#now();
+  }
+
+  connect(): void {
+    const ws = new WebSocket(this.opts.url, {
+      headers: this.opts.headers,
+      handshakeTimeout: this.opts.handshakeTimeoutMs ?? 10_000,
+      // Frames above maxFrameBytes are counted as malformed, not fatal: only absurd ones hit this limit.
+      maxPayload: 64 * 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    this.#ws = ws;
+    ws.on("unexpected-response", (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      this.#fail({ kind: "upgrade-rejected", status });
+    });
+    ws.on("open", () => {
+      if (this.#done) return;
+      this.#touch();
+      this.#startWatchdog();
+      this.handlers.open();
+    });
+    ws.on("message", (data, isBinary) => {
+      if (this.#done) return;
+      const at = this.#now();
+      this.#touch(at);
+      this.handlers.frame(classifyFrame(toBuffer(data), isBinary, this.opts.maxFrameBytes), at);
+    });
+    ws.on("pong", () => this.#touch());
+    ws.on("error", (err) => {
+      // 'close' follows an error once the socket is open; before open this is the only signal.
+      if (ws.readyState !== WebSocket.OPEN) this.#fail({ kind: "network", message: err.name });
+    });
+    ws.on("close", (code, reason) => {
+      this.#fail({ kind: "close", code, reason: reason.toString("utf8").slice(0, 120) });
+    });
+  }
+
+  send(text: string): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(text);
+  }
+
+  /** Closes without reporting a failure. */
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#stopWatchdog();
+    const ws = this.#ws;
+    if (!ws) return;
+    if (ws.readyState === WebSocket.OPEN) {
+      ws.close(1000, "rotated");
+      // A peer that never answers the close must not keep the socket around.
+      setTimeout(() => ws.terminate(), 2_000).unref();
+    } else {
+      ws.terminate();
+    }
+  }
+
+  #touch(at = this.#now()): void {
+    this.lastFrameAtMs = at;
+    this.#pinged = false;
+  }
+
+  #startWatchdog(): void {
+    const timeout = this.opts.heartbeatTimeoutMs;
+    const tick = Math.max(10, Math.floor(timeout / 4));
+    this.#timer = setInterval(() => this.#check(), tick);
+    this.#timer.unref();
+  }
+
+  #stopWatchdog(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #check(): void {
+    const idle = this.#now() - this.lastFrameAtMs;
+    if (idle >= this.opts.heartbeatTimeoutMs) {
+      this.#ws?.terminate();
+      this.#fail({ kind: "watchdog" });
+      return;
+    }
+    if (idle >= this.opts.heartbeatTimeoutMs / 2 && !this.#pinged) {
+      this.#pinged = true;
+      if (this.opts.pingStyle === "json") this.send(JSON.stringify({ message: "ping" }));
+      else if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.ping();
+    }
+  }
+
+  #fail(failure: SessionFailure): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#stopWatchdog();
+    this.#ws?.terminate();
+    this.handlers.failure(failure);
+  }
+}
+
+function toBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data as ArrayBuffer);
+}

@@ -1,0 +1,420 @@
+/**
+ * Keeps `redundancy` sessions live (DESIGN.md section 4). Each slot holds at most one active session and
+ * one candidate being built; a candidate that goes live replaces the active one (make-before-break).
+ * Failures go through the pure policy table and full-jitter backoff; planned rotations are staggered.
+ * Every envelope -> CrossSessionDeduper -> message -> EventSink.submit; coverage gaps -> gap messages.
+ */
+import type { NotificationEnvelope } from "../../shared/contracts.ts";
+import { type BackoffOptions, FullJitterBackoff } from "../core/backoff.ts";
+import { decideOnFailure, type PolicyDecision, type SessionFailure } from "../core/close-policy.ts";
+import { CrossSessionDeduper } from "../core/dedupe.ts";
+import type { EventSink } from "../core/event-sink.ts";
+import { type Gap, GapTracker, toGapMessage } from "../core/gap-ledger.ts";
+import { eventMessage } from "../core/message.ts";
+import { RotationStagger } from "../core/rotation-plan.ts";
+import type { MalformedCode } from "../source/frame.ts";
+import type { Session, SessionFactory } from "../source/session.ts";
+import {
+  isPermanentTokenError,
+  type TokenSource,
+  TokenSourceError,
+  type WorkerToken,
+} from "../token/token-source.ts";
+import { planRotation } from "./rotation-reason.ts";
+import { emptyStats, type WorkerStats } from "./stats.ts";
+
+export interface SupervisorLog {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Metric names the supervisor records; WorkerTelemetry implements this. */
+export interface SupervisorMetrics {
+  count(
+    name:
+      | "EventsIn"
+      | "DuplicatesDropped"
+      | "Rotations"
+      | "Gaps"
+      | "GapMs"
+      | "TokenRefreshes"
+      | "MalformedFrames",
+    n?: number,
+  ): void;
+  gauge(name: "LiveSessions" | "BufferDepth", value: number): void;
+}
+
+export interface SupervisorOptions {
+  redundancy: number;
+  topics: readonly string[];
+  /** Fraction of a session's usable life after which its rotation is planned. Default 0.75. */
+  refreshFraction?: number;
+  rotationJitterMs?: number;
+  /** Shortest life of a session before a planned rotation (guards against rotation loops). Default 1000. */
+  minSessionLifeMs?: number;
+  dedupeWindowMs?: number;
+  backoff?: BackoffOptions;
+}
+
+export interface SupervisorDeps {
+  tokenSource: TokenSource;
+  sessions: SessionFactory;
+  sink: EventSink;
+  log: SupervisorLog;
+  metrics?: SupervisorMetrics;
+  now?: () => number;
+  random?: () => number;
+}
+
+interface BuildRequest {
+  reason: string;
+  /** Report this fingerprint as rejected before building (401/4001/1008). */
+  refreshFp?: string;
+  /** Planned token rotation: a token with this fingerprint is too old, get a newer one. */
+  replaceTokenFp?: string;
+}
+
+class Slot {
+  active: Session | undefined;
+  candidate: Session | undefined;
+  building = false;
+  retryTimer: NodeJS.Timeout | undefined;
+  rotationTimer: NodeJS.Timeout | undefined;
+  stopped = false;
+  readonly backoff: FullJitterBackoff;
+  constructor(
+    readonly index: number,
+    backoff: FullJitterBackoff,
+  ) {
+    this.backoff = backoff;
+  }
+  get label(): string {
+    return `s${this.index}`;
+  }
+  busy(): boolean {
+    return this.building || this.candidate !== undefined || this.retryTimer !== undefined;
+  }
+}
+
+const noopMetrics: SupervisorMetrics = { count() {}, gauge() {} };
+
+export class Supervisor {
+  readonly #slots: Slot[];
+  readonly #deduper: CrossSessionDeduper;
+  readonly #gaps: GapTracker;
+  readonly #stagger: RotationStagger;
+  readonly #stats = emptyStats();
+  readonly #metrics: SupervisorMetrics;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  /** Lets a silent socket's coverage end at its last frame, not at detection time. */
+  #gapClockOverride: number | undefined;
+  /** Sessions whose coverage ended before they were closed (watchdog): when the last frame arrived. */
+  readonly #silentSince = new Map<string, number>();
+  #running = false;
+  #stopping = false;
+
+  constructor(
+    private readonly opts: SupervisorOptions,
+    private readonly deps: SupervisorDeps,
+  ) {
+    if (!(opts.redundancy >= 1)) throw new RangeError("redundancy must be >= 1");
+    this.#now = deps.now ?? Date.now;
+    this.#random = deps.random ?? Math.random;
+    this.#metrics = deps.metrics ?? noopMetrics;
+    this.#deduper = new CrossSessionDeduper({ windowMs: opts.dedupeWindowMs ?? 60_000 }, this.#now);
+    this.#gaps = new GapTracker(() => this.#gapClockOverride ?? this.#now());
+    this.#gaps.onGap((gap) => this.#onGap(gap));
+    this.#stagger = new RotationStagger({}, this.#now);
+    this.#slots = Array.from(
+      { length: Math.floor(opts.redundancy) },
+      (_, i) => new Slot(i, new FullJitterBackoff(opts.backoff, this.#random, this.#now)),
+    );
+  }
+
+  start(): void {
+    if (this.#running || this.#stopping) return;
+    this.#running = true;
+    for (const slot of this.#slots) void this.#build(slot, { reason: "start" });
+  }
+
+  /** Stops rotating and closes every session. Sessions closed here are not a coverage gap. */
+  stop(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#gaps.close();
+    for (const slot of this.#slots) {
+      clearTimeout(slot.retryTimer);
+      clearTimeout(slot.rotationTimer);
+      slot.retryTimer = slot.rotationTimer = undefined;
+      slot.candidate?.close();
+      slot.active?.close();
+    }
+  }
+
+  stats(): WorkerStats {
+    return {
+      ...this.#stats,
+      liveSessions: this.#gaps.liveCount(),
+      bufferDepth: this.deps.sink.depth(),
+      sinkHealthy: this.deps.sink.healthy(),
+    };
+  }
+
+  liveSessions(): number {
+    return this.#gaps.liveCount();
+  }
+
+  async #build(slot: Slot, req: BuildRequest): Promise<void> {
+    if (this.#stopping || slot.stopped || slot.building || slot.candidate) return;
+    slot.building = true;
+    this.#stagger.tryStart(slot.label, true);
+    let token: WorkerToken;
+    try {
+      token = await this.#token(req);
+    } catch (err) {
+      slot.building = false;
+      this.#stagger.finish(slot.label);
+      if (this.#stopping) return;
+      const code = err instanceof TokenSourceError ? err.code : "token_error";
+      if (isPermanentTokenError(err)) {
+        this.#stopSlot(slot, `token source: ${code}`);
+        return;
+      }
+      this.deps.log.warn("token unavailable, backing off", { slot: slot.label, code });
+      slot.backoff.failed();
+      this.#retryLater(slot, slot.backoff.nextDelayMs(), { ...req, refreshFp: undefined });
+      return;
+    }
+    slot.building = false;
+    if (this.#stopping || slot.stopped) {
+      this.#stagger.finish(slot.label);
+      return;
+    }
+    const session = this.deps.sessions.create(token, slot.label);
+    slot.candidate = session;
+    this.#stats.sessionsStarted++;
+    this.#wire(slot, session);
+    this.deps.log.info("session starting", {
+      slot: slot.label,
+      session: session.id,
+      reason: req.reason,
+      tokenFingerprint: token.fingerprint,
+    });
+    session.start();
+  }
+
+  async #token(req: BuildRequest): Promise<WorkerToken> {
+    const src = this.deps.tokenSource;
+    if (req.refreshFp !== undefined) {
+      this.#countRefresh();
+      return src.refresh(req.refreshFp);
+    }
+    const token = await src.current();
+    if (req.replaceTokenFp !== undefined && token.fingerprint === req.replaceTokenFp) {
+      this.#countRefresh();
+      return src.refresh(req.replaceTokenFp);
+    }
+    return token;
+  }
+
+  #countRefresh(): void {
+    this.#stats.tokenRefreshes++;
+    this.#metrics.count("TokenRefreshes");
+  }
+
+  #wire(slot: Slot, s: Session): void {
+    s.on("live", () => this.#onLive(slot, s));
+    s.on("event", (env, at) => this.#onEvent(s, env, at));
+    s.on("malformed", (code, size) => this.#onMalformed(s, code, size));
+    s.on("failure", (f) => this.#onFailure(slot, s, f));
+    s.on("closed", () => this.#onClosed(slot, s));
+  }
+
+  #onLive(slot: Slot, s: Session): void {
+    if (s !== slot.candidate || this.#stopping) return;
+    this.#gaps.sessionLive(s.id);
+    const old = slot.active;
+    slot.active = s;
+    slot.candidate = undefined;
+    this.#stagger.finish(slot.label);
+    slot.backoff.connected();
+    this.#gaugeLive();
+    if (old) {
+      this.#stats.rotations++;
+      this.#metrics.count("Rotations");
+      old.close();
+    }
+    this.deps.log.info("session live", { slot: slot.label, session: s.id, replaced: old?.id });
+    this.#scheduleRotation(slot, s);
+  }
+
+  #scheduleRotation(slot: Slot, s: Session): void {
+    clearTimeout(slot.rotationTimer);
+    const now = this.#now();
+    const plan = planRotation(
+      {
+        liveAtMs: now,
+        tokenIssuedAtMs: s.token.issuedAtMs,
+        tokenExpiresAtMs: s.token.expiresAtMs,
+        channelExpiresAtMs: s.channelExpiresAtMs,
+        sessionIndex: slot.index,
+        redundancy: this.#slots.length,
+        refreshFraction: this.opts.refreshFraction ?? 0.75,
+        jitterMs: this.opts.rotationJitterMs ?? 0,
+        minLifeMs: this.opts.minSessionLifeMs ?? 1_000,
+      },
+      this.#random,
+    );
+    const fire = (): void => {
+      slot.rotationTimer = undefined;
+      if (this.#stopping || slot.stopped || slot.active !== s) return;
+      if (slot.busy()) return; // a replacement is already under way
+      if (!this.#stagger.tryStart(slot.label, false)) {
+        // Another slot is rotating: ask again shortly (never both at once).
+        slot.rotationTimer = setTimeout(fire, 25);
+        return;
+      }
+      this.#stagger.finish(slot.label); // #build registers it again
+      void this.#build(slot, {
+        reason: plan.needsNewToken ? "planned_token_rotation" : "planned_channel_rotation",
+        replaceTokenFp: plan.needsNewToken ? s.token.fingerprint : undefined,
+      });
+    };
+    slot.rotationTimer = setTimeout(fire, Math.max(0, plan.atMs - now));
+  }
+
+  #onEvent(s: Session, envelope: NotificationEnvelope, receivedAtMs: number): void {
+    this.#stats.eventsIn++;
+    this.#metrics.count("EventsIn");
+    const decision = this.#deduper.accept(s.id, envelope);
+    if (!decision.emit) {
+      this.#stats.duplicatesDropped++;
+      this.#metrics.count("DuplicatesDropped");
+      return;
+    }
+    this.deps.sink.submit(eventMessage(envelope, decision.key, receivedAtMs));
+    // The EventsOut metric is the sink's (acknowledged by the queue); this counts hand-offs.
+    this.#stats.eventsOut++;
+  }
+
+  #onMalformed(s: Session, code: MalformedCode, sizeBytes: number): void {
+    this.#stats.malformedFrames++;
+    this.#metrics.count("MalformedFrames");
+    this.deps.log.warn("malformed frame dropped", { session: s.id, code, sizeBytes });
+  }
+
+  #onFailure(slot: Slot, s: Session, f: SessionFailure): void {
+    this.#stats.sessionFailures++;
+    const d = decideOnFailure(f);
+    const role = s === slot.candidate ? "candidate" : s === slot.active ? "active" : "retired";
+    this.deps.log[d.alarm ? "error" : "warn"]("session failure", {
+      slot: slot.label,
+      session: s.id,
+      role,
+      failure: f.kind,
+      detail: "code" in f ? f.code : "status" in f ? f.status : undefined,
+      action: d.action,
+      reason: d.reason,
+      alarm: d.alarm,
+    });
+    if (f.kind === "watchdog") this.#silentSince.set(s.id, s.lastFrameAtMs);
+    if (this.#stopping || slot.stopped || role === "retired") return;
+    if (role === "candidate") {
+      slot.candidate = undefined;
+      this.#stagger.finish(slot.label);
+      slot.backoff.failed();
+      this.#afterFailure(slot, s, d, "candidate_failed");
+      return;
+    }
+    // The active session.
+    if (d.action === "rotate-now") {
+      if (!slot.busy()) void this.#build(slot, { reason: d.reason });
+      return;
+    }
+    slot.backoff.failed();
+    if (d.action === "stop-session") {
+      this.#stopSlot(slot, d.reason);
+      return;
+    }
+    if (slot.busy()) return; // its replacement is already under way
+    this.#afterFailure(slot, s, d, d.reason);
+  }
+
+  #afterFailure(slot: Slot, s: Session, d: PolicyDecision, reason: string): void {
+    switch (d.action) {
+      case "stop-session":
+        this.#stopSlot(slot, d.reason);
+        return;
+      case "refresh-token-then-reconnect":
+        this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), {
+          reason,
+          refreshFp: s.token.fingerprint,
+        });
+        return;
+      default:
+        this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), { reason });
+    }
+  }
+
+  #onClosed(slot: Slot, s: Session): void {
+    const silentSince = this.#silentSince.get(s.id);
+    this.#silentSince.delete(s.id);
+    this.#gapClockOverride = silentSince;
+    this.#gaps.sessionDown(s.id);
+    this.#gapClockOverride = undefined;
+    if (slot.candidate === s) slot.candidate = undefined;
+    if (slot.active === s) {
+      slot.active = undefined;
+      clearTimeout(slot.rotationTimer);
+      slot.rotationTimer = undefined;
+    }
+    this.#gaugeLive();
+    // Safety net: a slot must never end up with nothing live and nothing planned.
+    if (!this.#stopping && !slot.stopped && !slot.active && !slot.busy()) {
+      this.#retryLater(slot, slot.backoff.nextDelayMs(), { reason: "session_closed" });
+    }
+  }
+
+  #retryLater(slot: Slot, delayMs: number, req: BuildRequest): void {
+    if (this.#stopping || slot.stopped) return;
+    clearTimeout(slot.retryTimer);
+    this.deps.log.info("session rebuild scheduled", { slot: slot.label, delayMs, reason: req.reason });
+    slot.retryTimer = setTimeout(() => {
+      slot.retryTimer = undefined;
+      void this.#build(slot, req);
+    }, delayMs);
+  }
+
+  #stopSlot(slot: Slot, reason: string): void {
+    if (slot.stopped) return;
+    slot.stopped = true;
+    this.#stats.stoppedSlots++;
+    clearTimeout(slot.retryTimer);
+    clearTimeout(slot.rotationTimer);
+    slot.retryTimer = slot.rotationTimer = undefined;
+    slot.candidate?.close();
+    // ALARM: a permanent failure; the other slots keep running. Log code is stable for metric filters.
+    this.deps.log.error("session stopped after permanent failure", {
+      code: "session_stopped",
+      alarm: true,
+      slot: slot.label,
+      reason,
+    });
+  }
+
+  #onGap(gap: Gap): void {
+    this.#stats.gaps++;
+    this.#stats.gapMs += gap.endMs - gap.startMs;
+    this.#metrics.count("Gaps");
+    this.#metrics.count("GapMs", gap.endMs - gap.startMs);
+    const msg = toGapMessage(gap, this.opts.topics);
+    this.deps.log.warn("coverage gap", { start: msg.start, end: msg.end, durationMs: msg.durationMs });
+    this.deps.sink.submit(msg);
+  }
+
+  #gaugeLive(): void {
+    this.#metrics.gauge("LiveSessions", this.#gaps.liveCount());
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Where the worker gets its access token (DESIGN.md sections 3 and 4). Implementations: the broker over
+ * its SigV4-signed Function URL, or `direct` minting against the identity provider for local runs.
+ */
+
+export interface WorkerToken {
+  accessToken: string;
+  expiresAtMs: number;
+  /** When the token was minted, if known; else when this worker obtained it. */
+  issuedAtMs?: number;
+  /** fingerprint(accessToken): the only way a token is ever named in logs and errors. */
+  fingerprint: string;
+}
+
+export interface TokenSource {
+  /** A token that has not yet passed its refresh point (cached, or fetched once for all concurrent callers). */
+  current(): Promise<WorkerToken>;
+  /**
+   * The upstream refused the token with `rejectedFingerprint` (401/4001/1008): compare-and-swap.
+   * Returns a different token if one exists or can be minted; never hands the rejected one back.
+   */
+  refresh(rejectedFingerprint: string): Promise<WorkerToken>;
+}
+
+/** `permanent` failures (invalid client, unknown profile, forbidden) must not be retried in a loop. */
+export class TokenSourceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly permanent: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "TokenSourceError";
+  }
+}
+
+export function isPermanentTokenError(err: unknown): boolean {
+  return err instanceof TokenSourceError && err.permanent;
+}

@@ -1,0 +1,141 @@
+import { Duration } from "aws-cdk-lib";
+import { Alarm, ComparisonOperator, Stats, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import { Construct } from "constructs";
+import type { EventRelay } from "./event-relay.ts";
+import type { TokenBroker } from "./token-broker.ts";
+
+export interface TokenstreamAlarmsProps {
+  readonly broker: TokenBroker;
+  readonly relay: EventRelay;
+  /** Sessions the worker should keep live; fewer than this for 3 minutes alarms. */
+  readonly redundancy: number;
+  /**
+   * Age of the oldest queued message that alarms (consumers are behind).
+   * @default Duration.minutes(15)
+   */
+  readonly maxQueueAge?: Duration;
+  /**
+   * Where alarm and OK notifications go.
+   * @default - alarms without actions (visible on the dashboard and console only)
+   */
+  readonly topic?: ITopic;
+}
+
+/**
+ * The alarms an operator of tokenstream must see: a recorded gap (events may be missing), anything in a
+ * dead-letter queue, broker mint failures, fewer live sessions than configured, and a backed-up queue.
+ */
+export class TokenstreamAlarms extends Construct {
+  readonly gapRecorded: Alarm;
+  readonly deadLetterQueueNotEmpty: Alarm;
+  readonly scheduleDeadLetterQueueNotEmpty: Alarm;
+  readonly mintFailures: Alarm;
+  readonly liveSessionsBelowTarget: Alarm;
+  readonly queueAge: Alarm;
+  readonly brokerErrors: Alarm;
+
+  constructor(scope: Construct, id: string, props: TokenstreamAlarmsProps) {
+    super(scope, id);
+    const { broker, relay } = props;
+
+    this.gapRecorded = new Alarm(this, "GapRecorded", {
+      alarmDescription:
+        "The worker recorded a window with no live session: events in it may be missing. The tokenstream.gap message on the queue names the interval and topics to back-fill.",
+      metric: relay.metric("Gaps", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.deadLetterQueueNotEmpty = new Alarm(this, "DeadLetterQueueNotEmpty", {
+      alarmDescription:
+        "Messages reached the event dead-letter queue: a consumer failed them maxReceiveCount times.",
+      metric: relay.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.scheduleDeadLetterQueueNotEmpty = new Alarm(this, "ScheduleDeadLetterQueueNotEmpty", {
+      alarmDescription:
+        "A scheduled token refresh could not be delivered to the broker or failed after retries.",
+      metric: broker.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.mintFailures = new Alarm(this, "MintFailures", {
+      alarmDescription:
+        "The broker failed to mint a token (identity provider down, 429s, or invalid_client: check the credentials secret). Cached tokens are still served while valid.",
+      metric: broker.metric("MintFailures", { period: Duration.minutes(5), statistic: Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.liveSessionsBelowTarget = new Alarm(this, "LiveSessionsBelowTarget", {
+      alarmDescription: `Fewer than ${props.redundancy} live sessions for 3 minutes (or no worker metrics at all): redundancy is lost and a gap is one failure away.`,
+      metric: relay.metric("LiveSessions", { period: Duration.minutes(1), statistic: Stats.MINIMUM }),
+      threshold: props.redundancy,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      // No metric means no worker reporting: that is the worst case, not a quiet one.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+
+    const maxQueueAge = props.maxQueueAge ?? Duration.minutes(15);
+    this.queueAge = new Alarm(this, "QueueAge", {
+      alarmDescription: `The oldest event waited more than ${maxQueueAge.toSeconds()} s: consumers are behind or stopped.`,
+      metric: relay.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: Stats.MAXIMUM,
+      }),
+      threshold: maxQueueAge.toSeconds(),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.brokerErrors = new Alarm(this, "BrokerErrors", {
+      alarmDescription: "The broker Lambda threw or timed out.",
+      metric: broker.function.metricErrors({ period: Duration.minutes(5), statistic: Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    if (props.topic) {
+      const action = new SnsAction(props.topic);
+      for (const alarm of this.all()) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+  }
+
+  all(): Alarm[] {
+    return [
+      this.gapRecorded,
+      this.deadLetterQueueNotEmpty,
+      this.scheduleDeadLetterQueueNotEmpty,
+      this.mintFailures,
+      this.liveSessionsBelowTarget,
+      this.queueAge,
+      this.brokerErrors,
+    ];
+  }
+}

@@ -1,0 +1,204 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../lib/config.ts";
+import { loadConfig } from "../../lib/config-source.ts";
+
+const minimal = {
+  profiles: [
+    { name: "default", genesysEnv: "mypurecloud.com", credentialsSecretName: "tokenstream/default" },
+  ],
+  topics: ["v2.users.u1.presence"],
+};
+
+function problemsOf(raw: unknown): readonly string[] {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+  it("accepts the example configuration shipped in cdk.json", () => {
+    const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8"));
+    const config = parseConfig(cdkJson.context.tokenstream);
+    expect(config.profiles[0]).toMatchObject({ name: "default", loginUrl: "https://login.mypurecloud.com" });
+    expect(cdkJson.notices).toBe(false);
+    expect(cdkJson.context["cli-telemetry"]).toBe(false);
+  });
+
+  it("fills secure, documented defaults", () => {
+    const config = parseConfig(minimal);
+    expect(config).toMatchObject({
+      stackName: "Tokenstream",
+      sourceKind: "genesys",
+      genesysEnv: "mypurecloud.com",
+      redundancy: 2,
+      workerProfile: "default",
+      workerCount: 1,
+      natGateways: 2,
+      invokerPrincipals: [],
+      auditRetentionDays: 400,
+      logRetentionDays: 90,
+      offloadRetentionDays: 14,
+      queueRetentionDays: 4,
+      queueAgeAlarmSeconds: 900,
+      refreshAtFraction: 0.75,
+      minValidityFraction: 0.25,
+    });
+    expect(config.profiles[0]!.credentialsSecret).toEqual({ name: "tokenstream/default" });
+    expect(config.brokerReservedConcurrency).toBeUndefined();
+    expect(config.vpcId).toBeUndefined();
+  });
+
+  it("resolves an explicit login URL and a secret ARN", () => {
+    const arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:genesys-AbCdEf";
+    const config = parseConfig({
+      ...minimal,
+      profiles: [{ name: "eu", loginUrl: "https://login.mypurecloud.ie/", credentialsSecretArn: arn }],
+      genesysEnv: "mypurecloud.ie",
+    });
+    expect(config.profiles[0]).toEqual({
+      name: "eu",
+      loginUrl: "https://login.mypurecloud.ie",
+      credentialsSecret: { arn },
+    });
+    expect(config.genesysEnv).toBe("mypurecloud.ie");
+  });
+
+  it("reports every contradiction of a bad configuration together", () => {
+    const problems = problemsOf({
+      profiles: [
+        { name: "a", genesysEnv: "mypurecloud.com", loginUrl: "https://login.x", credentialsSecretName: "s" },
+        {
+          name: "a",
+          credentialsSecretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:x",
+          credentialsSecretName: "y",
+        },
+      ],
+      topics: ["t", "t"],
+      redundancy: 0,
+      workerProfile: "missing",
+      vpcId: "vpc-123",
+      natGateways: 1,
+      refreshAtFraction: 0.9,
+      minValidityFraction: 0.3,
+      logRetentionDays: 42,
+      alarmEmail: "not-an-email",
+      invokerPrincipals: ["*"],
+      queueRetentionDays: 14,
+      offloadRetentionDays: 7,
+      topicz: [],
+    });
+    const expected = [
+      /profiles\[0\]\.: set either genesysEnv or loginUrl, not both/,
+      /profiles\[1\]\.credentialsSecretArn: .* is not a complete Secrets Manager secret ARN/,
+      /profiles\[1\]\.: set either credentialsSecretArn or credentialsSecretName, not both/,
+      /profiles\[1\]\.: one of genesysEnv or loginUrl is required/,
+      /profiles: name "a" is used more than once/,
+      /topics: duplicated "t"/,
+      /redundancy: must be an integer from 1 to 4/,
+      /workerProfile: "missing" is not one of the profiles/,
+      /vpcId: "vpc-123" is not a VPC id/,
+      /natGateways: only applies to the VPC tokenstream creates/,
+      /vpcId: looking up an existing VPC needs account and region/,
+      /refreshAtFraction \(0\.9\) \+ minValidityFraction \(0\.3\) exceed 1/,
+      /logRetentionDays: 42 is not one of/,
+      /alarmEmail: "not-an-email" is not an e-mail address/,
+      /invokerPrincipals\[0\]: "\*" is not an IAM role, user or account-root ARN/,
+      /offloadRetentionDays \(7\) must be at least queueRetentionDays \(14\)/,
+      /topicz: is not a known setting/,
+    ];
+    for (const pattern of expected) {
+      expect(
+        problems.some((p) => pattern.test(p)),
+        `${pattern} in\n${problems.join("\n")}`,
+      ).toBe(true);
+    }
+    expect(problems.length).toBeGreaterThanOrEqual(expected.length);
+  });
+
+  it("lists every problem in the thrown message", () => {
+    expect(() => parseConfig({ topics: [], sourceKind: "kafka" })).toThrowError(
+      /3 problems[\s\S]*profiles: at least one profile is required[\s\S]*sourceKind: must be "genesys" or "generic"[\s\S]*topics: at least one topic/,
+    );
+  });
+
+  it("requires a wss:// stream URL for the generic source kind and no Genesys region", () => {
+    const problems = problemsOf({
+      ...minimal,
+      sourceKind: "generic",
+      genesysEnv: "mypurecloud.com",
+      genericStreamUrl: "http://stream.example.com",
+    });
+    expect(problems).toEqual([
+      'genericStreamUrl: "http://stream.example.com" must be a wss:// URL',
+      'genesysEnv: only applies to sourceKind "generic"'.replace("generic", "genesys"),
+    ]);
+    const ok = parseConfig({
+      ...minimal,
+      sourceKind: "generic",
+      genericStreamUrl: "wss://stream.example.com/v1",
+      genericTokenIn: "header",
+    });
+    expect(ok.genericStreamUrl).toBe("wss://stream.example.com/v1");
+    expect(ok.genericTokenIn).toBe("header");
+    expect(problemsOf({ ...minimal, genericTokenIn: "cookie" })).toEqual([
+      'genericTokenIn: must be "query" or "header", got "cookie"',
+    ]);
+    expect(problemsOf({ ...minimal, genericTokenIn: "query" })).toEqual([
+      'genericTokenIn: only applies to sourceKind "generic"',
+    ]);
+    expect(ok.genesysEnv).toBeUndefined();
+  });
+
+  it("needs the worker's Genesys region when its profile only has a login URL", () => {
+    const problems = problemsOf({
+      ...minimal,
+      profiles: [{ name: "p", loginUrl: "https://login.example.com", credentialsSecretName: "s" }],
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^genesysEnv: sourceKind "genesys" needs the worker's Genesys region/),
+    ]);
+  });
+
+  it("rejects a queue-age alarm that could never fire before messages expire", () => {
+    expect(problemsOf({ ...minimal, queueRetentionDays: 1, queueAgeAlarmSeconds: 86_400 })).toEqual([
+      expect.stringMatching(/^queueAgeAlarmSeconds: must be shorter than the queue retention/),
+    ]);
+  });
+});
+
+describe("loadConfig", () => {
+  it("prefers -c config=<file> over the inline context", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tokenstream-config-"));
+    const file = join(dir, "prod.json");
+    writeFileSync(file, JSON.stringify({ ...minimal, stackName: "FromFile" }));
+    const app = new App({ context: { config: file, tokenstream: { ...minimal, stackName: "Inline" } } });
+    expect(loadConfig(app).stackName).toBe("FromFile");
+  });
+
+  it("reads the inline context, also when given as a JSON string on the command line", () => {
+    expect(loadConfig(new App({ context: { tokenstream: minimal } })).profiles).toHaveLength(1);
+    expect(loadConfig(new App({ context: { tokenstream: JSON.stringify(minimal) } })).topics).toEqual(
+      minimal.topics,
+    );
+  });
+
+  it("explains a missing or unreadable configuration", () => {
+    expect(() => loadConfig(new App())).toThrowError(/no configuration/);
+    expect(() => loadConfig(new App({ context: { config: "/nonexistent/tokenstream.json" } }))).toThrowError(
+      /cannot be read/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "tokenstream-config-"));
+    writeFileSync(join(dir, "bad.json"), "{ not json");
+    expect(() => loadConfig(new App({ context: { config: join(dir, "bad.json") } }))).toThrowError(
+      /not valid JSON/,
+    );
+  });
+});

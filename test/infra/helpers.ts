@@ -1,0 +1,41 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { parseConfig, type TokenstreamConfig } from "../../lib/config.ts";
+
+export const PROFILE_ARN_SECRET =
+  "arn:aws:secretsmanager:eu-west-1:111122223333:secret:tokenstream/genesys/eu-AbCdEf";
+export const PROFILE_KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/0b1d2c3e-4f50-6172-8394-a5b6c7d8e9f0";
+export const INVOKER_ROLE = "arn:aws:iam::444455556666:role/auditor";
+
+/** Two profiles (one by secret name, one by ARN + CMK), an external invoker and an alarm e-mail. */
+export function testConfig(overrides: Record<string, unknown> = {}): TokenstreamConfig {
+  return parseConfig({
+    profiles: [
+      {
+        name: "default",
+        genesysEnv: "mypurecloud.com",
+        credentialsSecretName: "tokenstream/genesys/default",
+      },
+      {
+        name: "eu",
+        loginUrl: "https://login.mypurecloud.ie",
+        credentialsSecretArn: PROFILE_ARN_SECRET,
+        credentialsKmsKeyArn: PROFILE_KMS_KEY,
+      },
+    ],
+    topics: ["v2.routing.queues.q1.conversations", "v2.users.u1.presence"],
+    invokerPrincipals: [INVOKER_ROLE],
+    alarmEmail: "ops@example.com",
+    ...overrides,
+  });
+}
+
+/** A fresh app whose synth skips asset bundling (esbuild) and writes to a throw-away directory. */
+export function testApp(): App {
+  return new App({
+    outdir: mkdtempSync(join(tmpdir(), "tokenstream-infra-")),
+    context: { "aws:cdk:bundling-stacks": [] },
+  });
+}

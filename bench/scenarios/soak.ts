@@ -1,0 +1,166 @@
+/**
+ * Soak: >= 100k events through token expiry every few seconds, socket_closing, random abrupt drops, with the
+ * worker at redundancy 2 writing into fauxqs (FIFO), and the naive baseline client on the same simulator
+ * at the same time. Loss is counted from what is in the queue against the simulator's ledger.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { QueuedMessage } from "../../shared/contracts.ts";
+import { type ReceivedRef, receivedRef, startSimulator } from "../../sim/index.ts";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from "../../tools/local/emulators.ts";
+import { reconcile } from "../../tools/local/reconcile.ts";
+import { silentWorkerTelemetry } from "../../tools/local/silent-telemetry.ts";
+import { startWorker } from "../../worker/app.ts";
+import { loadWorkerConfig } from "../../worker/config.ts";
+import { startNaiveClient } from "../baseline/naive-client.ts";
+
+export interface SoakOptions {
+  targetEvents?: number;
+  topics?: number;
+  ratePerTopic?: number;
+  tokenLifetimeSec?: number;
+  /** Maintenance notice (v2.system.socket_closing) to one random socket at this interval. */
+  socketClosingEveryMs?: number;
+  randomDropEveryMs?: number;
+  /** Give up producing after this long even if targetEvents was not reached. */
+  maxProduceMs?: number;
+}
+
+const WORKER_CLIENT = { clientId: "soak-worker", clientSecret: "soak-worker-secret" };
+const BASELINE_CLIENT = { clientId: "soak-baseline", clientSecret: "soak-baseline-secret" };
+
+export async function runSoak(options: SoakOptions = {}): Promise<Record<string, number>> {
+  const targetEvents = options.targetEvents ?? 100_000;
+  const topics = Array.from({ length: options.topics ?? 5 }, (_, i) => `v2.soak.topic${i + 1}`);
+  const spoolDir = mkdtempSync(join(tmpdir(), "tokenstream-soak-"));
+  const emulators = await startEmulators();
+  const sim = await startSimulator({
+    clients: [WORKER_CLIENT, BASELINE_CLIENT],
+    tokenLifetimeSec: options.tokenLifetimeSec ?? 6,
+    heartbeatIntervalMs: 2_000,
+    socketClosingGraceMs: 3_000,
+    randomDropEveryMs: options.randomDropEveryMs ?? 9_000,
+    seed: 20261123,
+  });
+  const baselineReceived: ReceivedRef[] = [];
+  const baseline = startNaiveClient({
+    loginUrl: sim.loginUrl,
+    apiUrl: sim.apiUrl,
+    ...BASELINE_CLIENT,
+    topics,
+    onEvent: (event) => baselineReceived.push(receivedRef(event)),
+  });
+  const clientConfig = {
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: emulators.sqsEndpoint,
+  };
+  const worker = await startWorker(
+    loadWorkerConfig({
+      SOURCE_KIND: "genesys",
+      GENESYS_API_URL: sim.apiUrl,
+      GENESYS_LOGIN_URL: sim.loginUrl,
+      TOKEN_SOURCE: "direct",
+      GENESYS_CLIENT_ID: WORKER_CLIENT.clientId,
+      GENESYS_CLIENT_SECRET: WORKER_CLIENT.clientSecret,
+      TOPICS: topics.join(","),
+      REDUNDANCY: "2",
+      QUEUE_URL: emulators.queueUrl,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL: emulators.sqsEndpoint,
+      OFFLOAD_BUCKET: emulators.bucketName,
+      SPOOL_DIR: spoolDir,
+      HEARTBEAT_TIMEOUT_MS: "5000",
+      BACKOFF_BASE_MS: "100",
+      BACKOFF_CAP_MS: "3000",
+      LOG_LEVEL: "SILENT",
+    }),
+    {
+      sqs: new SQSClient(clientConfig),
+      s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
+      telemetry: silentWorkerTelemetry(),
+      health: false,
+    },
+  );
+  let workerStopped = false;
+  try {
+    await waitUntil(
+      () => worker.stats().liveSessions >= 2 && baseline.live(),
+      30_000,
+      "worker and baseline live",
+    );
+    const started = Date.now();
+    sim.startGenerator(options.ratePerTopic ?? 300);
+    // Sessions rotate for token expiry long before any socket ages into the simulator's own maintenance
+    // schedule, so maintenance notices are sent on a timer instead.
+    const maintenance = setInterval(
+      () => sim.faults.sendSocketClosing("random"),
+      options.socketClosingEveryMs ?? 7_000,
+    );
+    const maxProduceMs = options.maxProduceMs ?? 120_000;
+    await waitUntil(
+      () => sim.ledger.total() >= targetEvents || Date.now() - started > maxProduceMs,
+      maxProduceMs + 5_000,
+      "target events",
+    );
+    sim.stopGenerator();
+    clearInterval(maintenance);
+    const produceMs = Date.now() - started;
+    const delivered = sim.ledger.summary().delivered;
+    await waitUntil(() => worker.stats().eventsOut >= delivered, 15_000, "worker caught up").catch(() => {});
+    const stop = await worker.stop(Date.now() + 90_000);
+    workerStopped = true;
+    const workerStats = worker.stats();
+    await baseline.stop();
+
+    const queue = emulators.fauxqs.inspectQueue(emulators.queueName);
+    const bodies = queue
+      ? [
+          ...queue.messages.ready,
+          ...queue.messages.delayed,
+          ...queue.messages.inflight.map((entry) => entry.message),
+        ]
+      : [];
+    const messages = bodies.map((message) => JSON.parse(message.body) as QueuedMessage);
+    const emitted = sim.ledger.emitted();
+    const result = reconcile(emitted, messages);
+    const baselineLost = sim.ledger.missingFrom(baselineReceived).length;
+    const baselineStats = baseline.stats();
+    return {
+      "soak.emitted": result.emitted,
+      "soak.delivered": result.delivered,
+      "soak.lost": result.lost,
+      "soak.duplicatesInQueue": result.duplicates,
+      "soak.unknownInQueue": result.unknown,
+      "soak.gaps": result.gaps,
+      "soak.gapMs": result.gapMs,
+      "soak.rotations": workerStats.rotations,
+      "soak.duplicatesDropped": workerStats.duplicatesDropped,
+      "soak.socketClosingSent": sim.counters.socketClosingSent,
+      "soak.drops": sim.counters.drops,
+      "soak.tokensExpired": sim.counters.tokensExpired,
+      "soak.produceSeconds": Math.round(produceMs / 100) / 10,
+      "soak.drainedBeforeStop": stop.drained ? 1 : 0,
+      "baseline.received": baselineReceived.length,
+      "baseline.lost": baselineLost,
+      "baseline.reconnects": Math.max(0, baselineStats.connects - 1),
+    };
+  } finally {
+    if (!workerStopped) await worker.stop(Date.now() + 5_000).catch(() => {});
+    await baseline.stop().catch(() => {});
+    await sim.close();
+    await emulators.stop();
+    rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
+async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`soak: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

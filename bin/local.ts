@@ -1,0 +1,134 @@
+/**
+ * `npm start`: the whole system on this machine (simulator, broker, worker, local SQS + DynamoDB) with a live
+ * status line; Ctrl-C (or --duration) stops it gracefully and prints the summary. See `npm start -- --help`.
+ */
+import { parseArgs } from "node:util";
+import { LOCAL_DEFAULTS, type RunLocalOptions, runLocal } from "../tools/local/run-local.ts";
+import { formatSummaryTable, verdict } from "../tools/local/summary.ts";
+
+const USAGE = `Usage: npm start -- [options]
+
+Runs the Genesys simulator, the token broker, the worker (redundancy 2) and local SQS/DynamoDB emulators,
+shows a live status line, and on Ctrl-C (or after --duration) drains everything and prints a summary.
+
+Options:
+  --duration <s>         stop after this many seconds (default: run until Ctrl-C)
+  --redundancy <n>       sessions kept live (default ${LOCAL_DEFAULTS.redundancy})
+  --rate <n>             simulator events per second per topic (default ${LOCAL_DEFAULTS.eventRatePerTopic})
+  --token-lifetime <s>   simulator token lifetime (default ${LOCAL_DEFAULTS.tokenLifetimeSec})
+  --topics <a,b>         topics (default: three sample topics; env TOPICS)
+  --genesys-env <domain> use a real Genesys Cloud org instead of the simulator (env GENESYS_ENV),
+                         e.g. mypurecloud.ie; needs GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET in the
+                         environment (the secret is never taken from the command line) and --topics
+  --client-id <id>       OAuth client id for --genesys-env (env GENESYS_CLIENT_ID)
+  -h, --help             show this help
+
+Events land in a JSONL file under .local/ (its path is printed).`;
+
+function parse(argv: string[], env: NodeJS.ProcessEnv): RunLocalOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: "string" },
+      redundancy: { type: "string" },
+      rate: { type: "string" },
+      "token-lifetime": { type: "string" },
+      topics: { type: "string" },
+      "genesys-env": { type: "string" },
+      "client-id": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return undefined;
+  const options: RunLocalOptions = {};
+  const number = (flag: string, value: string | undefined, min: number): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${flag} must be a number >= ${min}`);
+    return n;
+  };
+  const duration = number("duration", values.duration, 1);
+  if (duration !== undefined) options.durationMs = duration * 1000;
+  const redundancy = number("redundancy", values.redundancy, 1);
+  if (redundancy !== undefined) options.redundancy = Math.floor(redundancy);
+  const rate = number("rate", values.rate, 0);
+  if (rate !== undefined) options.eventRatePerTopic = rate;
+  const lifetime = number("token-lifetime", values["token-lifetime"], 2);
+  if (lifetime !== undefined) options.tokenLifetimeSec = lifetime;
+  const topics = (values.topics ?? env.TOPICS)
+    ?.split(",")
+    .map((topic) => topic.trim())
+    .filter(Boolean);
+  if (topics && topics.length > 0) options.topics = topics;
+
+  const genesysEnv = values["genesys-env"] ?? env.GENESYS_ENV;
+  if (genesysEnv) {
+    const clientId = values["client-id"] ?? env.GENESYS_CLIENT_ID;
+    const clientSecret = env.GENESYS_CLIENT_SECRET;
+    if (!clientId || !clientSecret) {
+      throw new Error("a real org needs GENESYS_CLIENT_ID (or --client-id) and GENESYS_CLIENT_SECRET");
+    }
+    if (!topics || topics.length === 0) throw new Error("a real org needs --topics (or TOPICS)");
+    options.real = { genesysEnv, clientId, clientSecret, topics };
+  }
+  return options;
+}
+
+async function main(): Promise<number> {
+  let options: RunLocalOptions | undefined;
+  try {
+    options = parse(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (!options) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  process.on("SIGINT", () => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      process.stderr.write("\nsecond Ctrl-C: exiting without draining\n");
+      process.exit(130);
+    }
+    abort.abort();
+  });
+  process.on("SIGTERM", () => abort.abort());
+
+  process.stdout.write(
+    options.real
+      ? `tokenstream local run against ${options.real.genesysEnv} (no simulator), local queue\n`
+      : "tokenstream local run: simulator + broker + worker + local SQS/DynamoDB. Ctrl-C to stop.\n",
+  );
+  const result = await runLocal({
+    ...options,
+    signal: abort.signal,
+    status: { isTTY: process.stdout.isTTY === true, write: (chunk) => process.stdout.write(chunk) },
+    log: (message) => process.stdout.write(`${message}\n`),
+  });
+
+  process.stdout.write(`\nSummary\n${formatSummaryTable(result.summary)}\n${verdict(result.summary)}\n`);
+  if (!result.drained) process.stdout.write("WARNING: the worker stopped before its buffer was drained.\n");
+  if (result.reconciliation && result.reconciliation.lostSample.length > 0) {
+    const sample = result.reconciliation.lostSample
+      .map((event) => `${event.topic}#${event.sequence}`)
+      .join(", ");
+    process.stdout.write(`lost (sample): ${sample}\n`);
+  }
+  if (result.auditSummary)
+    process.stdout.write(`\nBroker audit trail (tokenstream-audit --summary)\n${result.auditSummary}`);
+  process.stdout.write(`\nEvents: ${result.jsonlPath}\n`);
+  return result.summary.lost === undefined || result.summary.lost === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

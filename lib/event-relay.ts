@@ -182,6 +182,8 @@ export class EventRelay extends Construct {
   readonly taskDefinition: FargateTaskDefinition;
   readonly service: FargateService;
   readonly logGroup: LogGroup;
+  /** The worker's source kind: also a dimension of every worker metric. */
+  readonly sourceKind: SourceKind;
 
   constructor(scope: Construct, id: string, props: EventRelayProps) {
     super(scope, id);
@@ -191,6 +193,7 @@ export class EventRelay extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const sourceKind = props.sourceKind ?? "genesys";
+    this.sourceKind = sourceKind;
     if (sourceKind === "genesys" && !props.genesysEnv)
       throw new Error("EventRelay: genesys needs genesysEnv");
     if (sourceKind === "generic" && !props.genericStreamUrl) {
@@ -360,9 +363,9 @@ export class EventRelay extends Construct {
     this.grantWorkerAccess(props.broker);
   }
 
-  /** A worker metric (namespace tokenstream, dimension service=tokenstream-worker). */
+  /** A worker metric (namespace tokenstream, dimensions service=tokenstream-worker and sourceKind). */
   metric(name: WorkerMetricName, options?: MetricOptions): Metric {
-    return workerMetric(name, options);
+    return workerMetric(name, this.sourceKind, options);
   }
 
   /** tini as PID 1 forwards SIGTERM and reaps children; the worker needs no Linux capability at all. */
@@ -378,7 +381,8 @@ export class EventRelay extends Construct {
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({
         sid: "SendEvents",
-        actions: ["sqs:SendMessage", "sqs:GetQueueAttributes"],
+        // SendMessageBatch is authorised as sqs:SendMessage; the worker needs nothing else on the queue.
+        actions: ["sqs:SendMessage"],
         resources: [this.queue.queueArn],
       }),
     );

@@ -329,7 +329,7 @@ export class TokenBroker extends Construct {
     acknowledge(
       scheduleRole.node.findChild("DefaultPolicy"),
       `AwsSolutions-IAM5[Resource::${nagRef(this, this.function.functionArn)}:*]`,
-      "IAM5 (wildcard resource): the Scheduler LambdaInvoke target grants lambda:InvokeFunction on the broker function and its versions/aliases (<arn>:*); it names this one function only.",
+      "IAM5 (wildcard resource): the Scheduler LambdaInvoke target grants lambda:InvokeFunction on the broker function and its versions and aliases (function ARN followed by :*); it names this one function only.",
     );
   }
 
@@ -377,18 +377,16 @@ export class TokenBroker extends Construct {
     role.addToPolicy(
       new PolicyStatement({
         sid: "TokenCache",
-        actions: [
-          "secretsmanager:GetSecretValue",
-          "secretsmanager:PutSecretValue",
-          "secretsmanager:DescribeSecret",
-        ],
+        // What SecretsManagerTokenStore calls: GetSecretValue (AWSCURRENT) and PutSecretValue.
+        actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
         resources: [...this.tokenSecrets.values()].map((s) => s.secretArn),
       }),
     );
     role.addToPolicy(
       new PolicyStatement({
         sid: "Lease",
-        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        // What DynamoDbLeaseStore calls: a conditional PutItem to acquire, a conditional DeleteItem to release.
+        actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
         resources: [this.leaseTable.tableArn],
       }),
     );
@@ -405,6 +403,14 @@ export class TokenBroker extends Construct {
         sid: "BrokerKey",
         actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
         resources: [this.key.keyArn],
+        // Only through the services that hold data under this key: never a direct Decrypt call.
+        conditions: {
+          StringEquals: {
+            "kms:ViaService": ["secretsmanager", "dynamodb", "sqs"].map(
+              (service) => `${service}.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`,
+            ),
+          },
+        },
       }),
     );
   }

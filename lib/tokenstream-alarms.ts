@@ -9,7 +9,10 @@ import type { TokenBroker } from "./token-broker.ts";
 export interface TokenstreamAlarmsProps {
   readonly broker: TokenBroker;
   readonly relay: EventRelay;
-  /** Sessions the worker should keep live; fewer than this for 3 minutes alarms. */
+  /**
+   * Sessions each worker task keeps live (`redundancy`). LiveSessions is a per-task gauge, so the alarm
+   * compares the minimum over all tasks with this: any one task below its target for 3 minutes alarms.
+   */
   readonly redundancy: number;
   /**
    * Age of the oldest queued message that alarms (consumers are behind).
@@ -25,13 +28,16 @@ export interface TokenstreamAlarmsProps {
 
 /**
  * The alarms an operator of tokenstream must see: a recorded gap (events may be missing), anything in a
- * dead-letter queue, broker mint failures, fewer live sessions than configured, and a backed-up queue.
+ * dead-letter queue, an event the worker could not queue, broker mint failures, a lost audit record, fewer
+ * live sessions than configured, and a backed-up queue.
  */
 export class TokenstreamAlarms extends Construct {
   readonly gapRecorded: Alarm;
   readonly deadLetterQueueNotEmpty: Alarm;
   readonly scheduleDeadLetterQueueNotEmpty: Alarm;
+  readonly workerDeadLettered: Alarm;
   readonly mintFailures: Alarm;
+  readonly auditWriteFailures: Alarm;
   readonly liveSessionsBelowTarget: Alarm;
   readonly queueAge: Alarm;
   readonly brokerErrors: Alarm;
@@ -76,6 +82,16 @@ export class TokenstreamAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    this.workerDeadLettered = new Alarm(this, "WorkerDeadLettered", {
+      alarmDescription:
+        "The worker could not put a message on the queue at all (rejected by SQS as invalid, or too large with no offload bucket) and wrote it to dead-letter.jsonl on the task's ephemeral storage. Its log line (code, key, topic) identifies the event to back-fill through the Genesys REST API.",
+      metric: relay.metric("DeadLettered", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     this.mintFailures = new Alarm(this, "MintFailures", {
       alarmDescription:
         "The broker failed to mint a token (identity provider down, 429s, or invalid_client: check the credentials secret). Cached tokens are still served while valid.",
@@ -86,8 +102,18 @@ export class TokenstreamAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    this.auditWriteFailures = new Alarm(this, "AuditWriteFailures", {
+      alarmDescription:
+        "The broker could not write an audit item (DynamoDB error or throttling): the audit trail is missing an entry. Compare with the broker's logs for the same request ids.",
+      metric: broker.metric("AuditWriteFailures", { period: Duration.minutes(5), statistic: Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     this.liveSessionsBelowTarget = new Alarm(this, "LiveSessionsBelowTarget", {
-      alarmDescription: `Fewer than ${props.redundancy} live sessions for 3 minutes (or no worker metrics at all): redundancy is lost and a gap is one failure away.`,
+      alarmDescription: `A worker task had fewer than ${props.redundancy} live sessions for 3 minutes (or no worker metrics arrived at all): redundancy is lost and a gap is one failure away.`,
       metric: relay.metric("LiveSessions", { period: Duration.minutes(1), statistic: Stats.MINIMUM }),
       threshold: props.redundancy,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -132,7 +158,9 @@ export class TokenstreamAlarms extends Construct {
       this.gapRecorded,
       this.deadLetterQueueNotEmpty,
       this.scheduleDeadLetterQueueNotEmpty,
+      this.workerDeadLettered,
       this.mintFailures,
+      this.auditWriteFailures,
       this.liveSessionsBelowTarget,
       this.queueAge,
       this.brokerErrors,

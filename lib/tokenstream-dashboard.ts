@@ -96,8 +96,8 @@ export class TokenstreamDashboard extends Construct {
         title: "Broker",
         left: [
           broker.metric("Mints"),
-          broker.metric("Handouts"),
-          broker.metric("Refusals"),
+          broker.metric("TokenHandouts"),
+          broker.metric("TokenRefusals"),
           broker.metric("MintFailures"),
         ],
         right: [broker.function.metricErrors(), broker.function.metricThrottles()],

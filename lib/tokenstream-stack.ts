@@ -93,7 +93,7 @@ export class TokenstreamStack extends Stack {
     this.alarms = new TokenstreamAlarms(this, "Alarms", {
       broker: this.broker,
       relay: this.relay,
-      redundancy: config.redundancy * config.workerCount,
+      redundancy: config.redundancy,
       maxQueueAge: Duration.seconds(config.queueAgeAlarmSeconds),
       topic: this.alarmTopic,
     });

@@ -177,9 +177,7 @@ describe("token broker", () => {
     const onAudit = statements.filter((s) => mentions(s.Resource, auditId));
     expect(onAudit.flatMap(actions)).toEqual(["dynamodb:PutItem"]);
     const onLease = statements.filter((s) => mentions(s.Resource, leaseId)).flatMap(actions);
-    expect(onLease.sort()).toEqual(
-      ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"].sort(),
-    );
+    expect(onLease.sort()).toEqual(["dynamodb:DeleteItem", "dynamodb:PutItem"]);
     for (const s of statements) {
       expect(s.Effect).toBe("Allow");
       expect(s.Resource).not.toBe("*");
@@ -200,6 +198,36 @@ describe("token broker", () => {
     const decrypt = statements.find((s) => JSON.stringify(s.Resource) === JSON.stringify(PROFILE_KMS_KEY));
     expect(actions(decrypt!)).toEqual(["kms:Decrypt"]);
     expect(JSON.stringify(decrypt!.Condition)).toContain("kms:ViaService");
+  });
+
+  it("grants the broker exactly the calls its adapters make, and its key only through those services", () => {
+    const statements = roleStatements("BrokerRole");
+    const granted = [...new Set(statements.flatMap(actions))].sort();
+    expect(granted).toEqual(
+      [
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "sqs:SendMessage",
+      ].sort(),
+    );
+    const keyId = logicalId("AWS::KMS::Key", "BrokerKey");
+    const onKey = statements.filter((s) => mentions(s.Resource, keyId));
+    expect(onKey).toHaveLength(1);
+    const viaService = JSON.stringify(onKey[0]!.Condition);
+    for (const service of ["secretsmanager", "dynamodb", "sqs"]) expect(viaService).toContain(`"${service}.`);
+    expect(onKey[0]!.Condition).toHaveProperty(["StringEquals", "kms:ViaService"]);
+    const onDlq = statements.filter((s) => actions(s).includes("sqs:SendMessage"));
+    expect(onDlq.map((s) => s.Resource)).toEqual([
+      { "Fn::GetAtt": [logicalId("AWS::SQS::Queue", "BrokerScheduleDeadLetterQueue"), "Arn"] },
+    ]);
   });
 
   it("never lets anything but the broker write the audit table", () => {
@@ -365,7 +393,6 @@ describe("event relay", () => {
         "lambda:InvokeFunction",
         "lambda:InvokeFunctionUrl",
         "s3:PutObject",
-        "sqs:GetQueueAttributes",
         "sqs:SendMessage",
       ].sort(),
     );
@@ -414,8 +441,16 @@ describe("stack", () => {
     const byMetric = (name: string) => alarms.find((a) => a.MetricName === name);
     expect(byMetric("Gaps")).toMatchObject({
       Namespace: "tokenstream",
-      Dimensions: [{ Name: "service", Value: "tokenstream-worker" }],
+      Dimensions: [
+        { Name: "service", Value: "tokenstream-worker" },
+        { Name: "sourceKind", Value: "genesys" },
+      ],
       Threshold: 1,
+    });
+    expect(byMetric("DeadLettered")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
+    expect(byMetric("AuditWriteFailures")).toMatchObject({
+      Namespace: "tokenstream",
+      Dimensions: [{ Name: "service", Value: "tokenstream-broker" }],
     });
     expect(byMetric("MintFailures")).toMatchObject({
       Namespace: "tokenstream",

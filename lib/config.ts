@@ -360,6 +360,11 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
 
   const alarmEmail = r.string("alarmEmail", EMAIL, "an e-mail address");
   const alarmTopicArn = r.string("alarmTopicArn", SNS_TOPIC_ARN, "an SNS topic ARN");
+  if (raw.alarmEmail !== undefined && raw.alarmTopicArn !== undefined) {
+    problems.push(
+      "alarmEmail: only applies to the alarm topic tokenstream creates; with alarmTopicArn, subscribe the address to that topic instead",
+    );
+  }
   if (alarmTopicArn?.endsWith(".fifo")) {
     problems.push("alarmTopicArn: CloudWatch alarms cannot publish to a FIFO topic");
   }

@@ -1,0 +1,86 @@
+import { Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { addTokenstream } from "../../lib/tokenstream-app.ts";
+import { testApp, testConfig } from "./helpers.ts";
+
+type Json = Record<string, unknown>;
+type Resources = Record<string, { Type: string; Properties: Json }>;
+
+function synth(overrides: Record<string, unknown> = {}): { template: Template; resources: Resources } {
+  const app = testApp();
+  const stack = addTokenstream(app, testConfig(overrides), { nag: false });
+  const template = Template.fromStack(stack);
+  return { template, resources: template.toJSON().Resources as Resources };
+}
+
+function propertiesOf(resources: Resources, type: string): Json[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === type)
+    .map((r) => r.Properties);
+}
+
+describe("configuration variants", () => {
+  it("reserves broker concurrency only when brokerReservedConcurrency is set", () => {
+    const brokerFn = (r: Resources) =>
+      propertiesOf(r, "AWS::Lambda::Function").find((f) => JSON.stringify(f).includes("PROFILES"))!;
+    expect(brokerFn(synth().resources).ReservedConcurrentExecutions).toBeUndefined();
+    expect(brokerFn(synth({ brokerReservedConcurrency: 5 }).resources).ReservedConcurrentExecutions).toBe(5);
+  });
+
+  it("runs in an existing VPC without creating network resources", () => {
+    const { template, resources } = synth({
+      vpcId: "vpc-0123456789abcdef0",
+      account: "111122223333",
+      region: "eu-west-1",
+    });
+    for (const type of ["AWS::EC2::VPC", "AWS::EC2::NatGateway", "AWS::EC2::Subnet", "AWS::EC2::FlowLog"]) {
+      template.resourceCountIs(type, 0);
+    }
+    const [service] = propertiesOf(resources, "AWS::ECS::Service");
+    const network = (service!.NetworkConfiguration as { AwsvpcConfiguration: Json }).AwsvpcConfiguration;
+    expect(network.AssignPublicIp).toBe("DISABLED");
+    // Subnets of the looked-up VPC are literal ids, not references to subnets of this stack.
+    expect((network.Subnets as unknown[]).every((s) => typeof s === "string")).toBe(true);
+    const [sg] = propertiesOf(resources, "AWS::EC2::SecurityGroup");
+    expect(sg!.VpcId).toEqual(expect.stringMatching(/^vpc-/));
+  });
+
+  it("scales to several worker tasks while alarming per task on lost redundancy", () => {
+    const { resources } = synth({ workerCount: 3, redundancy: 2 });
+    const [service] = propertiesOf(resources, "AWS::ECS::Service");
+    expect(service!.DesiredCount).toBe(3);
+    const live = propertiesOf(resources, "AWS::CloudWatch::Alarm").find(
+      (a) => a.MetricName === "LiveSessions",
+    );
+    expect(live).toMatchObject({
+      Threshold: 2,
+      Statistic: "Minimum",
+      ComparisonOperator: "LessThanThreshold",
+    });
+  });
+
+  it("sends alarms to an existing topic instead of creating one", () => {
+    const topicArn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms";
+    const { template, resources } = synth({ alarmTopicArn: topicArn, alarmEmail: undefined });
+    template.resourceCountIs("AWS::SNS::Topic", 0);
+    for (const alarm of propertiesOf(resources, "AWS::CloudWatch::Alarm")) {
+      expect(alarm.AlarmActions).toEqual([topicArn]);
+    }
+  });
+
+  it("never puts a secret value in the template, the broker environment or the task definition", () => {
+    const { template, resources } = synth();
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/resolve:secretsmanager/);
+    expect(text).not.toMatch(/clientSecret|client_secret|access_token"|GENESYS_CLIENT/i);
+    for (const secret of propertiesOf(resources, "AWS::SecretsManager::Secret")) {
+      expect(secret.SecretString).toBeUndefined();
+    }
+    // The operator's credentials secrets are referenced, never created (only the token caches are).
+    for (const secret of propertiesOf(resources, "AWS::SecretsManager::Secret")) {
+      expect(String(secret.Description)).toMatch(/^tokenstream broker token cache for profile /);
+    }
+    const [task] = propertiesOf(resources, "AWS::ECS::TaskDefinition");
+    for (const container of task!.ContainerDefinitions as Json[]) expect(container.Secrets).toBeUndefined();
+  });
+});

@@ -11,8 +11,14 @@ import { type HealthServer, startHealthServer } from "./health.ts";
 import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
 import type { SessionFactory } from "./source/session.ts";
 import { createSessionFactory } from "./source/session-factory.ts";
+import { type AlarmMetricName, createAlarmMetric } from "./supervisor/alarm-metric.ts";
 import type { WorkerStats } from "./supervisor/stats.ts";
-import { Supervisor, type SupervisorLog, type SupervisorOptions } from "./supervisor/supervisor.ts";
+import {
+  Supervisor,
+  type SupervisorLog,
+  type SupervisorMetrics,
+  type SupervisorOptions,
+} from "./supervisor/supervisor.ts";
 import { createWorkerTelemetry, type WorkerTelemetry } from "./telemetry.ts";
 import { BrokerTokenSource } from "./token/broker-token-source.ts";
 import { DirectTokenSource } from "./token/direct-token-source.ts";
@@ -27,6 +33,8 @@ export interface WorkerDeps {
   s3?: S3Client;
   sessions?: SessionFactory;
   telemetry?: WorkerTelemetry;
+  /** Publishes an alarm metric at once (default: its own Powertools EMF record). */
+  alarmMetric?: (name: AlarmMetricName) => void;
   /** Default true: serve /healthz on config.healthPort. */
   health?: boolean;
   /** SQS sink tuning beyond what the environment configures (tests, benchmarks). */
@@ -60,6 +68,17 @@ function structuredLog(telemetry: WorkerTelemetry): SupervisorLog & {
     info: (m, e) => l.info(m, attrs(e)),
     warn: (m, e) => l.warn(m, attrs(e)),
     error: (m, e) => l.error(m, attrs(e)),
+  };
+}
+
+/** Supervisor metrics: interval-aggregated telemetry, except alarms, which are published at once. */
+export function supervisorMetrics(
+  telemetry: WorkerTelemetry,
+  alarm: (name: AlarmMetricName) => void,
+): SupervisorMetrics {
+  return {
+    count: (name, n) => (name === "SessionsStopped" ? alarm(name) : telemetry.count(name, n)),
+    gauge: (name, value) => telemetry.gauge(name, value),
   };
 }
 
@@ -130,7 +149,10 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       sessions: deps.sessions ?? createSessions(config),
       sink,
       log,
-      metrics: telemetry,
+      metrics: supervisorMetrics(
+        telemetry,
+        deps.alarmMetric ?? createAlarmMetric({ sourceKind: config.sourceKind }),
+      ),
     },
   );
   const stats = (): WorkerStats => supervisor.stats();

@@ -39,7 +39,8 @@ export interface SupervisorMetrics {
       | "Gaps"
       | "GapMs"
       | "TokenRefreshes"
-      | "MalformedFrames",
+      | "MalformedFrames"
+      | "SessionsStopped",
     n?: number,
   ): void;
   gauge(name: "LiveSessions" | "BufferDepth", value: number): void;
@@ -81,6 +82,8 @@ class Slot {
   building = false;
   retryTimer: NodeJS.Timeout | undefined;
   rotationTimer: NodeJS.Timeout | undefined;
+  /** When the active session went live. */
+  activeSinceMs = 0;
   stopped = false;
   readonly backoff: FullJitterBackoff;
   constructor(
@@ -219,6 +222,10 @@ export class Supervisor {
     return token;
   }
 
+  #minLifeMs(): number {
+    return this.opts.minSessionLifeMs ?? 1_000;
+  }
+
   #countRefresh(): void {
     this.#stats.tokenRefreshes++;
     this.#metrics.count("TokenRefreshes");
@@ -237,6 +244,7 @@ export class Supervisor {
     this.#gaps.sessionLive(s.id);
     const old = slot.active;
     slot.active = s;
+    slot.activeSinceMs = this.#now();
     slot.candidate = undefined;
     this.#stagger.finish(slot.label);
     slot.backoff.connected();
@@ -263,7 +271,7 @@ export class Supervisor {
         redundancy: this.#slots.length,
         refreshFraction: this.opts.refreshFraction ?? 0.75,
         jitterMs: this.opts.rotationJitterMs ?? 0,
-        minLifeMs: this.opts.minSessionLifeMs ?? 1_000,
+        minLifeMs: this.#minLifeMs(),
       },
       this.#random,
     );
@@ -326,11 +334,21 @@ export class Supervisor {
       this.#stagger.finish(slot.label);
       slot.backoff.failed();
       this.#afterFailure(slot, s, d, "candidate_failed");
+      // After socket_closing a session keeps running: an abandoned candidate must not linger on its channel.
+      s.close();
       return;
     }
     // The active session.
     if (d.action === "rotate-now") {
-      if (!slot.busy()) void this.#build(slot, { reason: d.reason });
+      if (slot.busy()) return;
+      if (this.#now() - slot.activeSinceMs >= this.#minLifeMs()) {
+        void this.#build(slot, { reason: d.reason });
+        return;
+      }
+      // Announced its end right after going live: replacing it at once would loop at connect speed
+      // against a server that does this to every session. Back off instead (make-before-break still holds).
+      slot.backoff.failed();
+      this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), { reason: d.reason });
       return;
     }
     slot.backoff.failed();
@@ -395,6 +413,7 @@ export class Supervisor {
     clearTimeout(slot.rotationTimer);
     slot.retryTimer = slot.rotationTimer = undefined;
     slot.candidate?.close();
+    this.#metrics.count("SessionsStopped");
     // ALARM: a permanent failure; the other slots keep running. Log code is stable for metric filters.
     this.deps.log.error("session stopped after permanent failure", {
       code: "session_stopped",

@@ -55,11 +55,18 @@ export async function motoAnswers(url: string): Promise<boolean> {
   }
 }
 
-export async function startMotoServer(options: { startTimeoutMs?: number } = {}): Promise<MotoServer> {
+export interface MotoServerOptions {
+  /** Python interpreter with `moto[server]` installed (default `python3` on PATH). */
+  python?: string;
+  startTimeoutMs?: number;
+}
+
+export async function startMotoServer(options: MotoServerOptions = {}): Promise<MotoServer> {
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn("python3", ["-c", LAUNCHER, "-H", "127.0.0.1", "-p", String(port)], {
+  const python = options.python ?? "python3";
+  const child: ChildProcess = spawn(python, ["-c", LAUNCHER, "-H", "127.0.0.1", "-p", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -69,7 +76,7 @@ export async function startMotoServer(options: { startTimeoutMs?: number } = {})
   let failure: string | undefined;
   const exited = new Promise<void>((resolve) => {
     child.once("error", (error) => {
-      failure = `could not run python3 (${error.message})`;
+      failure = `could not run ${python} (${error.message})`;
       resolve();
     });
     child.once("exit", (code, signal) => {
@@ -88,7 +95,7 @@ export async function startMotoServer(options: { startTimeoutMs?: number } = {})
   const deadline = Date.now() + startTimeoutMs;
   while (!(await motoAnswers(endpoint))) {
     if (failure !== undefined) {
-      const missing = /No module named|could not run python3/.test(`${failure}\n${stderr}`);
+      const missing = /No module named|could not run /.test(`${failure}\n${stderr}`);
       throw new Error(
         `${missing ? MOTO_INSTALL_HINT : "moto server failed to start"}\n${failure}\n${stderr.trim()}`,
       );

@@ -1,6 +1,7 @@
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clientRequestToken, refreshSlot } from "../../functions/broker/core/client-request-token.ts";
 import type { FunctionUrlResult } from "../../functions/broker/core/events.ts";
 import type { BrokerErrorResponse, BrokerProfile, BrokerTokenResponse } from "../../shared/contracts.ts";
 import { fingerprint } from "../../shared/fingerprint.ts";
@@ -13,6 +14,7 @@ import {
   createProfile,
   motoEndpoint,
   scanAudit,
+  throttledSecretsManager,
 } from "./support/aws.ts";
 import { brokerConfig, brokerInstance, OffsetClock } from "./support/broker-env.ts";
 import { getToken, refreshToken } from "./support/events.ts";
@@ -105,6 +107,14 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
     expect(summary).toMatchObject({ profiles: [{ profile: profile.name, outcome: "rotated" }] });
     const after = body(await b.call(getToken(profile.name)));
     expect(after.version).not.toBe(first.version);
+    // ClientRequestToken (= the new VersionId) is derived from profile + refresh slot, so a retried
+    // rotation of the same version writes the same version instead of a second one.
+    expect(after.version).toBe(clientRequestToken(profile.name, refreshSlot(first.version, 0)));
+    const secret = await secretsManager.send(new GetSecretValueCommand({ SecretId: profile.tokenSecretArn }));
+    const stored = JSON.parse(secret.SecretString ?? "{}") as Record<string, string>;
+    expect(Object.keys(stored).sort()).toEqual(["accessToken", "expiresAt", "fingerprint", "issuedAt"]);
+    expect(stored).toMatchObject({ expiresAt: after.expiresAt, fingerprint: after.fingerprint });
+    expect(Date.parse(stored.expiresAt!) - Date.parse(stored.issuedAt!)).toBe(HOUR);
     const audit = await auditOf(profile);
     const rotation = audit.find((r) => r.action === "rotation");
     expect(rotation).toMatchObject({
@@ -234,21 +244,8 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
       const profile = await newProfile();
       const clock = new OffsetClock();
       const config = brokerConfig([profile], tables, { refreshAtFraction: 0.5, minValidityFraction: 0.25 });
-      const throttled = awsClients().secretsManager;
       let throttle = false;
-      throttled.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (throttle && context.commandName === "GetSecretValueCommand") {
-            throw Object.assign(new Error("Rate exceeded"), {
-              name: "ThrottlingException",
-              $fault: "client",
-              $metadata: { httpStatusCode: 400 },
-            });
-          }
-          return next(args);
-        },
-        { step: "initialize", name: "injectThrottling" },
-      );
+      const throttled = throttledSecretsManager((command) => throttle && command === "GetSecretValueCommand");
       const b = brokerInstance(config, guard, { clock, secretsManager: throttled });
       const first = body(await b.call(getToken(profile.name)));
       clock.offsetMs = 0.6 * HOUR;
@@ -267,6 +264,67 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
         "failure:error:token_unavailable",
       ]);
       expect(audit[2]?.detail).toContain("from fallback");
+    });
+
+    it("credentials secret throttled: usable token still served, else 503 token_unavailable", async () => {
+      const profile = await newProfile();
+      const clock = new OffsetClock();
+      const config = brokerConfig([profile], tables, { refreshAtFraction: 0.5, minValidityFraction: 0.25 });
+      let throttle = false;
+      const throttled = throttledSecretsManager(
+        (command, input) =>
+          throttle && command === "GetSecretValueCommand" && input.SecretId === profile.credentialsSecretArn,
+      );
+      const before = sim.counters.tokenRequests;
+      const first = body(
+        await brokerInstance(config, guard, { clock, secretsManager: throttled }).call(
+          getToken(profile.name),
+        ),
+      );
+      clock.offsetMs = 0.6 * HOUR;
+      throttle = true;
+      // A fresh container (no credentials cached) has to read the secret for the due refresh.
+      const served = await brokerInstance(config, guard, { clock, secretsManager: throttled }).call(
+        getToken(profile.name),
+      );
+      expect(served.statusCode).toBe(200);
+      expect(body(served).fingerprint).toBe(first.fingerprint);
+      clock.offsetMs = 0.8 * HOUR;
+      const refused = await brokerInstance(config, guard, { clock, secretsManager: throttled }).call(
+        getToken(profile.name),
+      );
+      expect(refused.statusCode).toBe(503);
+      expect(errorCode(refused)).toBe("token_unavailable");
+      expect(sim.counters.tokenRequests - before).toBe(1);
+      const audit = await auditOf(profile);
+      expect(audit.slice(2).map((r) => `${r.action}:${r.outcome}:${r.errorCode}`)).toEqual([
+        "handout:success:token_unavailable",
+        "failure:error:token_unavailable",
+      ]);
+      expect(audit[3]?.detail).toContain("ThrottlingException");
+    });
+
+    it("PutSecretValue throttled: the minted token is still handed out, the lost cache write audited", async () => {
+      const profile = await newProfile();
+      const throttled = throttledSecretsManager((command) => command === "PutSecretValueCommand");
+      const b = brokerInstance(brokerConfig([profile], tables), guard, { secretsManager: throttled });
+      const res = await b.call(getToken(profile.name));
+      expect(res.statusCode).toBe(200);
+      expect(body(res).version).toBe("unsaved");
+      const audit = await auditOf(profile);
+      expect(audit.map((r) => `${r.action}:${r.outcome}:${r.errorCode ?? "-"}`)).toEqual([
+        "mint:error:token_unavailable",
+        "mint:success:-",
+        "handout:success:-",
+      ]);
+      expect(audit[0]).toMatchObject({
+        fingerprint: body(res).fingerprint,
+        detail: "minted token could not be cached",
+      });
+      // Nothing reached the token secret: other containers cannot see (or serve) this token.
+      await expect(
+        secretsManager.send(new GetSecretValueCommand({ SecretId: profile.tokenSecretArn })),
+      ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
     });
 
     it("lease held elsewhere (conditional put fails): waits for that instance's version, no IdP call", async () => {
@@ -358,6 +416,27 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
       expect(audit.map((r) => r.detail)).toEqual(["no cached token", "written earlier"]);
       expect(guard.lines.some((l) => l.includes("audit item already recorded"))).toBe(true);
     });
+  });
+
+  it("a request without an IAM identity is refused (401) and audited with its source IP", async () => {
+    const profile = await newProfile();
+    const b = brokerInstance(brokerConfig([profile], tables), guard);
+    const before = sim.counters.tokenRequests;
+    const res = await b.call(getToken(profile.name, null));
+    expect(res.statusCode).toBe(401);
+    expect(res.headers["Cache-Control"]).toBe("no-store");
+    expect(errorCode(res)).toBe("unauthenticated");
+    expect(sim.counters.tokenRequests - before).toBe(0);
+    const audit = await auditOf(profile);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      action: "refusal",
+      outcome: "denied",
+      errorCode: "unauthenticated",
+      sourceIp: "203.0.113.7",
+    });
+    expect(audit[0]?.callerArn).toBeUndefined();
+    expect(audit[0]?.expiresAtEpoch).toBeGreaterThan(Date.now() / 1000 + 29 * 86_400);
   });
 
   it("no issued token appears in any log line or audit item of this file", async () => {

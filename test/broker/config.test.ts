@@ -58,6 +58,26 @@ describe("broker configuration", () => {
     }
   });
 
+  it("reads a configured refresh point, minimum validity, retention, timeout and lease", () => {
+    const config = loadBrokerConfig({
+      PROFILES: JSON.stringify([profile]),
+      AUDIT_TABLE: "a",
+      LEASE_TABLE: "l",
+      REFRESH_AT_FRACTION: "0.6",
+      MIN_VALIDITY_FRACTION: "0.3",
+      AUDIT_RETENTION_DAYS: "90",
+      IDP_TIMEOUT_MS: "2500",
+      LEASE_MS: "8000",
+    });
+    expect(config).toMatchObject({
+      refreshAtFraction: 0.6,
+      minValidityFraction: 0.3,
+      auditRetentionDays: 90,
+      idpTimeoutMs: 2500,
+      leaseMs: 8000,
+    });
+  });
+
   it("refuses a refresh point later than the minimum validity allows", () => {
     expect(() =>
       loadBrokerConfig({

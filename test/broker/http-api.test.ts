@@ -1,10 +1,10 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { IdpError } from "../../functions/broker/core/errors.ts";
 import type { FunctionUrlResult } from "../../functions/broker/core/events.ts";
 import { ScheduledRefreshError } from "../../functions/broker/core/scheduled-refresh.ts";
 import type { BrokerErrorResponse, BrokerTokenResponse } from "../../shared/contracts.ts";
 import { CALLER, getToken, refreshToken, urlEvent } from "./support/events.ts";
-import { fakeBroker } from "./support/fake-broker.ts";
+import { fakeBroker, tokenLeaks } from "./support/fake-broker.ts";
 
 const HOUR = 3_600_000;
 
@@ -17,6 +17,9 @@ describe("HTTP API (Function URL payload)", () => {
   let f: ReturnType<typeof fakeBroker>;
   beforeEach(() => {
     f = fakeBroker();
+  });
+  afterEach(() => {
+    expect(tokenLeaks(f)).toEqual([]);
   });
 
   it("GET /token returns the token with no-store, and audits the hand-out with the caller", async () => {
@@ -125,6 +128,7 @@ describe("scheduled refresh", () => {
     expect(f.idp.calls).toBe(2);
     expect(f.audit.actions()).toEqual(["rotation:success", "rotation:success"]);
     expect(f.audit.records[0]).toMatchObject({ requestId: "sched-1", callerArn: "scheduler" });
+    expect(tokenLeaks(f)).toEqual([]);
   });
 
   it("throws after trying every profile when a rotation fails, so the scheduler retries", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { powertoolsLog } from "../../functions/broker/adapters/powertools.ts";
+import { fakeBroker, PROFILE, tokenLeaks } from "./support/fake-broker.ts";
 import { LeakGuard } from "./support/leak-guard.ts";
 
 describe("leak guard (the detector the integration files rely on)", () => {
@@ -29,5 +30,30 @@ describe("leak guard (the detector the integration files rely on)", () => {
     guard.stop();
     expect(guard.lines.length).toBeGreaterThan(0);
     expect(guard.findLeaks()).toEqual([]);
+  });
+
+  it("the unit-test scan (tokenLeaks) finds a token in a core log line or audit record", async () => {
+    const f = fakeBroker();
+    const got = await f.broker.tokens.obtain(
+      PROFILE,
+      { kind: "handout" },
+      f.trail.forRequest("r", undefined),
+    );
+    expect(tokenLeaks(f)).toEqual([]);
+    f.log.warn("oops", { detail: got.stored.token.accessToken });
+    await f.trail.write(
+      {
+        action: "failure",
+        outcome: "error",
+        profile: "prod",
+        requestId: "r2",
+        detail: "client-secret-value",
+      },
+      1,
+    );
+    expect(tokenLeaks(f)).toEqual([
+      expect.stringContaining("log line"),
+      expect.stringContaining("audit record"),
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { IdpError } from "../../functions/broker/core/errors.ts";
 import { FakeClock } from "./support/fakes.ts";
 
 // Unit tests of retry/timeout/classification rules with a scripted fetch; the real HTTP path is covered
-// against the simulator's OAuth endpoint in idp-sim.integration.test.ts.
+// against the simulator's OAuth endpoint in broker.integration.test.ts.
 
 type Step = Response | Error;
 function scriptedFetch(steps: Step[]) {

@@ -1,8 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BrokerError, IdpError, TokenStoreError } from "../../functions/broker/core/errors.ts";
 import type { TokenService } from "../../functions/broker/core/token-service.ts";
 import { fingerprint } from "../../shared/fingerprint.ts";
-import { fakeBroker, PROFILE } from "./support/fake-broker.ts";
+import { fakeBroker, PROFILE, tokenLeaks } from "./support/fake-broker.ts";
 
 const HOUR_S = 3600;
 const HOUR = HOUR_S * 1000;
@@ -16,6 +16,9 @@ describe("token service (pure core, fake clock)", () => {
   beforeEach(() => {
     f = fakeBroker();
     tokens = f.broker.tokens;
+  });
+  afterEach(() => {
+    expect(tokenLeaks(f)).toEqual([]);
   });
 
   it("mints once, then serves from memory until the refresh point", async () => {
@@ -196,6 +199,79 @@ describe("token service (pure core, fake clock)", () => {
     expect(f.audit.records.some((r) => r.detail?.includes("refresh slot already filled"))).toBe(true);
   });
 
+  it("lease store unavailable: token_unavailable (no IdP call), a usable token is still served", async () => {
+    f = fakeBroker({ refreshAtFraction: 0.5, minValidityFraction: 0.25 });
+    tokens = f.broker.tokens;
+    await tokens.obtain(PROFILE, { kind: "handout" }, audit());
+    f.clock.advance(0.6 * HOUR);
+    f.leases.tryAcquire = async () => {
+      throw Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
+    };
+    // Due but still usable: the memory token is not "satisfying", so a refresh is attempted and fails.
+    await expect(f.otherInstance().obtain(PROFILE, { kind: "handout" }, audit())).rejects.toMatchObject({
+      code: "token_unavailable",
+    });
+    expect(f.idp.calls).toBe(1);
+    expect(f.log.lines.some((l) => l.includes("lease store unavailable"))).toBe(true);
+  });
+
+  it("never hands out a token below the minimum validity, whatever fails when (seeded random walk)", async () => {
+    const policy = { refreshAtFraction: 0.6, minValidityFraction: 0.3 };
+    let served = 0;
+    let refused = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      f = fakeBroker(policy);
+      const random = mulberry32(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+      const instances = [f.broker.tokens, f.otherInstance(), f.otherInstance()];
+      const storeGet = f.store.getCurrent.bind(f.store);
+      let storeDown = false;
+      f.store.getCurrent = async (p) => {
+        if (storeDown) throw new TokenStoreError("token store read failed (ThrottlingException)");
+        return storeGet(p);
+      };
+      let lastSeen: string | undefined;
+      for (let step = 0; step < 300; step++) {
+        f.clock.advance(Math.floor(random() * 0.25 * HOUR));
+        storeDown = random() < 0.1;
+        f.idp.lifetimeSeconds = 300 + Math.floor(random() * 3300);
+        if (random() < 0.3) {
+          f.idp.script.push(
+            random() < 0.7
+              ? new IdpError("unavailable", "answered 503", 503)
+              : new IdpError("invalid_client", "refused with 401", 401),
+          );
+        }
+        const burst = Array.from({ length: 1 + Math.floor(random() * 4) }, async () => {
+          const rejected = random() < 0.3 ? lastSeen : undefined;
+          const need = rejected
+            ? { kind: "replace" as const, rejectedFingerprint: rejected }
+            : { kind: "handout" as const };
+          try {
+            const got = await pick(instances).obtain(PROFILE, need, audit());
+            const { token } = got.stored;
+            const lifetime = Date.parse(token.expiresAt) - Date.parse(token.issuedAt);
+            const left = Date.parse(token.expiresAt) - f.clock.now();
+            expect(left, `seed ${seed} step ${step} ${got.source}`).toBeGreaterThanOrEqual(
+              lifetime * policy.minValidityFraction,
+            );
+            if (rejected) expect(token.fingerprint).not.toBe(rejected);
+            lastSeen = token.fingerprint;
+            served++;
+          } catch (error) {
+            expect(error).toBeInstanceOf(BrokerError);
+            refused++;
+          }
+        });
+        await Promise.all(burst);
+        f.idp.script.length = 0;
+      }
+    }
+    // The walk exercised both outcomes, not only one.
+    expect(served).toBeGreaterThan(500);
+    expect(refused).toBeGreaterThan(20);
+  });
+
   it("maps unexpected errors to a generic internal error without their message", async () => {
     f.store.getCurrent = async () => {
       throw new Error("connection string with password=hunter2");
@@ -206,3 +282,14 @@ describe("token service (pure core, fake clock)", () => {
     expect((error as BrokerError).message).not.toContain("hunter2");
   });
 });
+
+/** Small seeded PRNG: the random walk is the same on every run. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

@@ -24,8 +24,9 @@ export class SecretsManagerCredentials implements CredentialsSource {
       );
       text = response.SecretString;
     } catch (error) {
+      // Throttling or an outage: like the token store, "try again later" (503), not a broker bug (500).
       const name = error instanceof Error ? error.name : "unknown";
-      throw new BrokerError("internal", `client credentials secret unreadable (${name})`);
+      throw new BrokerError("token_unavailable", `client credentials secret unreadable (${name})`);
     }
     const credentials = parseClientCredentials(text);
     if (!credentials) {

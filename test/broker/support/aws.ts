@@ -124,3 +124,27 @@ export async function scanAudit(dynamo: DynamoDBClient, table: string): Promise<
   } while (start);
   return records.sort((a, b) => a.sk.localeCompare(b.sk));
 }
+
+/**
+ * A Secrets Manager client against moto that answers `ThrottlingException` (as Secrets Manager does when
+ * its request rate is exceeded) for every command `throttle` selects.
+ */
+export function throttledSecretsManager(
+  throttle: (commandName: string, input: { SecretId?: string }) => boolean,
+): SecretsManagerClient {
+  const client = awsClients().secretsManager;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (throttle(context.commandName ?? "", args.input as { SecretId?: string })) {
+        throw Object.assign(new Error("Rate exceeded"), {
+          name: "ThrottlingException",
+          $fault: "client",
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "injectThrottling" },
+  );
+  return client;
+}

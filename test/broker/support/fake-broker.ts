@@ -42,3 +42,18 @@ export function fakeBroker(policy: TokenPolicy = { refreshAtFraction: 0.75, minV
     new TokenService({ ...ports, policy, lease: LEASE, instanceId: "other", pollIntervalMs: 100 });
   return { broker, clock, store, leases, audit, idp, log, metrics, trail, otherInstance, policy };
 }
+
+/**
+ * Every place a token or client secret from `f` appears in its log lines or audit records (empty = no
+ * leak). Unit files call it after each test, so the core's own logging is scanned as well.
+ */
+export function tokenLeaks(f: ReturnType<typeof fakeBroker>): string[] {
+  const secrets = [...f.idp.issued, "client-secret-value"];
+  const texts = [
+    ...f.log.lines.map((text, i) => ({ where: `log line ${i}`, text })),
+    ...f.audit.records.map((record, i) => ({ where: `audit record ${i}`, text: JSON.stringify(record) })),
+  ];
+  return texts.flatMap(({ where, text }) =>
+    secrets.filter((secret) => text.includes(secret)).map(() => `${where} contains a token or secret`),
+  );
+}

@@ -84,13 +84,23 @@ export class FakeIdp implements IdentityProvider {
   lifetimeSeconds = 3600;
   readonly seenCredentials: ClientCredentials[] = [];
 
+  /** Every access token handed to the broker (for leak scans). */
+  readonly issued: string[] = [];
+
   async mint(_loginUrl: string, credentials: ClientCredentials): Promise<MintedToken> {
     this.calls++;
     this.seenCredentials.push(credentials);
     const next = this.script.shift();
     if (next instanceof Error) throw next;
-    if (typeof next === "function") return next();
-    return next ?? { accessToken: `token-${this.calls}-secretvalue`, expiresInSeconds: this.lifetimeSeconds };
+    const minted =
+      typeof next === "function"
+        ? await next()
+        : (next ?? {
+            accessToken: `token-${this.calls}-secretvalue`,
+            expiresInSeconds: this.lifetimeSeconds,
+          });
+    this.issued.push(minted.accessToken);
+    return minted;
   }
 }
 

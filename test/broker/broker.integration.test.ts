@@ -3,6 +3,7 @@ import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-se
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientRequestToken, refreshSlot } from "../../functions/broker/core/client-request-token.ts";
 import type { FunctionUrlResult } from "../../functions/broker/core/events.ts";
+import { ScheduledRefreshError } from "../../functions/broker/core/scheduled-refresh.ts";
 import type { BrokerErrorResponse, BrokerProfile, BrokerTokenResponse } from "../../shared/contracts.ts";
 import { fingerprint } from "../../shared/fingerprint.ts";
 import type { Simulator } from "../../sim/index.ts";
@@ -17,7 +18,7 @@ import {
   throttledSecretsManager,
 } from "./support/aws.ts";
 import { brokerConfig, brokerInstance, OffsetClock } from "./support/broker-env.ts";
-import { getToken, refreshToken } from "./support/events.ts";
+import { CALLER, getToken, refreshToken } from "./support/events.ts";
 import { LeakGuard } from "./support/leak-guard.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -91,6 +92,24 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
         "mint:success",
         "handout:success",
       ]);
+      // Every field the issue names, as DynamoDB holds it.
+      const handout = (await auditOf(profile))[1]!;
+      expect(handout).toMatchObject({
+        pk: `profile#${profile.name}`,
+        action: "handout",
+        outcome: "success",
+        profile: profile.name,
+        callerArn: CALLER.userArn,
+        callerAccount: CALLER.accountId,
+        sourceIp: "203.0.113.7",
+        fingerprint: token.fingerprint,
+        secretVersion: token.version,
+        expiresAt: token.expiresAt,
+      });
+      expect(handout.requestId).toMatch(/^req-/);
+      expect(Date.now() - Date.parse(handout.time)).toBeLessThan(60_000);
+      // TTL: AUDIT_RETENTION_DAYS defaults to 400.
+      expect(handout.expiresAtEpoch).toBe(Math.floor(Date.parse(handout.time) / 1000) + 400 * 86_400);
     } finally {
       process.env = saved;
       vi.resetModules();
@@ -125,6 +144,38 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
       fingerprint: after.fingerprint,
       detail: `scheduled; replaces ${first.fingerprint}`,
     });
+  });
+
+  it("the scheduled refresh rotates every due profile, leaves fresh ones, and reports a failing one", async () => {
+    const due = await newProfile();
+    const fresh = await newProfile();
+    const broken = await newProfile("wrong-secret");
+    const clock = new OffsetClock();
+    const b = brokerInstance(brokerConfig([due, fresh, broken], tables), guard, { clock });
+    const old = body(await b.call(getToken(due.name)));
+    clock.offsetMs = 0.4 * HOUR;
+    const kept = body(await b.call(getToken(fresh.name)));
+    clock.offsetMs = 0.8 * HOUR;
+    const before = sim.counters.tokenRequests;
+    const error = await b.broker
+      .handle({ kind: "scheduled-refresh" }, { awsRequestId: "sched-all" })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ScheduledRefreshError);
+    const outcomes = (error as ScheduledRefreshError).summary.profiles;
+    expect(outcomes).toEqual([
+      expect.objectContaining({ profile: due.name, outcome: "rotated" }),
+      { profile: fresh.name, outcome: "fresh", fingerprint: kept.fingerprint, version: kept.version },
+      { profile: broken.name, outcome: "failed", code: "idp_invalid_client" },
+    ]);
+    // One IdP call for the due profile, one refused for the broken one, none for the fresh one.
+    expect(sim.counters.tokenRequests - before).toBe(2);
+    expect(outcomes[0]).not.toMatchObject({ fingerprint: old.fingerprint });
+    expect(await actions(due)).toEqual(["mint:success", "handout:success", "rotation:success"]);
+    expect(await actions(fresh)).toEqual(["mint:success", "handout:success"]);
+    expect(await actions(broken)).toEqual([
+      "rotation:error:idp_invalid_client",
+      "rotation:error:idp_invalid_client",
+    ]);
   });
 
   describe("identity-provider faults: outcome and audit row", () => {

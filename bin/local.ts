@@ -3,6 +3,7 @@
  * status line; Ctrl-C (or --duration) stops it gracefully and prints the summary. See `npm start -- --help`.
  */
 import { parseArgs } from "node:util";
+import { createInterruptHandler } from "../tools/local/interrupts.ts";
 import { LOCAL_DEFAULTS, type RunLocalOptions, runLocal } from "../tools/local/run-local.ts";
 import { formatSummaryTable, verdict } from "../tools/local/summary.ts";
 
@@ -88,16 +89,19 @@ async function main(): Promise<number> {
   }
 
   const abort = new AbortController();
-  let interrupts = 0;
-  process.on("SIGINT", () => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      process.stderr.write("\nsecond Ctrl-C: exiting without draining\n");
-      process.exit(130);
-    }
-    abort.abort();
-  });
+  process.on(
+    "SIGINT",
+    createInterruptHandler({
+      onStop: () => abort.abort(),
+      onForce: () => {
+        process.stderr.write("\nsecond Ctrl-C: exiting without draining\n");
+        process.exit(130);
+      },
+    }),
+  );
   process.on("SIGTERM", () => abort.abort());
+  // The SDK's notice about its future Node 22 requirement says nothing about this run; keep the screen clean.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   process.stdout.write(
     options.real

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
-import type { AuditAction } from "../../shared/contracts.ts";
+import type { AuditAction, AuditOutcome } from "../../shared/contracts.ts";
 import { parseTimeBound } from "./time-bound.ts";
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = ["mint", "rotation", "handout", "refusal", "failure"];
+export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ["success", "denied", "error"];
 export const OUTPUT_FORMATS = ["table", "jsonl", "csv"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
@@ -19,6 +20,7 @@ export interface AuditQuery {
   profile?: string;
   principal?: PrincipalFilter;
   actions?: AuditAction[];
+  outcomes?: AuditOutcome[];
   format: OutputFormat;
   summary: boolean;
   region?: string;
@@ -49,6 +51,8 @@ Options:
   --principal <arn>      only this caller ARN; a trailing * matches a prefix
                          (e.g. 'arn:aws:sts::123456789012:assumed-role/tokenstream-worker/*')
   --action <list>        mint, rotation, handout, refusal, failure (comma list or repeated)
+  --outcome <list>       success, denied, error (comma list or repeated); error also catches
+                         mints and rotations the identity provider refused
   --format <fmt>         table (default), jsonl or csv
   --summary              totals instead of records: hand-outs per principal, mints and rotations
                          per profile, failures and refusals by error code
@@ -104,7 +108,8 @@ export function parseAuditArgs(
   const principal = nonEmpty(values.principal, "--principal");
   if (principal) query.principal = principalFilter(principal);
 
-  if (values.action) query.actions = actionList(values.action);
+  if (values.action) query.actions = oneOfList(values.action, AUDIT_ACTIONS, "--action");
+  if (values.outcome) query.outcomes = oneOfList(values.outcome, AUDIT_OUTCOMES, "--outcome");
 
   const region = nonEmpty(values.region, "--region");
   if (region) query.region = region;
@@ -138,6 +143,7 @@ function parseRaw(argv: readonly string[]) {
       profile: { type: "string" },
       principal: { type: "string" },
       action: { type: "string", multiple: true },
+      outcome: { type: "string", multiple: true },
       format: { type: "string" },
       summary: { type: "boolean" },
       region: { type: "string" },
@@ -176,14 +182,14 @@ function principalFilter(value: string): PrincipalFilter {
   return { kind: "exact", arn: value };
 }
 
-function actionList(raw: readonly string[]): AuditAction[] {
-  const actions = new Set<AuditAction>();
+function oneOfList<T extends string>(raw: readonly string[], allowed: readonly T[], flag: string): T[] {
+  const chosen = new Set<T>();
   for (const item of raw.flatMap((entry) => entry.split(","))) {
-    const action = item.trim();
-    if (!(AUDIT_ACTIONS as readonly string[]).includes(action)) {
-      throw new UsageError(`--action "${action}" is not one of ${AUDIT_ACTIONS.join(", ")}`);
+    const value = item.trim();
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new UsageError(`${flag} "${value}" is not one of ${allowed.join(", ")}`);
     }
-    actions.add(action as AuditAction);
+    chosen.add(value as T);
   }
-  return [...actions];
+  return [...chosen];
 }

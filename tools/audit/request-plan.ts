@@ -18,7 +18,7 @@ export interface AuditRequestPlan {
 /**
  * With a profile: Query on `pk = profile#<name>` and a sort-key range (the sort key starts with the ISO time,
  * so `[since, until)` is a `BETWEEN` on the bare ISO bounds). Without: Scan with the time range as a filter.
- * Action and principal are always filters.
+ * Action, outcome and principal are always filters.
  */
 export function buildRequestPlan(query: AuditQuery): AuditRequestPlan {
   const names: Record<string, string> = {};
@@ -63,6 +63,15 @@ export function buildRequestPlan(query: AuditQuery): AuditRequestPlan {
       return `:action${index}`;
     });
     filters.push(`#action IN (${placeholders.join(", ")})`);
+  }
+
+  if (query.outcomes !== undefined && query.outcomes.length > 0) {
+    names["#outcome"] = "outcome";
+    const placeholders = query.outcomes.map((outcome, index) => {
+      values[`:outcome${index}`] = outcome;
+      return `:outcome${index}`;
+    });
+    filters.push(`#outcome IN (${placeholders.join(", ")})`);
   }
 
   if (query.principal !== undefined) {

@@ -12,7 +12,8 @@ export interface AuditSummary {
   lastTime?: string;
   handoutsByPrincipal: { principal: string; profile: string; count: number }[];
   mintsByProfile: { profile: string; mints: number; rotations: number }[];
-  failures: { profile: string; errorCode: string; count: number }[];
+  /** Every record with outcome "error": failed requests and failed mints/rotations (by action). */
+  failures: { profile: string; action: string; errorCode: string; count: number }[];
   refusals: { principal: string; profile: string; errorCode: string; count: number }[];
 }
 
@@ -20,7 +21,7 @@ export interface AuditSummary {
 export function summarise(records: Iterable<AuditRecord>): AuditSummary {
   const handouts = new Counter<[string, string]>();
   const mints = new Map<string, { mints: number; rotations: number }>();
-  const failures = new Counter<[string, string]>();
+  const failures = new Counter<[string, string, string]>();
   const refusals = new Counter<[string, string, string]>();
   let count = 0;
   let firstTime: string | undefined;
@@ -31,6 +32,11 @@ export function summarise(records: Iterable<AuditRecord>): AuditSummary {
     if (firstTime === undefined || record.time < firstTime) firstTime = record.time;
     if (lastTime === undefined || record.time > lastTime) lastTime = record.time;
     const principal = record.callerArn ?? UNKNOWN_PRINCIPAL;
+    // A mint or rotation the identity provider refused is a failure, not a token that exists.
+    if (record.outcome === "error" || record.action === "failure") {
+      failures.add([record.profile, record.action, record.errorCode ?? NO_CODE]);
+      continue;
+    }
     switch (record.action) {
       case "handout":
         handouts.add([principal, record.profile]);
@@ -43,9 +49,6 @@ export function summarise(records: Iterable<AuditRecord>): AuditSummary {
         mints.set(record.profile, entry);
         break;
       }
-      case "failure":
-        failures.add([record.profile, record.errorCode ?? NO_CODE]);
-        break;
       case "refusal":
         refusals.add([principal, record.profile, record.errorCode ?? NO_CODE]);
         break;
@@ -60,7 +63,9 @@ export function summarise(records: Iterable<AuditRecord>): AuditSummary {
     mintsByProfile: [...mints.entries()]
       .map(([profile, entry]) => ({ profile, ...entry }))
       .sort((a, b) => b.mints + b.rotations - (a.mints + a.rotations) || a.profile.localeCompare(b.profile)),
-    failures: failures.entries().map(([[profile, errorCode], n]) => ({ profile, errorCode, count: n })),
+    failures: failures
+      .entries()
+      .map(([[profile, action, errorCode], n]) => ({ profile, action, errorCode, count: n })),
     refusals: refusals
       .entries()
       .map(([[principal, profile, errorCode], n]) => ({ principal, profile, errorCode, count: n })),
@@ -88,8 +93,8 @@ export function renderSummary(summary: AuditSummary, format: OutputFormat): stri
     ),
     section(
       "Failures",
-      ["PROFILE", "ERROR", "COUNT"],
-      summary.failures.map((row) => [row.profile, row.errorCode, String(row.count)]),
+      ["PROFILE", "ACTION", "ERROR", "COUNT"],
+      summary.failures.map((row) => [row.profile, row.action, row.errorCode, String(row.count)]),
     ),
     section(
       "Refusals",
@@ -110,16 +115,17 @@ function alignFor(header: string): "left" | "right" {
 }
 
 function summaryCsv(summary: AuditSummary): string {
-  const rows: (string | number)[][] = [["section", "principal", "profile", "errorCode", "count"]];
+  const rows: (string | number)[][] = [["section", "principal", "profile", "action", "errorCode", "count"]];
   for (const row of summary.handoutsByPrincipal)
-    rows.push(["handout", row.principal, row.profile, "", row.count]);
+    rows.push(["handout", row.principal, row.profile, "handout", "", row.count]);
   for (const row of summary.mintsByProfile) {
-    rows.push(["mint", "", row.profile, "", row.mints]);
-    rows.push(["rotation", "", row.profile, "", row.rotations]);
+    rows.push(["mint", "", row.profile, "mint", "", row.mints]);
+    rows.push(["rotation", "", row.profile, "rotation", "", row.rotations]);
   }
-  for (const row of summary.failures) rows.push(["failure", "", row.profile, row.errorCode, row.count]);
+  for (const row of summary.failures)
+    rows.push(["failure", "", row.profile, row.action, row.errorCode, row.count]);
   for (const row of summary.refusals)
-    rows.push(["refusal", row.principal, row.profile, row.errorCode, row.count]);
+    rows.push(["refusal", row.principal, row.profile, "refusal", row.errorCode, row.count]);
   return rows
     .map((row) => row.map((cell) => (typeof cell === "number" ? String(cell) : csvCell(cell))).join(","))
     .join("\n")

@@ -181,7 +181,7 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
 
     await waitForStop(options.durationMs, options.signal);
     clearTimeout(dropTimer);
-    say("stopping: generator off, draining the worker and the queue ...");
+    say("stopping: generator off, draining the worker and the queue (Ctrl-C again to skip) ...");
 
     // Let the worker receive what the simulator already sent before it stops listening.
     if (sim) {
@@ -329,7 +329,8 @@ async function startLocalWorker(context: WorkerStartContext): Promise<RunningWor
   return startWorker(config, {
     sqs: new SQSClient(clientConfig),
     s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
-    telemetry: silentWorkerTelemetry(),
+    // Against a real org the reason a session fails (DNS, invalid_client, 403 on a topic) matters.
+    telemetry: silentWorkerTelemetry(options.real ? "WARN" : "SILENT"),
     ...(broker
       ? {
           tokenSource: new BrokerTokenSource({

@@ -1,10 +1,13 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { WorkerTelemetry } from "../../worker/telemetry.ts";
 
-/** Worker telemetry that prints nothing: locally the status line and summary take the place of logs and EMF. */
-export function silentWorkerTelemetry(): WorkerTelemetry {
+/**
+ * Worker telemetry for local runs: no EMF metrics and, by default, no logs (the status line and summary take
+ * their place). Against a real org, `logLevel` "WARN" shows why a session cannot start.
+ */
+export function silentWorkerTelemetry(logLevel: "SILENT" | "WARN" = "SILENT"): WorkerTelemetry {
   return {
-    logger: new Logger({ serviceName: "tokenstream-worker-local", logLevel: "SILENT" }),
+    logger: new Logger({ serviceName: "tokenstream-worker-local", logLevel }),
     count: () => {},
     gauge: () => {},
     timing: () => {},

@@ -94,13 +94,24 @@ describe("summary", () => {
     }),
     auditRecord("2026-11-23T09:09:00.000Z", "failure", { profile: "b", errorCode: "idp_unavailable" }),
     auditRecord("2026-11-23T09:10:00.000Z", "failure", { profile: "b", errorCode: "idp_unavailable" }),
+    // What the broker writes when the identity provider refuses a mint or a scheduled rotation.
+    {
+      ...auditRecord("2026-11-23T09:11:00.000Z", "mint", { profile: "b" }),
+      outcome: "error" as const,
+      errorCode: "idp_invalid_client",
+    },
+    {
+      ...auditRecord("2026-11-23T09:12:00.000Z", "rotation", { profile: "b" }),
+      outcome: "error" as const,
+      errorCode: "idp_invalid_client",
+    },
   ];
 
   it("counts hand-outs per principal, mints per profile, failures and refusals", () => {
     expect(summarise(records)).toEqual({
-      records: 11,
+      records: 13,
       firstTime: "2026-11-23T09:00:00.000Z",
-      lastTime: "2026-11-23T09:10:00.000Z",
+      lastTime: "2026-11-23T09:12:00.000Z",
       handoutsByPrincipal: [
         { principal: WORKER, profile: "a", count: 2 },
         { principal: OTHER, profile: "b", count: 1 },
@@ -109,7 +120,11 @@ describe("summary", () => {
         { profile: "a", mints: 1, rotations: 2 },
         { profile: "b", mints: 1, rotations: 0 },
       ],
-      failures: [{ profile: "b", errorCode: "idp_unavailable", count: 2 }],
+      failures: [
+        { profile: "b", action: "failure", errorCode: "idp_unavailable", count: 2 },
+        { profile: "b", action: "mint", errorCode: "idp_invalid_client", count: 1 },
+        { profile: "b", action: "rotation", errorCode: "idp_invalid_client", count: 1 },
+      ],
       refusals: [
         { principal: "(unauthenticated)", profile: "a", errorCode: "unauthenticated", count: 1 },
         { principal: OTHER, profile: "a", errorCode: "unknown_profile", count: 1 },
@@ -124,15 +139,17 @@ describe("summary", () => {
   it("renders as sections, one JSON line, or CSV rows", () => {
     const summary = summarise(records);
     const table = renderSummary(summary, "table");
-    expect(table).toContain("11 audit record(s) from 2026-11-23T09:00:00.000Z to 2026-11-23T09:10:00.000Z");
+    expect(table).toContain("13 audit record(s) from 2026-11-23T09:00:00.000Z to 2026-11-23T09:12:00.000Z");
     expect(table).toMatch(/Hand-outs per principal\nPRINCIPAL\s+PROFILE\s+HAND-OUTS/);
     expect(table).toMatch(new RegExp(`${WORKER.replace(/[/.]/g, "\\$&")}\\s+a\\s+2`));
     expect(JSON.parse(renderSummary(summary, "jsonl"))).toEqual(summary);
     const csv = renderSummary(summary, "csv").trimEnd().split("\n");
-    expect(csv[0]).toBe("section,principal,profile,errorCode,count");
-    expect(csv).toContain(`handout,${WORKER},a,,2`);
-    expect(csv).toContain("rotation,,a,,2");
-    expect(csv).toContain("failure,,b,idp_unavailable,2");
+    expect(csv[0]).toBe("section,principal,profile,action,errorCode,count");
+    expect(csv).toContain(`handout,${WORKER},a,handout,,2`);
+    expect(csv).toContain("rotation,,a,rotation,,2");
+    expect(csv).toContain("failure,,b,failure,idp_unavailable,2");
+    expect(csv).toContain("failure,,b,rotation,idp_invalid_client,1");
+    expect(table).toMatch(/Failures\nPROFILE\s+ACTION\s+ERROR\s+COUNT/);
     expect(renderSummary(summarise([]), "table")).toContain("Failures\n(none)");
   });
 });

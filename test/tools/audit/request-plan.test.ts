@@ -58,6 +58,17 @@ describe("buildRequestPlan", () => {
     });
   });
 
+  it("outcomes are an IN filter next to actions", () => {
+    const plan = buildRequestPlan({ ...base, actions: ["rotation"], outcomes: ["error", "denied"] });
+    expect(plan.FilterExpression).toBe("#action IN (:action0) AND #outcome IN (:outcome0, :outcome1)");
+    expect(plan.ExpressionAttributeNames).toEqual({ "#action": "action", "#outcome": "outcome" });
+    expect(plan.ExpressionAttributeValues).toEqual({
+      ":action0": "rotation",
+      ":outcome0": "error",
+      ":outcome1": "denied",
+    });
+  });
+
   it("an unbounded scan has no expressions at all", () => {
     expect(buildRequestPlan(base)).toEqual({ operation: "scan", TableName: "audit" });
   });

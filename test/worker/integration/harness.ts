@@ -9,8 +9,9 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import type { QueuedEventMessage, QueuedGapMessage, QueuedMessage } from "../../../shared/contracts.ts";
 import { receivedRef, type Simulator, type SimulatorOptions, startSimulator } from "../../../sim/index.ts";
-import { type RunningWorker, startWorker, type WorkerDeps } from "../../../worker/app.ts";
+import { createSessions, type RunningWorker, startWorker, type WorkerDeps } from "../../../worker/app.ts";
 import type { WorkerConfig } from "../../../worker/config.ts";
+import type { SessionFactory } from "../../../worker/source/session.ts";
 import { DirectTokenSource } from "../../../worker/token/direct-token-source.ts";
 import type { TokenSource } from "../../../worker/token/token-source.ts";
 import { waitFor } from "./wait-for.ts";
@@ -32,6 +33,10 @@ export interface HarnessOptions {
   /** Route SQS through this endpoint instead of fauxqs directly (given fauxqs's address). */
   sqsEndpoint?: (fauxqsAddress: string) => Promise<string> | string;
   deps?: Partial<WorkerDeps>;
+  /** Wrap the real session factory (observation of session lifecycles). */
+  wrapSessions?: (inner: SessionFactory) => SessionFactory;
+  /** Default true: a FIFO queue (events.fifo); false: a standard queue (events). */
+  fifo?: boolean;
 }
 
 export interface Harness {
@@ -56,7 +61,11 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     ...o.sim,
   });
   const fauxqs = await startFauxqs({ port: 0, logger: false });
-  const { queueUrl } = fauxqs.createQueue(QUEUE_NAME, { attributes: { FifoQueue: "true" } });
+  const queueName = o.fifo === false ? "events" : QUEUE_NAME;
+  const { queueUrl } = fauxqs.createQueue(
+    queueName,
+    o.fifo === false ? {} : { attributes: { FifoQueue: "true" } },
+  );
   const endpoint = o.sqsEndpoint ? await o.sqsEndpoint(fauxqs.address) : fauxqs.address;
   const sqs = new SQSClient({ region: "us-east-1", endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   const spoolDir = mkdtempSync(join(tmpdir(), "tokenstream-spool-"));
@@ -96,13 +105,19 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     sqs,
     tokenSource: tokens,
     sinkOptions: { retry: { baseMs: 20, capMs: 200 }, requestTimeoutMs: 2_000 },
+    ...(o.wrapSessions ? { sessions: o.wrapSessions(createSessions(config)) } : {}),
     ...o.deps,
   });
   const messages = (): QueuedMessage[] => {
-    const q = fauxqs.inspectQueue(QUEUE_NAME);
+    const q = fauxqs.inspectQueue(queueName);
     if (!q) return [];
     const all = [...q.messages.ready, ...q.messages.delayed, ...q.messages.inflight.map((i) => i.message)];
-    all.sort((a, b) => (BigInt(a.sequenceNumber ?? "0") < BigInt(b.sequenceNumber ?? "0") ? -1 : 1));
+    // FIFO: queue order; standard queues have no sequence numbers (stable sort keeps insertion order).
+    all.sort((a, b) => {
+      const x = BigInt(a.sequenceNumber ?? "0");
+      const y = BigInt(b.sequenceNumber ?? "0");
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
     return all.map((m) => JSON.parse(m.body) as QueuedMessage);
   };
   let closed = false;
@@ -187,4 +202,36 @@ export function lossWithinGaps(c: Coverage, gaps: QueuedGapMessage[], slackMs = 
       (g) => m.emittedAt >= Date.parse(g.start) - slackMs && m.emittedAt <= Date.parse(g.end) + slackMs,
     ),
   );
+}
+
+/**
+ * The loss equals the recorded gaps: nothing the upstream delivered to a socket is missing (the worker itself
+ * loses nothing), every missing event lies inside a gap, and every event emitted well inside a gap is missing
+ * (the gap is not overstated). `slackMs` covers detection latency at both edges.
+ */
+export function lossEqualsGaps(
+  h: Harness,
+  c: Coverage,
+  gaps: QueuedGapMessage[],
+  opts: { slackMs?: number; foreignSockets?: boolean } = {},
+): string[] {
+  const slackMs = opts.slackMs ?? 150;
+  const problems: string[] = [];
+  const refs = h.events().map((m) => receivedRef(m.event));
+  // With a foreign socket on the worker's channel, "delivered" includes deliveries to that socket.
+  const lostAfterDelivery = opts.foreignSockets
+    ? []
+    : h.sim.ledger.missingFrom(refs, { onlyDelivered: true });
+  if (lostAfterDelivery.length > 0) problems.push(`${lostAfterDelivery.length} delivered events missing`);
+  if (!lossWithinGaps(c, gaps, slackMs)) problems.push("an event outside every gap is missing");
+  const missing = new Set(c.missing.map((m) => `${m.topic}\u0000${m.sequence}`));
+  for (const g of gaps) {
+    const from = Date.parse(g.start) + slackMs;
+    const to = Date.parse(g.end) - slackMs;
+    const inside = h.sim.ledger.emitted().filter((e) => e.emittedAt > from && e.emittedAt < to);
+    const received = inside.filter((e) => !missing.has(`${e.topic}\u0000${e.sequence}`));
+    if (received.length > 0)
+      problems.push(`${received.length} events inside gap ${g.start}..${g.end} arrived`);
+  }
+  return problems;
 }

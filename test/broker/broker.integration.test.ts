@@ -38,6 +38,9 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
   beforeAll(async () => {
     process.env.POWERTOOLS_LOG_LEVEL = "DEBUG";
     guard.capture();
+    // Client secrets are scanned for like issued tokens: neither may reach a log line or audit item.
+    guard.note(CLIENT.clientSecret);
+    guard.note("wrong-secret");
     sim = await startSimulator({ clients: [{ ...CLIENT, tokenLifetimeSec: LIFETIME_S }] });
     tables = await createBrokerTables(dynamo, "broker");
   });

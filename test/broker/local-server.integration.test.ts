@@ -22,6 +22,7 @@ describe("local broker server (plain HTTP -> Function URL event -> same core)", 
 
   beforeAll(async () => {
     guard.capture();
+    guard.note("local-secret");
     sim = await startSimulator({ clients: [{ clientId: "local-client", clientSecret: "local-secret" }] });
     tables = await createBrokerTables(dynamo, "local");
     profile = {
@@ -82,10 +83,10 @@ describe("local broker server (plain HTTP -> Function URL event -> same core)", 
     expect(tooLarge.status).toBe(413);
   });
 
-  it("no issued token in its log lines or audit items", async () => {
+  it("no issued token or client secret in its log lines or audit items", async () => {
     guard.stop();
     const audit = await scanAudit(dynamo, tables.auditTable);
-    expect(guard.tokens.size).toBe(2);
+    expect(guard.tokens.size).toBe(2 + 1); // two issued tokens and the client secret
     expect(guard.findLeaks(audit.map((r, i) => ({ where: `audit ${i}`, text: JSON.stringify(r) })))).toEqual(
       [],
     );

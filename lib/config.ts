@@ -85,7 +85,11 @@ export const LOG_RETENTION_DAYS = [
 /** Genesys Cloud accepts at most this many topics on one notification channel. */
 export const MAX_TOPICS_PER_CHANNEL = 1000;
 
-const TOP_LEVEL_KEYS = new Set([
+/** Genesys Cloud keeps at most this many notification channels per OAuth client; the 21st evicts one. */
+export const MAX_CHANNELS_PER_CLIENT = 20;
+
+/** Every top-level configuration key (docs/deploy.md documents each; test/infra/deploy-doc.test.ts checks). */
+export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "stackName",
   "account",
   "region",
@@ -112,7 +116,8 @@ const TOP_LEVEL_KEYS = new Set([
   "refreshAtFraction",
   "minValidityFraction",
 ]);
-const PROFILE_KEYS = new Set([
+/** Every key of one `profiles[]` entry. */
+export const PROFILE_CONFIG_KEYS: ReadonlySet<string> = new Set([
   "name",
   "genesysEnv",
   "loginUrl",
@@ -210,7 +215,7 @@ function parseProfile(problems: string[], raw: unknown, index: number): Resolved
     return undefined;
   }
   const r = new Reader(problems, raw, where);
-  r.unknownKeys(PROFILE_KEYS);
+  r.unknownKeys(PROFILE_CONFIG_KEYS);
   const name = r.string("name", PROFILE_NAME, "a profile name (letters, digits, _ and -, up to 64)");
   if (raw.name === undefined) problems.push(`${where}name: is required`);
   const genesysEnv = r.string("genesysEnv", DOMAIN, "a domain such as mypurecloud.com");
@@ -267,7 +272,7 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
   const problems: string[] = [];
   if (!isRecord(raw)) throw new ConfigError(["configuration must be a JSON object"]);
   const r = new Reader(problems, raw, "");
-  r.unknownKeys(TOP_LEVEL_KEYS);
+  r.unknownKeys(CONFIG_KEYS);
 
   const stackName = r.string("stackName", STACK_NAME, "a CloudFormation stack name") ?? "Tokenstream";
   const account = r.string("account", ACCOUNT, "a 12-digit account id");
@@ -311,6 +316,15 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
 
   const redundancy = r.integer("redundancy", 1, 4) ?? 2;
   const workerCount = r.integer("workerCount", 1, 10) ?? 1;
+
+  // Each task holds `redundancy` channels plus one being rotated in; a deployment runs old and new tasks side
+  // by side (maxHealthyPercent 200). All of them belong to the worker profile's one OAuth client.
+  const peakChannels = 2 * workerCount * (redundancy + 1);
+  if (sourceKind === "genesys" && peakChannels > MAX_CHANNELS_PER_CLIENT) {
+    problems.push(
+      `workerCount (${workerCount}) and redundancy (${redundancy}): up to 2 x ${workerCount} x (${redundancy} + 1 rotating) = ${peakChannels} channels during a deployment exceed the ${MAX_CHANNELS_PER_CLIENT} Genesys Cloud keeps per OAuth client (the 21st evicts one); lower workerCount or redundancy`,
+    );
+  }
 
   const profileNames = profiles.map((p) => p.name);
   const workerProfile = r.string("workerProfile") ?? profileNames[0] ?? "";

@@ -170,6 +170,17 @@ describe("parseConfig", () => {
     ]);
   });
 
+  it("keeps the worker within the 20 Genesys channels per OAuth client, even mid-deployment", () => {
+    expect(parseConfig({ ...minimal, workerCount: 3, redundancy: 2 }).workerCount).toBe(3);
+    expect(problemsOf({ ...minimal, workerCount: 4, redundancy: 2 })).toEqual([
+      expect.stringMatching(
+        /^workerCount \(4\) and redundancy \(2\): .* = 24 channels during a deployment exceed the 20/,
+      ),
+    ]);
+    const generic = { ...minimal, sourceKind: "generic", genericStreamUrl: "wss://stream.example.com" };
+    expect(parseConfig({ ...generic, workerCount: 4, redundancy: 2 }).workerCount).toBe(4);
+  });
+
   it("rejects a queue-age alarm that could never fire before messages expire", () => {
     expect(problemsOf({ ...minimal, queueRetentionDays: 1, queueAgeAlarmSeconds: 86_400 })).toEqual([
       expect.stringMatching(/^queueAgeAlarmSeconds: must be shorter than the queue retention/),

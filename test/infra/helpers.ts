@@ -1,7 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App } from "aws-cdk-lib";
+import { App, CfnElement, Stack, Validations } from "aws-cdk-lib";
+import type { IConstruct } from "constructs";
 import { parseConfig, type TokenstreamConfig } from "../../lib/config.ts";
 
 export const PROFILE_ARN_SECRET =
@@ -38,4 +39,31 @@ export function testApp(): App {
     outdir: mkdtempSync(join(tmpdir(), "tokenstream-infra-")),
     context: { "aws:cdk:bundling-stacks": [] },
   });
+}
+
+/** One cdk-nag acknowledgement as recorded in construct metadata. */
+export interface Acknowledgement {
+  /** Construct path of the acknowledged CloudFormation resource. */
+  path: string;
+  /** Its logical id in the template. */
+  logicalId: string;
+  /** Finding id, e.g. `AwsSolutions-SMG4` or `AwsSolutions-IAM5[Resource::...]`. */
+  id: string;
+  reason: string;
+}
+
+/** Every AwsSolutions acknowledgement made under `root` (`{"Annotation::<id>": reason}` metadata), in tree order. */
+export function collectAcknowledgements(root: IConstruct): Acknowledgement[] {
+  return root.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.entries(m.data as Record<string, string>))
+      .map(([key, reason]) => ({
+        path: c.node.path,
+        logicalId: c instanceof CfnElement ? Stack.of(c).resolve(c.logicalId) : "",
+        id: key.replace(/^annotation::/i, ""),
+        reason,
+      }))
+      .filter((a) => a.id.startsWith("AwsSolutions")),
+  );
 }

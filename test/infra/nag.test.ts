@@ -1,20 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type App, Stack, Validations } from "aws-cdk-lib";
+import { type App, Stack } from "aws-cdk-lib";
 import { Queue } from "aws-cdk-lib/aws-sqs";
-import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
-import { testApp, testConfig } from "./helpers.ts";
+import { type Acknowledgement, collectAcknowledgements, testApp, testConfig } from "./helpers.ts";
 
 interface Finding {
   rule: string;
   path: string;
-}
-interface Acknowledgement {
-  path: string;
-  id: string;
-  reason: string;
 }
 
 /**
@@ -49,17 +43,6 @@ function readFindings(app: App): Finding[] {
     (r.violations ?? []).flatMap((v) =>
       (v.violatingConstructs ?? [{}]).map((c) => ({ rule: v.ruleName, path: c.constructPath ?? "?" })),
     ),
-  );
-}
-
-/** cdk-nag acknowledgements recorded in construct metadata (`{"Annotation::<id>": reason}`). */
-function collectAcknowledgements(root: IConstruct): Acknowledgement[] {
-  return root.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((m) => Object.entries(m.data as Record<string, string>))
-      .map(([key, reason]) => ({ path: c.node.path, id: key.replace(/^annotation::/i, ""), reason }))
-      .filter((a) => a.id.startsWith("AwsSolutions")),
   );
 }
 

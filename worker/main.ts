@@ -1,12 +1,29 @@
 /**
  * Container entry point: validate the environment, start the worker, and on SIGTERM/SIGINT stop
  * rotating, close sockets, drain the sink and exit 0 within SHUTDOWN_TIMEOUT_MS (under ECS stopTimeout).
+ * Exit codes: 0 drained, 1 not drained by the deadline (the rest stays in the spool) or failed, 2 bad config.
  */
-import { startWorker } from "./app.ts";
-import { ConfigError, loadWorkerConfig } from "./config.ts";
+import { type RunningWorker, startWorker } from "./app.ts";
+import { ConfigError, loadWorkerConfig, type WorkerConfig } from "./config.ts";
+
+function shutdown(worker: RunningWorker, config: WorkerConfig, signal: NodeJS.Signals): void {
+  const deadline = Date.now() + config.shutdownTimeoutMs;
+  // Hard stop if draining hangs: exit non-zero rather than be SIGKILLed mid-write.
+  const guard = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000);
+  guard.unref();
+  worker.stop(deadline).then(
+    (result) => {
+      process.stdout.write(
+        `${JSON.stringify({ message: "shutdown complete", signal, drained: result.drained, remaining: result.remaining })}\n`,
+      );
+      process.exit(result.drained ? 0 : 1);
+    },
+    () => process.exit(1),
+  );
+}
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadWorkerConfig>;
+  let config: WorkerConfig;
   try {
     config = loadWorkerConfig();
   } catch (err) {
@@ -16,27 +33,18 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const worker = await startWorker(config);
-  let signalled = false;
+  // Listen before starting: a signal during start-up is honoured once the worker exists, not lost.
+  let worker: RunningWorker | undefined;
+  let signalled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) return;
-    signalled = true;
-    const deadline = Date.now() + config.shutdownTimeoutMs;
-    // Hard stop if draining hangs: exit non-zero rather than be SIGKILLed mid-write.
-    const guard = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000);
-    guard.unref();
-    worker.stop(deadline).then(
-      (result) => {
-        process.stdout.write(
-          `${JSON.stringify({ message: "shutdown complete", signal, drained: result.drained, remaining: result.remaining })}\n`,
-        );
-        process.exit(result.drained ? 0 : 1);
-      },
-      () => process.exit(1),
-    );
+    signalled = signal;
+    if (worker) shutdown(worker, config, signal);
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  worker = await startWorker(config);
+  if (signalled) shutdown(worker, config, signalled);
 }
 
 main().catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -20,6 +20,8 @@ function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const nothing = join(tmpdir(), "tokenstream-no-such-aws-file");
   return {
     ...env,
+    // A `docker` that records being called and fails, first on PATH: synth must never run Docker.
+    PATH: `${dockerTrap.dir}${delimiter}${env.PATH ?? ""}`,
     AWS_CONFIG_FILE: nothing,
     AWS_SHARED_CREDENTIALS_FILE: nothing,
     AWS_EC2_METADATA_DISABLED: "true",
@@ -30,6 +32,14 @@ function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     ...extra,
   };
 }
+
+const dockerTrap = (() => {
+  const dir = mkdtempSync(join(tmpdir(), "tokenstream-no-docker-"));
+  const marker = join(dir, "docker-was-called");
+  writeFileSync(join(dir, "docker"), `#!/bin/sh\necho "$@" >> "${marker}"\nexit 1\n`);
+  chmodSync(join(dir, "docker"), 0o755);
+  return { dir, marker };
+})();
 
 describe("npx cdk synth on a clean clone (no credentials, no Docker, no network)", () => {
   let outdir: string;
@@ -49,6 +59,7 @@ describe("npx cdk synth on a clean clone (no credentials, no Docker, no network)
     if (run.status !== 0) console.error(run.stdout, run.stderr);
     expect(run.status).toBe(0);
     expect(existsSync(join(outdir, "Tokenstream.template.json"))).toBe(true);
+    expect(existsSync(dockerTrap.marker), "synth ran docker").toBe(false);
   });
 
   it("bundles the broker with the local esbuild and only declares the worker image", () => {
@@ -68,6 +79,12 @@ describe("npx cdk synth on a clean clone (no credentials, no Docker, no network)
     );
     expect(context).not.toContain("node_modules");
     expect(context).not.toContain("test");
+    // What worker/Dockerfile copies must be there, and nothing the image does not need.
+    const staged = join(outdir, images[0]!.source.directory);
+    for (const file of ["tsconfig.json", "worker/Dockerfile", "worker/main.ts", "shared/contracts.ts"]) {
+      expect(existsSync(join(staged, file)), file).toBe(true);
+    }
+    for (const dir of ["functions", "lib", "sim", "bin", "docs", ".git"]) expect(context).not.toContain(dir);
   });
 
   it("fails with every configuration problem listed when the configuration is wrong", () => {

@@ -33,6 +33,10 @@ export interface HarnessOptions {
   /** Route SQS through this endpoint instead of fauxqs directly (given fauxqs's address). */
   sqsEndpoint?: (fauxqsAddress: string) => Promise<string> | string;
   deps?: Partial<WorkerDeps>;
+  /** Route the worker's Genesys REST calls through this URL instead (given the simulator's API URL). */
+  apiVia?: (apiUrl: string) => Promise<string> | string;
+  /** Runs after the simulator is up and before the worker starts (e.g. arm faults for the first requests). */
+  beforeWorker?: (sim: Simulator) => void;
   /** Wrap the real session factory (observation of session lifecycles). */
   wrapSessions?: (inner: SessionFactory) => SessionFactory;
   /** Default true: a FIFO queue (events.fifo); false: a standard queue (events). */
@@ -72,7 +76,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const source = o.source ?? "genesys";
   const config: WorkerConfig = {
     sourceKind: source,
-    apiUrl: sim.apiUrl,
+    apiUrl: o.apiVia ? await o.apiVia(sim.apiUrl) : sim.apiUrl,
     loginUrl: sim.loginUrl,
     genericStreamUrl: sim.genericStreamUrl,
     genericTokenPlacement: "query",
@@ -101,6 +105,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     backoff: { baseMs: 10, capMs: 50 },
   });
   const tokens = o.wrapTokens ? o.wrapTokens(direct, sim) : direct;
+  o.beforeWorker?.(sim);
   const worker = await startWorker(config, {
     sqs,
     tokenSource: tokens,

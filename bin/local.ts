@@ -10,7 +10,9 @@ import { formatSummaryTable, verdict } from "../tools/local/summary.ts";
 const USAGE = `Usage: npm start -- [options]
 
 Runs the Genesys simulator, the token broker, the worker (redundancy 2) and local SQS/DynamoDB emulators,
-shows a live status line, and on Ctrl-C (or after --duration) drains everything and prints a summary.
+shows a live status line, and on Ctrl-C (or after --duration) drains everything and prints a summary
+(exit code 0 only when nothing was lost). Within a minute: token rotations (${LOCAL_DEFAULTS.tokenLifetimeSec} s tokens),
+v2.system.socket_closing at ${LOCAL_DEFAULTS.socketClosingAfterMs / 1000} s then every ${LOCAL_DEFAULTS.socketClosingEveryMs / 1000} s, one abrupt socket drop at ${LOCAL_DEFAULTS.dropAfterMs / 1000} s.
 
 Options:
   --duration <s>         stop after this many seconds (default: run until Ctrl-C)

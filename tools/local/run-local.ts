@@ -55,8 +55,11 @@ export interface RunLocalOptions {
   /** Simulator events per second per topic. */
   eventRatePerTopic?: number;
   tokenLifetimeSec?: number;
-  /** Every socket gets v2.system.socket_closing once it is this old. */
+  /** First v2.system.socket_closing (to one open socket) this long after events start; null = none. */
+  socketClosingAfterMs?: number | null;
+  /** Then another one at this interval. */
   socketClosingEveryMs?: number;
+  /** How long after socket_closing the simulator force-closes the socket. */
   socketClosingGraceMs?: number;
   heartbeatIntervalMs?: number;
   /** One abrupt socket drop this long after events start; null = none. */
@@ -92,7 +95,8 @@ export const LOCAL_DEFAULTS = {
   ],
   eventRatePerTopic: 20,
   tokenLifetimeSec: 20,
-  socketClosingEveryMs: 25_000,
+  socketClosingAfterMs: 8_000,
+  socketClosingEveryMs: 20_000,
   socketClosingGraceMs: 10_000,
   heartbeatIntervalMs: 5_000,
   dropAfterMs: 12_000,
@@ -128,7 +132,6 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
         clients: [SIM_CLIENT],
         tokenLifetimeSec,
         heartbeatIntervalMs,
-        socketClosingEveryMs: options.socketClosingEveryMs ?? LOCAL_DEFAULTS.socketClosingEveryMs,
         socketClosingGraceMs: options.socketClosingGraceMs ?? LOCAL_DEFAULTS.socketClosingGraceMs,
         ...(options.seed === undefined ? {} : { seed: options.seed }),
       });
@@ -162,14 +165,10 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
     });
     const eventsStartedAt = Date.now();
     if (sim) sim.startGenerator(options.eventRatePerTopic ?? LOCAL_DEFAULTS.eventRatePerTopic);
-    const dropAfterMs = options.dropAfterMs === undefined ? LOCAL_DEFAULTS.dropAfterMs : options.dropAfterMs;
-    const dropTimer =
-      sim && dropAfterMs !== null
-        ? setTimeout(() => {
-            const dropped = sim.faults.dropSocket("random");
-            say(`[fault] abrupt drop of ${dropped} socket(s) (no close frame)`);
-          }, dropAfterMs)
-        : undefined;
+    const faultTimers = sim ? scheduleFaults(sim, options, say) : [];
+    cleanups.push(async () => {
+      for (const timer of faultTimers) clearTimeout(timer);
+    });
 
     if (options.status) {
       const simulator = sim;
@@ -180,7 +179,8 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
     }
 
     await waitForStop(options.durationMs, options.signal);
-    clearTimeout(dropTimer);
+    const stoppedAt = Date.now();
+    for (const timer of faultTimers) clearTimeout(timer);
     say("stopping: generator off, draining the worker and the queue (Ctrl-C again to skip) ...");
 
     // Let the worker receive what the simulator already sent before it stops listening.
@@ -205,9 +205,10 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
       workerStats,
       drained: stopResult.drained,
       summary: {
-        durationMs: Date.now() - eventsStartedAt,
+        durationMs: stoppedAt - eventsStartedAt,
         delivered: 0,
         duplicates: 0,
+        duplicatesDropped: workerStats.duplicatesDropped,
         rotations: workerStats.rotations,
         gaps: 0,
         gapMs: 0,
@@ -224,6 +225,8 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
         idpCalls: sim.counters.tokenRequests,
         gaps: reconciliation.gaps,
         gapMs: reconciliation.gapMs,
+        socketClosings: sim.counters.socketClosingSent,
+        drops: sim.counters.drops,
       });
       result.auditSummary = await auditSummary(emulators);
     } else {
@@ -257,6 +260,38 @@ async function startBrokerFor(sim: Simulator, emulators: LocalEmulators): Promis
     credentials: { [LOCAL_PROFILE]: SIM_CLIENT },
     log: quiet,
   });
+}
+
+/** The faults that make a short run interesting: socket_closing now and then, one abrupt drop. */
+function scheduleFaults(
+  sim: Simulator,
+  options: RunLocalOptions,
+  say: (message: string) => void,
+): NodeJS.Timeout[] {
+  const timers: NodeJS.Timeout[] = [];
+  const dropAfterMs = options.dropAfterMs === undefined ? LOCAL_DEFAULTS.dropAfterMs : options.dropAfterMs;
+  if (dropAfterMs !== null) {
+    timers.push(
+      setTimeout(() => {
+        const dropped = sim.faults.dropSocket("random");
+        say(`[fault] abrupt drop of ${dropped} socket(s) (no close frame)`);
+      }, dropAfterMs),
+    );
+  }
+  const closingAfterMs =
+    options.socketClosingAfterMs === undefined
+      ? LOCAL_DEFAULTS.socketClosingAfterMs
+      : options.socketClosingAfterMs;
+  const closingEveryMs = options.socketClosingEveryMs ?? LOCAL_DEFAULTS.socketClosingEveryMs;
+  if (closingAfterMs !== null) {
+    const closing = () => {
+      const sent = sim.faults.sendSocketClosing("random");
+      say(`[fault] v2.system.socket_closing sent to ${sent} socket(s)`);
+      timers.push(setTimeout(closing, closingEveryMs));
+    };
+    timers.push(setTimeout(closing, closingAfterMs));
+  }
+  return timers;
 }
 
 /** EventBridge Scheduler's job locally: the scheduled refresh, at a cadence that suits short-lived tokens. */

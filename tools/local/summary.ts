@@ -7,26 +7,36 @@ export interface RunSummary {
   delivered: number;
   lost?: number;
   duplicates: number;
+  /** Second copies the worker discarded (redundancy at work); absent when not measured. */
+  duplicatesDropped?: number;
   rotations: number;
   /** Token requests the identity provider saw (the simulator's count); undefined against a real org. */
   idpCalls?: number;
   gaps: number;
   gapMs: number;
+  /** Faults the simulator injected during the run (absent against a real org). */
+  socketClosings?: number;
+  drops?: number;
 }
 
 const NOT_KNOWN = "n/a";
 
 export function formatSummaryTable(summary: RunSummary): string {
+  const optional = (label: string, value: number | undefined): [string, string][] =>
+    value === undefined ? [] : [[label, count(value)]];
   const rows: [string, string][] = [
     ["duration", `${(summary.durationMs / 1000).toFixed(1)} s`],
     ["events emitted", count(summary.emitted)],
     ["events delivered", count(summary.delivered)],
     ["events lost", count(summary.lost)],
     ["duplicates in queue", count(summary.duplicates)],
+    ...optional("duplicates dropped by worker", summary.duplicatesDropped),
     ["rotations", count(summary.rotations)],
     ["IdP calls", count(summary.idpCalls)],
     ["gaps", count(summary.gaps)],
     ["gap ms", count(summary.gapMs)],
+    ...optional("socket_closing sent", summary.socketClosings),
+    ...optional("abrupt drops", summary.drops),
   ];
   return renderTextTable(["metric", "value"], rows, ["left", "right"]);
 }

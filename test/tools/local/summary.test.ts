@@ -30,6 +30,14 @@ describe("summary table", () => {
     ]);
   });
 
+  it("shows the worker's dropped copies and the injected faults when measured", () => {
+    const table = formatSummaryTable({ ...summary, duplicatesDropped: 12_001, socketClosings: 4, drops: 1 });
+    const lines = table.split("\n");
+    expect(lines).toContain("duplicates dropped by worker  12,001");
+    expect(lines.at(-2)).toMatch(/^socket_closing sent\s+4$/);
+    expect(lines.at(-1)).toMatch(/^abrupt drops\s+1$/);
+  });
+
   it("says n/a where there is no ledger (real org)", () => {
     const table = formatSummaryTable({ ...summary, emitted: undefined, lost: undefined });
     expect(table).toMatch(/events emitted\s+n\/a/);

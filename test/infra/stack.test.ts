@@ -110,6 +110,8 @@ describe("token broker", () => {
   it("grants URL invocation to the named principal only, never to everyone", () => {
     const permissions = ofType("AWS::Lambda::Permission").map(([, p]) => p);
     expect(permissions.some((p) => p.Principal === "*")).toBe(false);
+    // Resource-based grants exist only for the configured invokers (the worker is granted through IAM).
+    expect([...new Set(permissions.map((p) => p.Principal))]).toEqual([INVOKER_ROLE]);
     const urlGrant = permissions.filter((p) => p.Principal === INVOKER_ROLE);
     expect(urlGrant).toContainEqual(
       expect.objectContaining({ Action: "lambda:InvokeFunctionUrl", FunctionUrlAuthType: "AWS_IAM" }),

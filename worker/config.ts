@@ -2,7 +2,12 @@
  * Worker configuration from the environment (DESIGN.md section 5). Every problem is reported at once;
  * secret values are never echoed (only the names of the variables that are wrong).
  */
+import { isAbsolute } from "node:path";
 import type { TokenPlacement } from "./source/generic-session.ts";
+import { MAX_TOPICS_PER_CHANNEL } from "./source/genesys-session.ts";
+
+/** Genesys Cloud: channels per OAuth client (the 21st evicts the oldest one without a socket). */
+export const MAX_CHANNELS_PER_CLIENT = 20;
 
 export interface WorkerConfig {
   sourceKind: "genesys" | "generic";
@@ -115,6 +120,16 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   if (topics.length === 0) problems.push("TOPICS must list at least one topic (comma separated)");
 
   const redundancy = int("REDUNDANCY", 2, 1, 10);
+  if (sourceKind === "genesys" && topics.length > 0) {
+    // Worst case every slot is replaced at once (make-before-break): 2 sessions per slot, each with its shards.
+    const shards = Math.ceil(topics.length / MAX_TOPICS_PER_CHANNEL);
+    const peak = 2 * redundancy * shards;
+    if (peak > MAX_CHANNELS_PER_CLIENT) {
+      problems.push(
+        `TOPICS (${topics.length}) need ${shards} channel(s) per session; REDUNDANCY ${redundancy} needs up to ${peak} channels while rotating, above the ${MAX_CHANNELS_PER_CLIENT} Genesys allows per OAuth client`,
+      );
+    }
+  }
 
   const tokenKind = str("TOKEN_SOURCE") ?? "broker";
   let tokenSource: WorkerConfig["tokenSource"] = { kind: "broker", brokerUrl: "", profile: "" };
@@ -139,6 +154,12 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const region = str("AWS_REGION") ?? str("AWS_DEFAULT_REGION");
   if (region === undefined) problems.push("AWS_REGION is required");
   const awsEndpointUrl = url("AWS_ENDPOINT_URL", ["https:", "http:"]);
+  const spoolDir = str("SPOOL_DIR") ?? "/var/spool/tokenstream";
+  if (!isAbsolute(spoolDir)) problems.push("SPOOL_DIR must be an absolute path");
+  const offloadBucket = str("OFFLOAD_BUCKET");
+  if (offloadBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(offloadBucket)) {
+    problems.push("OFFLOAD_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)");
+  }
 
   const config: WorkerConfig = {
     sourceKind,
@@ -153,8 +174,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     region: region ?? "",
     awsEndpointUrl,
     healthPort: int("HEALTH_PORT", 8080, 0, 65535),
-    spoolDir: str("SPOOL_DIR") ?? "/var/spool/tokenstream",
-    offloadBucket: str("OFFLOAD_BUCKET"),
+    spoolDir,
+    offloadBucket,
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 100_000, 1_000, 3_600_000),
     heartbeatTimeoutMs: int("HEARTBEAT_TIMEOUT_MS", 65_000, 100, 600_000),
     backoffBaseMs: int("BACKOFF_BASE_MS", 500, 10, 60_000),

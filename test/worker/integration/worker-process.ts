@@ -14,9 +14,15 @@ export interface WorkerProcess {
   signal(sig: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }
 
-export function spawnWorker(env: Record<string, string>): WorkerProcess {
+export const REPO = REPO_ROOT;
+
+/** Default: the TypeScript entry point through tsx; `args` runs something else (e.g. the image's bundle). */
+export function spawnWorker(
+  env: Record<string, string>,
+  args: string[] = ["--import", "tsx", "worker/main.ts"],
+): WorkerProcess {
   const chunks: string[] = [];
-  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts"], {
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     // Only what is given: nothing from the test process (e.g. POWERTOOLS_METRICS_DISABLED) leaks in.

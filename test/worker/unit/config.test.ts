@@ -105,4 +105,82 @@ describe("loadWorkerConfig", () => {
     expect(c.redundancy).toBe(1);
     expect(c.tokenSource).toEqual({ kind: "direct", clientId: "id", clientSecret: "sec" });
   });
+
+  it("reports a problem for every invalid DESIGN section 5 variable, all in one error", () => {
+    const p = problems({
+      SOURCE_KIND: "genesys",
+      GENESYS_ENV: "not a domain",
+      GENESYS_API_URL: "ftp://api.example.com",
+      GENESYS_LOGIN_URL: "login.example.com",
+      TOPICS: " , ",
+      REDUNDANCY: "two",
+      TOKEN_SOURCE: "broker",
+      BROKER_URL: "ws://broker",
+      TOKEN_PROFILE: "",
+      QUEUE_URL: "sqs://queue",
+      AWS_REGION: "eu-west-1",
+      AWS_ENDPOINT_URL: "localhost:4566",
+      HEALTH_PORT: "70000",
+      SPOOL_DIR: "relative/spool",
+    });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        "GENESYS_ENV must be a domain such as mypurecloud.com",
+        "GENESYS_API_URL must be a https: or http: URL",
+        "GENESYS_LOGIN_URL must be a https: or http: URL",
+        "TOPICS must list at least one topic (comma separated)",
+        "REDUNDANCY must be an integer in [1, 10]",
+        "BROKER_URL must be a https: or http: URL",
+        "TOKEN_PROFILE is required for TOKEN_SOURCE=broker",
+        "QUEUE_URL must be a https: or http: URL",
+        "AWS_ENDPOINT_URL must be a https: or http: URL",
+        "HEALTH_PORT must be an integer in [0, 65535]",
+        "SPOOL_DIR must be an absolute path",
+      ]),
+    );
+    expect(loadErrorMessage({ ...base, REDUNDANCY: "0", SPOOL_DIR: "x" })).toMatch(
+      /^invalid worker configuration:\n {2}- .+\n {2}- .+$/,
+    );
+  });
+
+  it("TOKEN_SOURCE and the direct source's variables are checked too", () => {
+    expect(problems({ ...base, TOKEN_SOURCE: "vault" })).toContain("TOKEN_SOURCE must be broker or direct");
+    expect(problems({ ...base, OFFLOAD_BUCKET: "Not_A_Bucket" })).toEqual([
+      "OFFLOAD_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
+    ]);
+    expect(loadWorkerConfig({ ...base, OFFLOAD_BUCKET: "tokenstream-offload" }).offloadBucket).toBe(
+      "tokenstream-offload",
+    );
+  });
+
+  it("refuses a topic count and redundancy that cannot fit Genesys' 20 channels per OAuth client", () => {
+    const topics = (n: number) => Array.from({ length: n }, (_, i) => `v2.users.u${i}.presence`).join(",");
+    // 5,000 topics = 5 channels per session; redundancy 2 => up to 20 while rotating: allowed.
+    expect(loadWorkerConfig({ ...base, TOPICS: topics(5_000) }).topics).toHaveLength(5_000);
+    const p = problems({ ...base, TOPICS: topics(5_001) });
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(
+      /TOPICS \(5001\) need 6 channel\(s\) per session; REDUNDANCY 2 needs up to 24 channels/,
+    );
+    expect(problems({ ...base, REDUNDANCY: "10" })).toEqual([]);
+    expect(problems({ ...base, REDUNDANCY: "10", TOPICS: topics(1_001) })).toHaveLength(1);
+    // The generic stream has no channels.
+    expect(
+      problems({
+        ...base,
+        SOURCE_KIND: "generic",
+        GENERIC_STREAM_URL: "wss://stream.example.com/s",
+        TOPICS: topics(5_001),
+      }),
+    ).toEqual([]);
+  });
 });
+
+function loadErrorMessage(env: Record<string, string>): string {
+  try {
+    loadWorkerConfig(env);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return "";
+}

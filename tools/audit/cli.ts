@@ -79,6 +79,7 @@ function describeAwsError(error: unknown): string {
   if (error instanceof Error) {
     if (error.name === "ResourceNotFoundException") return "table not found (check --table and --region)";
     if (error.name === "CredentialsProviderError") return `no AWS credentials found (${error.message})`;
+    if (/region is missing/i.test(error.message)) return "no AWS region: pass --region or set AWS_REGION";
     return `${error.name}: ${error.message}`;
   }
   return String(error);

@@ -305,6 +305,14 @@ describe("the bin entry (no build step)", () => {
     expect(keys(jsonl(result.stdout))).toEqual(keys(seeded.filter((r) => r.action === "mint")));
   });
 
+  it("without a region: exit 1 and says how to give one (no stack trace)", async () => {
+    const result = await spawnCli(["--all"], { AUDIT_TABLE: TABLE, HOME: "/nonexistent" });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'tokenstream-audit: query on table "tokenstream-audit" failed: no AWS region: pass --region or set AWS_REGION',
+    );
+  });
+
   it("exits 2 with usage on bad arguments", async () => {
     const result = await spawnCli(["--since", "soon"], { AUDIT_TABLE: TABLE });
     expect(result.code).toBe(2);

@@ -56,6 +56,8 @@ describe("npm start, programmatically: simulator -> broker -> worker (redundancy
     expect(distinct.has(undefined)).toBe(false);
     expect(distinct.size).toBe(result.summary.delivered);
     expect(events.length - distinct.size).toBe(result.summary.duplicates);
+    // ... and what the worker says it handed to SQS, counted on the worker's side.
+    expect(result.workerStats.eventsOut).toBe(distinct.size);
     expect(gaps.length).toBe(result.summary.gaps);
     expect(gaps.reduce((sum, gap) => sum + gap.durationMs, 0)).toBe(result.summary.gapMs);
     // Per topic, the generator's sequence numbers arrive complete: 1..n with no hole.

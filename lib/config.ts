@@ -82,8 +82,14 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
 ] as const;
 
-/** Genesys Cloud accepts at most this many topics on one notification channel. */
+/** Genesys Cloud accepts at most this many topics on one notification channel (the worker shards above it). */
 export const MAX_TOPICS_PER_CHANNEL = 1000;
+
+/**
+ * Budget for the worker's comma-separated `TOPICS` environment value: ECS refuses a task definition larger than
+ * 64 KiB, and everything else in ours takes well under 4 KiB (test/infra/stack-variants.test.ts measures it).
+ */
+export const MAX_TOPICS_ENV_BYTES = 60_000;
 
 /** Genesys Cloud keeps at most this many notification channels per OAuth client; the 21st evicts one. */
 export const MAX_CHANNELS_PER_CLIENT = 20;
@@ -306,8 +312,18 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
   if (raw.topics === undefined || (Array.isArray(raw.topics) && raw.topics.length === 0)) {
     problems.push("topics: at least one topic is required");
   }
-  if (topics.length > MAX_TOPICS_PER_CHANNEL) {
-    problems.push(`topics: ${topics.length} topics exceed the ${MAX_TOPICS_PER_CHANNEL} a channel accepts`);
+  topics.forEach((topic, i) => {
+    if (/[,\s]/.test(topic)) {
+      problems.push(
+        `topics[${i}]: "${topic}" must not contain a comma or whitespace (the worker gets a comma list)`,
+      );
+    }
+  });
+  const topicsEnvBytes = Buffer.byteLength(topics.join(","), "utf8");
+  if (topicsEnvBytes > MAX_TOPICS_ENV_BYTES) {
+    problems.push(
+      `topics: ${topics.length} topics take ${topicsEnvBytes} bytes as the worker's TOPICS variable, over the ${MAX_TOPICS_ENV_BYTES} that fit in an ECS task definition (64 KiB); split them over several stacks`,
+    );
   }
   const duplicateTopics = topics.filter((t, i) => topics.indexOf(t) !== i);
   if (duplicateTopics.length > 0) {
@@ -317,12 +333,14 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
   const redundancy = r.integer("redundancy", 1, 4) ?? 2;
   const workerCount = r.integer("workerCount", 1, 10) ?? 1;
 
-  // Each task holds `redundancy` channels plus one being rotated in; a deployment runs old and new tasks side
-  // by side (maxHealthyPercent 200). All of them belong to the worker profile's one OAuth client.
-  const peakChannels = 2 * workerCount * (redundancy + 1);
+  // A session holds one channel per shard of up to 1,000 topics; each task keeps `redundancy` sessions plus one
+  // being rotated in, and a deployment runs old and new tasks side by side (maxHealthyPercent 200). All of
+  // them belong to the worker profile's one OAuth client.
+  const channelsPerSession = Math.max(1, Math.ceil(new Set(topics).size / MAX_TOPICS_PER_CHANNEL));
+  const peakChannels = 2 * workerCount * (redundancy + 1) * channelsPerSession;
   if (sourceKind === "genesys" && peakChannels > MAX_CHANNELS_PER_CLIENT) {
     problems.push(
-      `workerCount (${workerCount}) and redundancy (${redundancy}): up to 2 x ${workerCount} x (${redundancy} + 1 rotating) = ${peakChannels} channels during a deployment exceed the ${MAX_CHANNELS_PER_CLIENT} Genesys Cloud keeps per OAuth client (the 21st evicts one); lower workerCount or redundancy`,
+      `workerCount (${workerCount}) and redundancy (${redundancy}): up to 2 x ${workerCount} x (${redundancy} + 1 rotating) x ${channelsPerSession} channel(s) per session = ${peakChannels} channels during a deployment exceed the ${MAX_CHANNELS_PER_CLIENT} Genesys Cloud keeps per OAuth client (the 21st evicts one); lower workerCount, redundancy or the number of topics`,
     );
   }
 

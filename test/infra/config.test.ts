@@ -177,8 +177,30 @@ describe("parseConfig", () => {
         /^workerCount \(4\) and redundancy \(2\): .* = 24 channels during a deployment exceed the 20/,
       ),
     ]);
+    // 1,001 topics: two channels per session, so redundancy 2 on one task peaks at 2 x 1 x 3 x 2 = 12.
+    const many = Array.from({ length: 1001 }, (_, i) => `v2.users.u${i}.presence`);
+    expect(parseConfig({ ...minimal, topics: many }).topics).toHaveLength(1001);
+    expect(problemsOf({ ...minimal, topics: many, workerCount: 2 })).toEqual([
+      expect.stringMatching(/x 2 channel\(s\) per session = 24 channels during a deployment exceed the 20/),
+    ]);
     const generic = { ...minimal, sourceKind: "generic", genericStreamUrl: "wss://stream.example.com" };
     expect(parseConfig({ ...generic, workerCount: 4, redundancy: 2 }).workerCount).toBe(4);
+  });
+
+  it("keeps the topics within what an ECS task definition can carry, as a clean comma list", () => {
+    const long = Array.from(
+      { length: 1000 },
+      (_, i) => `v2.routing.queues.${String(i).padStart(36, "0")}.conversations`,
+    );
+    expect(problemsOf({ ...minimal, topics: long })).toEqual([
+      expect.stringMatching(
+        /^topics: 1000 topics take \d+ bytes as the worker's TOPICS variable, over the 60000/,
+      ),
+    ]);
+    expect(problemsOf({ ...minimal, topics: ["a,b", "c d"] })).toEqual([
+      expect.stringMatching(/^topics\[0\]: "a,b" must not contain a comma/),
+      expect.stringMatching(/^topics\[1\]: "c d" must not contain a comma/),
+    ]);
   });
 
   it("rejects a queue-age alarm that could never fire before messages expire", () => {

@@ -1,5 +1,6 @@
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { MAX_TOPICS_ENV_BYTES } from "../../lib/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
 import { testApp, testConfig } from "./helpers.ts";
 
@@ -57,6 +58,19 @@ describe("configuration variants", () => {
       Statistic: "Minimum",
       ComparisonOperator: "LessThanThreshold",
     });
+  });
+
+  it("fits the largest accepted topic list in a task definition ECS will register (64 KiB)", () => {
+    // Topic names up to the MAX_TOPICS_ENV_BYTES budget (+ commas), then everything else the template adds.
+    const topic = (i: number) => `v2.routing.queues.${String(i).padStart(36, "0")}.conversations`;
+    const topics: string[] = [];
+    while ([...topics, topic(topics.length)].join(",").length <= MAX_TOPICS_ENV_BYTES)
+      topics.push(topic(topics.length));
+    const { resources } = synth({ topics });
+    const [task] = propertiesOf(resources, "AWS::ECS::TaskDefinition");
+    // CloudFormation references stand in for values (ARNs, URLs) up to ~200 characters longer once resolved.
+    const references = (JSON.stringify(task).match(/"(Ref|Fn::GetAtt|Fn::Join|Fn::Sub)"/g) ?? []).length;
+    expect(JSON.stringify(task).length + references * 200).toBeLessThan(64 * 1024);
   });
 
   it("sends alarms to an existing topic instead of creating one", () => {

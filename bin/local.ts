@@ -2,8 +2,8 @@
  * `npm start`: the whole system on this machine (simulator, broker, worker, local SQS + DynamoDB) with a live
  * status line; Ctrl-C (or --duration) stops it gracefully and prints the summary. See `npm start -- --help`.
  */
-import { parseArgs } from "node:util";
 import { createInterruptHandler } from "../tools/local/interrupts.ts";
+import { parseLocalArgs } from "../tools/local/local-args.ts";
 import { LOCAL_DEFAULTS, type RunLocalOptions, runLocal } from "../tools/local/run-local.ts";
 import { formatSummaryTable, verdict } from "../tools/local/summary.ts";
 
@@ -28,59 +28,10 @@ Options:
 
 Events land in a JSONL file under .local/ (its path is printed).`;
 
-function parse(argv: string[], env: NodeJS.ProcessEnv): RunLocalOptions | undefined {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: "string" },
-      redundancy: { type: "string" },
-      rate: { type: "string" },
-      "token-lifetime": { type: "string" },
-      topics: { type: "string" },
-      "genesys-env": { type: "string" },
-      "client-id": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return undefined;
-  const options: RunLocalOptions = {};
-  const number = (flag: string, value: string | undefined, min: number): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${flag} must be a number >= ${min}`);
-    return n;
-  };
-  const duration = number("duration", values.duration, 1);
-  if (duration !== undefined) options.durationMs = duration * 1000;
-  const redundancy = number("redundancy", values.redundancy, 1);
-  if (redundancy !== undefined) options.redundancy = Math.floor(redundancy);
-  const rate = number("rate", values.rate, 0);
-  if (rate !== undefined) options.eventRatePerTopic = rate;
-  const lifetime = number("token-lifetime", values["token-lifetime"], 2);
-  if (lifetime !== undefined) options.tokenLifetimeSec = lifetime;
-  const topics = (values.topics ?? env.TOPICS)
-    ?.split(",")
-    .map((topic) => topic.trim())
-    .filter(Boolean);
-  if (topics && topics.length > 0) options.topics = topics;
-
-  const genesysEnv = values["genesys-env"] ?? env.GENESYS_ENV;
-  if (genesysEnv) {
-    const clientId = values["client-id"] ?? env.GENESYS_CLIENT_ID;
-    const clientSecret = env.GENESYS_CLIENT_SECRET;
-    if (!clientId || !clientSecret) {
-      throw new Error("a real org needs GENESYS_CLIENT_ID (or --client-id) and GENESYS_CLIENT_SECRET");
-    }
-    if (!topics || topics.length === 0) throw new Error("a real org needs --topics (or TOPICS)");
-    options.real = { genesysEnv, clientId, clientSecret, topics };
-  }
-  return options;
-}
-
 async function main(): Promise<number> {
   let options: RunLocalOptions | undefined;
   try {
-    options = parse(process.argv.slice(2), process.env);
+    options = parseLocalArgs(process.argv.slice(2), process.env);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
     return 2;

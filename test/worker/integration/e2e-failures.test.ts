@@ -57,6 +57,12 @@ describe("permanent failures", () => {
     fresh.sim.startGenerator(40);
     await pause(WINDOW_MS);
     fresh.sim.stopGenerator();
+    // Every event the live session was sent reaches the queue (the last ones may still be on the wire).
+    await waitFor(
+      () => fresh.events().length >= fresh.sim.ledger.summary().delivered,
+      10_000,
+      "delivered events in the queue",
+    );
     await settle(fresh);
     // The stopped slot never came back (no retries), the live one was never disturbed.
     expect(proxy!.seen.filter((r) => r.startsWith("PUT")).length).toBe(putsBefore);

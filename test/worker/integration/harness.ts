@@ -161,10 +161,22 @@ export async function runTraffic(
   h.sim.stopGenerator();
 }
 
-/** Waits until every event the worker handed the sink is in the queue. */
-export async function settle(h: Harness, timeoutMs = 15_000): Promise<void> {
+/**
+ * Waits until the worker has stopped receiving (the generator's last batch may still be on the wire when it is
+ * stopped: no new event for `quietMs`) and every event it handed the sink is in the queue.
+ */
+export async function settle(h: Harness, timeoutMs = 15_000, quietMs = 150): Promise<void> {
+  let lastIn = -1;
+  let changedAt = Date.now();
   await waitFor(
-    () => h.worker.stats().bufferDepth === 0 && h.events().length >= h.worker.stats().eventsOut,
+    () => {
+      const s = h.worker.stats();
+      if (s.eventsIn !== lastIn) {
+        lastIn = s.eventsIn;
+        changedAt = Date.now();
+      }
+      return Date.now() - changedAt >= quietMs && s.bufferDepth === 0 && h.events().length >= s.eventsOut;
+    },
     timeoutMs,
     "the sink to drain into the queue",
   );

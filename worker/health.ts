@@ -1,6 +1,8 @@
 /**
  * `/healthz` on HEALTH_PORT: 200 while at least one session is live and the sink is healthy, else 503.
  * The JSON body carries the worker's stats (counts only, never a token).
+ * `/livez`: 200 whenever the process answers at all. For a container health check that replaces the task:
+ * replacing a worker because SQS or the upstream is down would not help, and would lose its spool.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -24,6 +26,11 @@ export async function startHealthServer(opts: {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (path === "/livez") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : '{"status":"alive"}');
       return;
     }
     if (path !== "/healthz") {

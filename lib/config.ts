@@ -91,6 +91,26 @@ export const MAX_TOPICS_PER_CHANNEL = 1000;
  */
 export const MAX_TOPICS_ENV_BYTES = 60_000;
 
+/**
+ * Budget for the broker's `PROFILES` environment value: Lambda allows 4 KiB for all variables together, and
+ * the others (table names, fractions, Powertools settings) take under 700 bytes (test/infra/stack-variants.test.ts measures it).
+ */
+export const MAX_PROFILES_ENV_BYTES = 3_200;
+
+/** Longest token-cache secret ARN CloudFormation generates (partition, region, account, name, suffix). */
+const TOKEN_SECRET_ARN_ESTIMATE = "x".repeat(140);
+
+/** Size of the broker's `PROFILES` JSON for these profiles, with a worst-case token-cache secret ARN each. */
+function brokerProfilesEnvBytes(profiles: readonly ResolvedProfile[]): number {
+  const entries = profiles.map((p) => ({
+    name: p.name,
+    loginUrl: p.loginUrl,
+    credentialsSecretArn: "arn" in p.credentialsSecret ? p.credentialsSecret.arn : p.credentialsSecret.name,
+    tokenSecretArn: TOKEN_SECRET_ARN_ESTIMATE,
+  }));
+  return Buffer.byteLength(JSON.stringify(entries), "utf8");
+}
+
 /** Genesys Cloud keeps at most this many notification channels per OAuth client; the 21st evicts one. */
 export const MAX_CHANNELS_PER_CLIENT = 20;
 
@@ -300,6 +320,12 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
         if (seen.has(p.name)) problems.push(`profiles: name "${p.name}" is used more than once`);
         seen.add(p.name);
       }
+    }
+    const profilesBytes = brokerProfilesEnvBytes(profiles);
+    if (profilesBytes > MAX_PROFILES_ENV_BYTES) {
+      problems.push(
+        `profiles: ${profiles.length} profiles need about ${profilesBytes} bytes in the broker's PROFILES variable, over the ${MAX_PROFILES_ENV_BYTES} left of Lambda's 4 KiB environment; split them over several stacks`,
+      );
     }
   }
 

@@ -203,6 +203,20 @@ describe("parseConfig", () => {
     ]);
   });
 
+  it("keeps the broker's profiles within Lambda's 4 KiB environment", () => {
+    const profile = (i: number) => ({
+      name: `profile-${i}`,
+      genesysEnv: "mypurecloud.com",
+      credentialsSecretArn: `arn:aws:secretsmanager:eu-west-1:111122223333:secret:tokenstream/genesys/p${i}-AbCdEf`,
+    });
+    const five = Array.from({ length: 5 }, (_, i) => profile(i));
+    expect(parseConfig({ ...minimal, profiles: five }).profiles).toHaveLength(5);
+    const many = Array.from({ length: 14 }, (_, i) => profile(i));
+    expect(problemsOf({ ...minimal, profiles: many })).toEqual([
+      expect.stringMatching(/^profiles: 14 profiles need about \d+ bytes in the broker's PROFILES variable/),
+    ]);
+  });
+
   it("rejects a queue-age alarm that could never fire before messages expire", () => {
     expect(problemsOf({ ...minimal, queueRetentionDays: 1, queueAgeAlarmSeconds: 86_400 })).toEqual([
       expect.stringMatching(/^queueAgeAlarmSeconds: must be shorter than the queue retention/),

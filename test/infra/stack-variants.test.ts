@@ -73,6 +73,40 @@ describe("configuration variants", () => {
     expect(JSON.stringify(task).length + references * 200).toBeLessThan(64 * 1024);
   });
 
+  it("keeps the broker environment under Lambda's 4 KiB with the most profiles the config accepts", () => {
+    const profile = (i: number) => ({
+      name: `profile-${String(i).padStart(2, "0")}`,
+      genesysEnv: "mypurecloud.com",
+      credentialsSecretArn: `arn:aws:secretsmanager:eu-west-1:111122223333:secret:tokenstream/genesys/p${i}-AbCdEf`,
+    });
+    const profiles: ReturnType<typeof profile>[] = [];
+    for (;;) {
+      try {
+        testConfig({ profiles: [...profiles, profile(profiles.length)] });
+      } catch {
+        break;
+      }
+      profiles.push(profile(profiles.length));
+    }
+    expect(profiles.length).toBeGreaterThan(5);
+    const { resources } = synth({ profiles });
+    const fn = propertiesOf(resources, "AWS::Lambda::Function").find((f) =>
+      JSON.stringify(f).includes("PROFILES"),
+    )!;
+    const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    // Resolved size: literal values as they are, each secret ARN / table name reference at its longest.
+    const size = Object.entries(env).reduce((total, [key, value]) => {
+      const text = JSON.stringify(value);
+      const references = (text.match(/"(Ref|Fn::GetAtt)"/g) ?? []).length;
+      const literal =
+        typeof value === "string"
+          ? value.length
+          : text.replace(/\{[^{}]*"(Ref|Fn::GetAtt)"[^{}]*\}/g, "").length;
+      return total + key.length + literal + references * 140;
+    }, 0);
+    expect(size).toBeLessThan(4 * 1024);
+  });
+
   it("sends alarms to an existing topic instead of creating one", () => {
     const topicArn = "arn:aws:sns:eu-west-1:111122223333:ops-alarms";
     const { template, resources } = synth({ alarmTopicArn: topicArn, alarmEmail: undefined });

@@ -135,7 +135,9 @@ describe("no tight loop against a hostile upstream (attempts counted at the simu
     clearInterval(sampler);
     expect(harness.sim.counters.socketsOpened).toBeGreaterThanOrEqual(4);
     expect(harness.sim.counters.socketsOpened).toBeLessThanOrEqual(MAX_ATTEMPTS + 4);
-    expect(maxOpen).toBeLessThanOrEqual(4); // per slot: one active, one candidate
+    // Per slot one active and one candidate, plus a socket whose close handshake is still under way
+    // (abandoned candidates used to pile up: 20 in this window).
+    expect(maxOpen).toBeLessThanOrEqual(6);
   });
 
   it("the OAuth endpoint answers 503: token requests stay bounded, recovery once it stops", async () => {

@@ -56,12 +56,19 @@ export const IMAGE_CONTEXT_EXCLUDES = [
   "**/*.test.ts",
 ];
 
-/** Container health probe: node:22-bookworm-slim has no curl; Node's global fetch does the job. */
+/**
+ * Container health probe (node:22-bookworm-slim has no curl; Node's global fetch does the job): healthy while
+ * `/healthz` reports at least one live session, whatever the sink's state.
+ * - Deployments stay make-before-break: a new task is healthy only once a session is live, so ECS stops
+ *   the old task only then.
+ * - An SQS outage alone never gets a task replaced: its spool (on task storage) would be lost, and a new
+ *   task could not reach SQS either. `/healthz` is 503 then, but still reports liveSessions.
+ */
 export const HEALTH_CHECK_COMMAND = [
   "CMD",
   "node",
   "-e",
-  `fetch('http://127.0.0.1:${HEALTH_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+  `fetch('http://127.0.0.1:${HEALTH_PORT}/healthz').then(r=>r.json()).then(s=>process.exit(s.liveSessions>=1?0:1),()=>process.exit(1))`,
 ];
 
 export interface EventRelayProps {

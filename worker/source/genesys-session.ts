@@ -1,7 +1,7 @@
 /**
  * Genesys Cloud session: per shard of at most `maxTopicsPerChannel` topics, create a channel with the
- * token, connect its bare connectUri, PUT the shard's subscriptions. Live once every shard's socket is
- * open and subscribed. Any shard failing ends the whole session (one failure event).
+ * token, connect its bare connectUri, PUT the shard's subscriptions, confirm the socket answers a ping. Live
+ * once every shard's socket is open, subscribed and confirmed. Any shard failing ends the whole session.
  */
 import type { SessionFailure } from "../core/close-policy.ts";
 import type { WorkerToken } from "../token/token-source.ts";
@@ -88,9 +88,10 @@ export class GenesysSession implements Session {
         channel.expiresAtMs,
       );
     }
+    let link: SocketLink | undefined;
     await new Promise<void>((resolve, reject) => {
       let opened = false;
-      const link = new SocketLink(
+      link = new SocketLink(
         {
           url: channel.connectUri,
           heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
@@ -114,6 +115,11 @@ export class GenesysSession implements Session {
     });
     if (this.#state !== "starting") return;
     await this.opts.rest.putSubscriptions(this.token.accessToken, channel.id, topics);
+    if (this.#state !== "starting") return;
+    // Confirm liveness: a socket that is open but passes nothing must not replace a working one.
+    if (!(await link?.confirmLive(this.opts.heartbeatTimeoutMs / 2))) {
+      throw new RestFailure({ kind: "watchdog" });
+    }
   }
 
   #onFrame(frame: Frame, receivedAtMs: number): void {

@@ -30,6 +30,7 @@ export class SocketLink {
   #timer: NodeJS.Timeout | undefined;
   #done = false;
   #pinged = false;
+  #confirm: { settle: (ok: boolean) => void; timer: NodeJS.Timeout } | undefined;
   lastFrameAtMs: number;
   readonly #now: () => number;
 
@@ -81,11 +82,39 @@ export class SocketLink {
     if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(text);
   }
 
+  /**
+   * Proves the socket carries frames now: sends a ping and resolves true on the next frame (or protocol
+   * pong), false if nothing arrives within `timeoutMs` or the link ends first.
+   */
+  confirmLive(timeoutMs = this.opts.heartbeatTimeoutMs): Promise<boolean> {
+    if (this.#done) return Promise.resolve(false);
+    this.#settleConfirm(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => this.#settleConfirm(false), timeoutMs);
+      this.#confirm = { settle: resolve, timer };
+      this.#ping();
+    });
+  }
+
+  #settleConfirm(ok: boolean): void {
+    const c = this.#confirm;
+    if (!c) return;
+    this.#confirm = undefined;
+    clearTimeout(c.timer);
+    c.settle(ok);
+  }
+
+  #ping(): void {
+    if (this.opts.pingStyle === "json") this.send(JSON.stringify({ message: "ping" }));
+    else if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.ping();
+  }
+
   /** Closes without reporting a failure. */
   close(): void {
     if (this.#done) return;
     this.#done = true;
     this.#stopWatchdog();
+    this.#settleConfirm(false);
     const ws = this.#ws;
     if (!ws) return;
     if (ws.readyState === WebSocket.OPEN) {
@@ -100,6 +129,7 @@ export class SocketLink {
   #touch(at = this.#now()): void {
     this.lastFrameAtMs = at;
     this.#pinged = false;
+    this.#settleConfirm(true);
   }
 
   #startWatchdog(): void {
@@ -123,8 +153,7 @@ export class SocketLink {
     }
     if (idle >= this.opts.heartbeatTimeoutMs / 2 && !this.#pinged) {
       this.#pinged = true;
-      if (this.opts.pingStyle === "json") this.send(JSON.stringify({ message: "ping" }));
-      else if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.ping();
+      this.#ping();
     }
   }
 
@@ -132,6 +161,7 @@ export class SocketLink {
     if (this.#done) return;
     this.#done = true;
     this.#stopWatchdog();
+    this.#settleConfirm(false);
     this.#ws?.terminate();
     this.handlers.failure(failure);
   }

@@ -1,4 +1,7 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { WebSocketServer } from "ws";
 import type { NotificationEnvelope } from "../../../shared/contracts.ts";
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../../sim/index.ts";
 import type { SessionFailure } from "../../../worker/core/close-policy.ts";
@@ -139,6 +142,65 @@ describe("GenesysSession against the simulator", () => {
     expect(seenB.failures).toEqual([{ kind: "rest-error", status: 401 }]);
     expect(seenB.live).toBe(0);
     expect(tokens).toBeDefined();
+  });
+});
+
+describe("GenesysSession liveness confirmation", () => {
+  let rest: Server | undefined;
+  let silent: WebSocketServer | undefined;
+  afterEach(async () => {
+    for (const c of silent?.clients ?? []) c.terminate();
+    await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
+    rest?.closeAllConnections();
+    await new Promise<void>((r) => (rest ? rest.close(() => r()) : r()));
+    rest = silent = undefined;
+  });
+
+  it("a socket that opens and subscribes but passes no frame never goes live (watchdog failure)", async () => {
+    // Upstream that accepts everything and then says nothing on the socket, not even a pong.
+    silent = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((r) => silent?.once("listening", () => r()));
+    const wsPort = (silent.address() as AddressInfo).port;
+    let puts = 0;
+    rest = createServer((req, res) => {
+      req.resume();
+      if (req.method === "POST") {
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            id: "c1",
+            connectUri: `ws://127.0.0.1:${wsPort}/`,
+            expires: new Date(Date.now() + 3_600_000).toISOString(),
+          }),
+        );
+        return;
+      }
+      puts++;
+      res.writeHead(200, { "content-type": "application/json" }).end("[]");
+    });
+    await new Promise<void>((r) => rest?.listen(0, "127.0.0.1", r));
+    const apiUrl = `http://127.0.0.1:${(rest.address() as AddressInfo).port}`;
+    const s = new GenesysSession({
+      id: "silent",
+      token: { accessToken: "x", expiresAtMs: Date.now() + 3_600_000, fingerprint: "f" },
+      topics: ["t.a"],
+      rest: new GenesysRest({ apiUrl }),
+      heartbeatTimeoutMs: 300,
+    });
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.closed === 1, 5_000, "closed");
+    expect(puts).toBe(1);
+    expect(seen.live).toBe(0);
+    expect(seen.failures).toEqual([{ kind: "watchdog" }]);
+  });
+
+  it("against the simulator the ping is answered and the session goes live", async () => {
+    const { sim, token } = await setup({ heartbeatIntervalMs: 60_000 });
+    const s = genesys(sim, token, ["t.a"]);
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    expect(sim.counters.pongsSent).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -359,14 +359,15 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
   const redundancy = r.integer("redundancy", 1, 4) ?? 2;
   const workerCount = r.integer("workerCount", 1, 10) ?? 1;
 
-  // A session holds one channel per shard of up to 1,000 topics; each task keeps `redundancy` sessions plus one
-  // being rotated in, and a deployment runs old and new tasks side by side (maxHealthyPercent 200). All of
-  // them belong to the worker profile's one OAuth client.
+  // A session holds one channel per shard of up to 1,000 topics. Worst case in a task, every slot is replaced
+  // make-before-break at once (socket_closing reaches all sessions): 2 x redundancy sessions, the model
+  // worker/config.ts checks. A deployment runs old and new tasks side by side (maxHealthyPercent 200), and all
+  // of them use the worker profile's one OAuth client.
   const channelsPerSession = Math.max(1, Math.ceil(new Set(topics).size / MAX_TOPICS_PER_CHANNEL));
-  const peakChannels = 2 * workerCount * (redundancy + 1) * channelsPerSession;
+  const peakChannels = 2 * workerCount * 2 * redundancy * channelsPerSession;
   if (sourceKind === "genesys" && peakChannels > MAX_CHANNELS_PER_CLIENT) {
     problems.push(
-      `workerCount (${workerCount}) and redundancy (${redundancy}): up to 2 x ${workerCount} x (${redundancy} + 1 rotating) x ${channelsPerSession} channel(s) per session = ${peakChannels} channels during a deployment exceed the ${MAX_CHANNELS_PER_CLIENT} Genesys Cloud keeps per OAuth client (the 21st evicts one); lower workerCount, redundancy or the number of topics`,
+      `workerCount (${workerCount}) and redundancy (${redundancy}): 2 task generations x ${workerCount} task(s) x 2 x ${redundancy} sessions while rotating x ${channelsPerSession} channel(s) per session = ${peakChannels} channels during a deployment exceed the ${MAX_CHANNELS_PER_CLIENT} Genesys Cloud keeps per OAuth client (the 21st evicts one); lower workerCount, redundancy or the number of topics`,
     );
   }
 

@@ -171,16 +171,17 @@ describe("parseConfig", () => {
   });
 
   it("keeps the worker within the 20 Genesys channels per OAuth client, even mid-deployment", () => {
-    expect(parseConfig({ ...minimal, workerCount: 3, redundancy: 2 }).workerCount).toBe(3);
-    expect(problemsOf({ ...minimal, workerCount: 4, redundancy: 2 })).toEqual([
+    expect(parseConfig({ ...minimal, workerCount: 2, redundancy: 2 }).workerCount).toBe(2);
+    expect(parseConfig({ ...minimal, workerCount: 1, redundancy: 4 }).redundancy).toBe(4);
+    expect(problemsOf({ ...minimal, workerCount: 3, redundancy: 2 })).toEqual([
       expect.stringMatching(
-        /^workerCount \(4\) and redundancy \(2\): .* = 24 channels during a deployment exceed the 20/,
+        /^workerCount \(3\) and redundancy \(2\): .* = 24 channels during a deployment exceed the 20/,
       ),
     ]);
-    // 1,001 topics: two channels per session, so redundancy 2 on one task peaks at 2 x 1 x 3 x 2 = 12.
+    // 1,001 topics: two channels per session, so redundancy 2 on one task peaks at 2 x 1 x 2 x 2 x 2 = 16.
     const many = Array.from({ length: 1001 }, (_, i) => `v2.users.u${i}.presence`);
     expect(parseConfig({ ...minimal, topics: many }).topics).toHaveLength(1001);
-    expect(problemsOf({ ...minimal, topics: many, workerCount: 2 })).toEqual([
+    expect(problemsOf({ ...minimal, topics: many, redundancy: 3 })).toEqual([
       expect.stringMatching(/x 2 channel\(s\) per session = 24 channels during a deployment exceed the 20/),
     ]);
     const generic = { ...minimal, sourceKind: "generic", genericStreamUrl: "wss://stream.example.com" };

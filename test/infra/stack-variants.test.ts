@@ -47,9 +47,9 @@ describe("configuration variants", () => {
   });
 
   it("scales to several worker tasks while alarming per task on lost redundancy", () => {
-    const { resources } = synth({ workerCount: 3, redundancy: 2 });
+    const { resources } = synth({ workerCount: 2, redundancy: 2 });
     const [service] = propertiesOf(resources, "AWS::ECS::Service");
-    expect(service!.DesiredCount).toBe(3);
+    expect(service!.DesiredCount).toBe(2);
     const live = propertiesOf(resources, "AWS::CloudWatch::Alarm").find(
       (a) => a.MetricName === "LiveSessions",
     );

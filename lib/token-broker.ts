@@ -121,6 +121,7 @@ export const LEASE_TABLE_KEY = "profile";
 export const AUDIT_TABLE_PARTITION_KEY = "pk";
 export const AUDIT_TABLE_SORT_KEY = "sk";
 export const AUDIT_TABLE_TTL_ATTRIBUTE = "expiresAtEpoch";
+export const LEASE_TABLE_TTL_ATTRIBUTE = "expiresAtEpoch";
 
 /** Retries of a failed scheduled refresh; the next scheduled slot comes within `refreshInterval` anyway. */
 const SCHEDULE_RETRY_ATTEMPTS = 2;
@@ -166,7 +167,8 @@ export class TokenBroker extends Construct {
       encryptionKey: this.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
-      // No TTL: one small item per profile, overwritten by every lease; nothing accumulates.
+      // One item per profile; TTL only clears items of profiles that were removed (the lease store sets it).
+      timeToLiveAttribute: LEASE_TABLE_TTL_ATTRIBUTE,
       removalPolicy,
     });
 

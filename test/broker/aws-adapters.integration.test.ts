@@ -2,7 +2,10 @@ import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbAuditSink } from "../../functions/broker/adapters/dynamodb-audit-sink.ts";
-import { DynamoDbLeaseStore } from "../../functions/broker/adapters/dynamodb-lease-store.ts";
+import {
+  DynamoDbLeaseStore,
+  LEASE_ITEM_TTL_GRACE_S,
+} from "../../functions/broker/adapters/dynamodb-lease-store.ts";
 import { SecretsManagerCredentials } from "../../functions/broker/adapters/secrets-manager-credentials.ts";
 import { SecretsManagerTokenStore } from "../../functions/broker/adapters/secrets-manager-token-store.ts";
 import { TokenVersionConflictError } from "../../functions/broker/core/errors.ts";
@@ -126,6 +129,17 @@ describe("AWS adapters against moto", () => {
         new GetItemCommand({ TableName: tables.leaseTable, Key: { profile: { S: "p2" } } }),
       );
       expect(item.Item?.failureCode?.S).toBe("idp_invalid_client");
+      // TTL (epoch seconds) lies a grace period past the mark, so DynamoDB never deletes a live item.
+      expect(item.Item?.expiresAtEpoch?.N).toBe(String(30 + LEASE_ITEM_TTL_GRACE_S));
+    });
+
+    it("every acquired lease item carries a TTL in epoch seconds past its leaseUntil", async () => {
+      const leases = new DynamoDbLeaseStore(dynamo, tables.leaseTable);
+      expect(await leases.tryAcquire("p3", "a", 1_000, 10_500)).toEqual({ acquired: true });
+      const item = await dynamo.send(
+        new GetItemCommand({ TableName: tables.leaseTable, Key: { profile: { S: "p3" } } }),
+      );
+      expect(item.Item?.expiresAtEpoch?.N).toBe(String(11 + LEASE_ITEM_TTL_GRACE_S));
     });
   });
 

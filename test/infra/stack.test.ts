@@ -164,6 +164,7 @@ describe("token broker", () => {
     }
     const lease = resources[logicalId("AWS::DynamoDB::Table", "BrokerLeaseTable")]!.Properties;
     expect(lease.KeySchema).toEqual([{ AttributeName: "profile", KeyType: "HASH" }]);
+    expect(lease.TimeToLiveSpecification).toEqual({ AttributeName: "expiresAtEpoch", Enabled: true });
     const audit = resources[logicalId("AWS::DynamoDB::Table", "BrokerAuditTable")]!.Properties;
     expect(audit.KeySchema).toEqual([
       { AttributeName: "pk", KeyType: "HASH" },

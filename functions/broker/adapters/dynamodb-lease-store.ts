@@ -10,7 +10,13 @@ import type { LeaseAttempt, LeaseFailureMark } from "../core/lease.ts";
 import type { LeaseStore } from "../core/ports.ts";
 
 /**
- * Lease items `{profile, owner, leaseUntil, failureCode?}` (partition key `profile`). Acquire is a
+ * Seconds a lease item outlives its lease before DynamoDB TTL may delete it. Correctness never depends on TTL
+ * (the condition compares `leaseUntil`); it only clears items left behind by profiles that were removed.
+ */
+export const LEASE_ITEM_TTL_GRACE_S = 86_400;
+
+/**
+ * Lease items `{profile, owner, leaseUntil, failureCode?, expiresAtEpoch}` (partition key `profile`). Acquire is a
  * conditional put (`attribute_not_exists(profile) OR leaseUntil < :now`); the losing attempt reads the
  * holder's item from the failed condition (`ReturnValuesOnConditionCheckFailure: ALL_OLD`).
  */
@@ -30,7 +36,12 @@ export class DynamoDbLeaseStore implements LeaseStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { profile: { S: profile }, owner: { S: owner }, leaseUntil: { N: String(leaseUntilMs) } },
+          Item: {
+            profile: { S: profile },
+            owner: { S: owner },
+            leaseUntil: { N: String(leaseUntilMs) },
+            expiresAtEpoch: ttlOf(leaseUntilMs),
+          },
           ConditionExpression: "attribute_not_exists(#profile) OR #leaseUntil < :now",
           ExpressionAttributeNames: { "#profile": "profile", "#leaseUntil": "leaseUntil" },
           ExpressionAttributeValues: { ":now": { N: String(nowMs) } },
@@ -60,6 +71,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
               owner: { S: owner },
               leaseUntil: { N: String(failure.untilMs) },
               failureCode: { S: failure.code },
+              expiresAtEpoch: ttlOf(failure.untilMs),
             },
             ...condition,
           }),
@@ -78,6 +90,10 @@ export class DynamoDbLeaseStore implements LeaseStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
+}
+
+function ttlOf(untilMs: number): AttributeValue {
+  return { N: String(Math.ceil(untilMs / 1000) + LEASE_ITEM_TTL_GRACE_S) };
 }
 
 function heldLease(item: Record<string, AttributeValue> | undefined, nowMs: number): LeaseAttempt {

@@ -56,6 +56,11 @@ export interface SupervisorOptions {
   minSessionLifeMs?: number;
   dedupeWindowMs?: number;
   backoff?: BackoffOptions;
+  /**
+   * Longest a socket_closing replacement waits for another slot's rotation to finish (upstream grants 60 s
+   * of grace; a turn normally takes well under a second). Default 10000.
+   */
+  maxTurnWaitMs?: number;
 }
 
 export interface SupervisorDeps {
@@ -342,7 +347,13 @@ export class Supervisor {
     if (d.action === "rotate-now") {
       if (slot.busy()) return;
       if (this.#now() - slot.activeSinceMs >= this.#minLifeMs()) {
-        void this.#build(slot, { reason: d.reason });
+        if (f.kind === "socket-closing") {
+          // The session still delivers through its grace period: take turns with the other slots
+          // (maintenance announces it to every socket at once), but never wait past the bound.
+          this.#rotateInTurn(slot, s, d.reason, this.#now() + this.#maxTurnWaitMs());
+        } else {
+          void this.#build(slot, { reason: d.reason });
+        }
         return;
       }
       // Announced its end right after going live: replacing it at once would loop at connect speed
@@ -358,6 +369,22 @@ export class Supervisor {
     }
     if (slot.busy()) return; // its replacement is already under way
     this.#afterFailure(slot, s, d, d.reason);
+  }
+
+  #rotateInTurn(slot: Slot, s: Session, reason: string, waitUntilMs: number): void {
+    clearTimeout(slot.rotationTimer);
+    slot.rotationTimer = undefined;
+    if (this.#stopping || slot.stopped || slot.active !== s || slot.busy()) return;
+    if (this.#stagger.tryStart(slot.label, false) || this.#now() >= waitUntilMs) {
+      this.#stagger.finish(slot.label); // #build registers it again
+      void this.#build(slot, { reason });
+      return;
+    }
+    slot.rotationTimer = setTimeout(() => this.#rotateInTurn(slot, s, reason, waitUntilMs), 25);
+  }
+
+  #maxTurnWaitMs(): number {
+    return this.opts.maxTurnWaitMs ?? 10_000;
   }
 
   #afterFailure(slot: Slot, s: Session, d: PolicyDecision, reason: string): void {

@@ -129,4 +129,34 @@ describe("redundant sessions rotate staggered", () => {
     expect(harness.worker.stats().gaps).toBe(0);
     expect(coverage(harness).missing).toEqual([]);
   });
+
+  it("socket_closing sent to every socket at once: the replacements take turns, nothing is lost", async () => {
+    const timeline: SessionRecord[] = [];
+    h = await startHarness({
+      redundancy: 2,
+      sim: { socketClosingGraceMs: 3_000 },
+      wrapSessions: recordSessions(timeline),
+    });
+    const harness = h;
+    await runTraffic(harness, {
+      rate: 40,
+      ms: 1_500,
+      during: async () => {
+        await new Promise((r) => setTimeout(r, 200)); // sessions older than minSessionLifeMs
+        expect(harness.sim.faults.sendSocketClosing("all")).toBe(2);
+        await waitFor(() => harness.worker.stats().rotations >= 2, 5_000, "both sessions replaced");
+      },
+    });
+    await settle(harness);
+    const [a] = rotationWindows(timeline, "s0");
+    const [b] = rotationWindows(timeline, "s1");
+    expect(a && b).toBeTruthy();
+    expect(a!.start < b!.end && b!.start < a!.end, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(
+      false,
+    );
+    const c = coverage(harness);
+    expect(c.missing).toEqual([]);
+    expect(c.duplicates).toBe(0);
+    expect(harness.worker.stats().gaps).toBe(0);
+  });
 });

@@ -229,3 +229,42 @@ describe("planned endings are replaced at once", () => {
     r.supervisor.stop();
   });
 });
+
+describe("socket_closing to every session at once (maintenance)", () => {
+  it("the replacements take turns: the second starts once the first is live", async () => {
+    const r = run(
+      (n) =>
+        n < 2
+          ? { liveAfterMs: 0, failure: { kind: "socket-closing" }, failAfterMs: 5_000 }
+          : { liveAfterMs: 200 },
+      () => 0.5,
+    );
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(6_000);
+    const [a, b] = [r.sessions.created[2]!, r.sessions.created[3]!];
+    expect(a.startedAtMs - t0).toBe(5_000);
+    expect(b.startedAtMs).toBeGreaterThanOrEqual(a.liveAtMs!);
+    expect(r.supervisor.stats()).toMatchObject({ rotations: 2, gaps: 0, liveSessions: 2 });
+    r.supervisor.stop();
+  });
+
+  it("but never waits past maxTurnWaitMs for a turn that does not come", async () => {
+    // The first replacement hangs (never live, never fails): the other slot goes after the bound anyway.
+    const r = run(
+      (n) =>
+        n < 2
+          ? { liveAfterMs: 0, failure: { kind: "socket-closing" }, failAfterMs: 5_000 }
+          : n === 2
+            ? {}
+            : { liveAfterMs: 10 },
+      () => 0.5,
+    );
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(16_000);
+    const second = r.sessions.created[3]!;
+    expect(second.startedAtMs - t0).toBeGreaterThanOrEqual(15_000);
+    expect(second.startedAtMs - t0).toBeLessThanOrEqual(15_050);
+    expect(second.liveAtMs).toBeDefined();
+    r.supervisor.stop();
+  });
+});

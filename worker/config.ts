@@ -4,10 +4,7 @@
  */
 import { isAbsolute } from "node:path";
 import type { TokenPlacement } from "./source/generic-session.ts";
-import { MAX_TOPICS_PER_CHANNEL } from "./source/genesys-session.ts";
-
-/** Genesys Cloud: channels per OAuth client (the 21st evicts the oldest one without a socket). */
-export const MAX_CHANNELS_PER_CLIENT = 20;
+import { MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL } from "./source/genesys-limits.ts";
 
 export interface WorkerConfig {
   sourceKind: "genesys" | "generic";

@@ -6,11 +6,12 @@
 import type { SessionFailure } from "../core/close-policy.ts";
 import type { WorkerToken } from "../token/token-source.ts";
 import type { Frame } from "./frame.ts";
+import { MAX_TOPICS_PER_CHANNEL } from "./genesys-limits.ts";
 import { type GenesysRest, RestFailure } from "./genesys-rest.ts";
 import { type Session, SessionEmitter, type SessionEvents } from "./session.ts";
 import { SocketLink } from "./socket-link.ts";
 
-export const MAX_TOPICS_PER_CHANNEL = 1000;
+export { MAX_TOPICS_PER_CHANNEL } from "./genesys-limits.ts";
 
 export interface GenesysSessionOptions {
   id: string;

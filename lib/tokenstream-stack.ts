@@ -135,6 +135,14 @@ export class TokenstreamStack extends Stack {
       value: this.broker.auditTable.tableName,
       description: "Append-only audit table (mint, rotation, hand-out, refusal, failure)",
     });
+    new CfnOutput(this, "AuditKeyArn", {
+      value: this.broker.key.keyArn,
+      description: "KMS key of the audit table: auditors need kms:Decrypt on it to query",
+    });
+    new CfnOutput(this, "WorkerTaskRoleArn", {
+      value: this.relay.taskDefinition.taskRole.roleArn,
+      description: "The worker's task role: the principal of its broker hand-outs in the audit table",
+    });
     new CfnOutput(this, "AlarmTopicArn", {
       value: this.alarmTopic.topicArn,
       description: "SNS topic of all alarms",

@@ -480,7 +480,15 @@ describe("stack", () => {
   it("outputs the queue, broker URL and audit table", () => {
     const outputs = Object.keys(template.toJSON().Outputs);
     expect(outputs).toEqual(
-      expect.arrayContaining(["QueueUrl", "QueueArn", "BrokerUrl", "AuditTableName", "DeadLetterQueueUrl"]),
+      expect.arrayContaining([
+        "QueueUrl",
+        "QueueArn",
+        "BrokerUrl",
+        "AuditTableName",
+        "AuditKeyArn",
+        "WorkerTaskRoleArn",
+        "DeadLetterQueueUrl",
+      ]),
     );
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SPOOL_DIR } from "../../../lib/event-relay.ts";
 import { parseDockerfile } from "./dockerfile.ts";
 
 describe("worker/Dockerfile", () => {
@@ -36,6 +37,13 @@ describe("worker/Dockerfile", () => {
     const bundle = /--outfile=(\S+)/.exec(stages[0]!.instructions.map((i) => i.args).join(" "))?.[1];
     expect(bundle).toBeDefined();
     expect(argv[1]).toBe(bundle);
+  });
+
+  it("declares every task-storage mount of the task definition as a VOLUME, owned by the runtime user", () => {
+    const volumes = ops("VOLUME").flatMap((v) => JSON.parse(v.args) as string[]);
+    expect(volumes).toEqual(expect.arrayContaining([SPOOL_DIR, "/tmp"]));
+    const chown = ops("RUN").some((r) => r.args.includes(`chown node:node ${SPOOL_DIR}`));
+    expect(chown).toBe(true);
   });
 
   it("the parser sees through shell form and comments (the checks above can fail)", () => {

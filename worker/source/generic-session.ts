@@ -90,22 +90,7 @@ export class GenericSession implements Session {
 
   #onFrame(frame: Frame, receivedAtMs: number): void {
     if (this.#state === "ended") return;
-    switch (frame.kind) {
-      case "event":
-        this.#emitter.emit("event", frame.envelope, receivedAtMs);
-        return;
-      case "malformed":
-        this.#emitter.emit("malformed", frame.code, frame.sizeBytes);
-        return;
-      case "socket-closing":
-        this.#emitter.emit("failure", { kind: "socket-closing" });
-        return;
-      case "channel-dead":
-        this.#end({ kind: "channel-dead" });
-        return;
-      default:
-        return;
-    }
+    this.#emitter.relayFrame(frame, receivedAtMs, (failure) => this.#end(failure));
   }
 
   #end(failure: SessionFailure | undefined): void {

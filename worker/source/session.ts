@@ -5,7 +5,7 @@
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
 import type { SessionFailure } from "../core/close-policy.ts";
 import type { WorkerToken } from "../token/token-source.ts";
-import type { MalformedCode } from "./frame.ts";
+import type { Frame, MalformedCode } from "./frame.ts";
 
 export interface SessionEvents {
   /** Socket(s) open and (genesys) subscriptions confirmed: events are flowing. */
@@ -52,6 +52,29 @@ export class SessionEmitter {
 
   emit<E extends keyof SessionEvents>(event: E, ...args: Parameters<SessionEvents[E]>): void {
     for (const l of this.#listeners[event]) (l as (...a: Parameters<SessionEvents[E]>) => void)(...args);
+  }
+
+  /**
+   * What every session kind does with a parsed frame. `socket_closing` is reported while the socket keeps
+   * delivering until the server closes it; a dead channel ends the session through `end`.
+   */
+  relayFrame(frame: Frame, receivedAtMs: number, end: (failure: SessionFailure) => void): void {
+    switch (frame.kind) {
+      case "event":
+        this.emit("event", frame.envelope, receivedAtMs);
+        return;
+      case "malformed":
+        this.emit("malformed", frame.code, frame.sizeBytes);
+        return;
+      case "socket-closing":
+        this.emit("failure", { kind: "socket-closing" });
+        return;
+      case "channel-dead":
+        end({ kind: "channel-dead" });
+        return;
+      default:
+        return;
+    }
   }
 }
 

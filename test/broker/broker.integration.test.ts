@@ -8,6 +8,7 @@ import type { BrokerErrorResponse, BrokerProfile, BrokerTokenResponse } from "..
 import { fingerprint } from "../../shared/fingerprint.ts";
 import type { Simulator } from "../../sim/index.ts";
 import { startSimulator } from "../../sim/index.ts";
+import { waitFor } from "../support/wait-for.ts";
 import {
   awsClients,
   type BrokerTables,
@@ -20,7 +21,6 @@ import {
 import { brokerConfig, brokerInstance, OffsetClock } from "./support/broker-env.ts";
 import { CALLER, getToken, refreshToken } from "./support/events.ts";
 import { LeakGuard } from "./support/leak-guard.ts";
-import { waitFor } from "./support/wait.ts";
 
 const CLIENT = { clientId: "broker-client", clientSecret: "broker-secret" };
 const LIFETIME_S = 3600;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type NaiveClient, startNaiveClient } from "../../../bench/baseline/naive-client.ts";
 import type { NotificationEnvelope } from "../../../shared/contracts.ts";
 import { receivedRef, type Simulator, startSimulator } from "../../../sim/index.ts";
-import { waitFor } from "../wait-for.ts";
+import { waitFor } from "../../support/wait-for.ts";
 
 let sim: Simulator | undefined;
 let client: NaiveClient | undefined;

@@ -18,8 +18,8 @@ import { createAuditTable, createLeaseTable } from "../../../tools/local/dynamod
 import { type RunningWorker, startWorker } from "../../../worker/app.ts";
 import type { WorkerConfig } from "../../../worker/config.ts";
 import { BrokerTokenSource } from "../../../worker/token/broker-token-source.ts";
+import { waitFor } from "../../support/wait-for.ts";
 import { TEST_CREDENTIALS } from "./harness.ts";
-import { waitFor } from "./wait-for.ts";
 
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
 

@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { AlarmMetricName } from "../../../worker/supervisor/alarm-metric.ts";
+import { waitFor } from "../../support/wait-for.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { coverage, type Harness, type HarnessOptions, settle, startHarness } from "./harness.ts";
-import { waitFor } from "./wait-for.ts";
 
 let h: Harness | undefined;
 let proxy: FaultProxy | undefined;

@@ -11,8 +11,8 @@ import { fingerprint } from "../../../shared/fingerprint.ts";
 import { type RunningWorker, startWorker } from "../../../worker/app.ts";
 import type { WorkerConfig } from "../../../worker/config.ts";
 import type { TokenSource } from "../../../worker/token/token-source.ts";
+import { waitFor } from "../../support/wait-for.ts";
 import { TEST_CREDENTIALS } from "./harness.ts";
-import { waitFor } from "./wait-for.ts";
 
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
 

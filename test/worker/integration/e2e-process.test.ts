@@ -16,9 +16,9 @@ import { receivedRef, type Simulator, startSimulator } from "../../../sim/index.
 import { type DynaliteServer, startDynalite } from "../../../tools/local/dynalite-server.ts";
 import { createAuditTable, createLeaseTable } from "../../../tools/local/dynamodb-tables.ts";
 import type { WorkerStats } from "../../../worker/supervisor/stats.ts";
+import { waitFor } from "../../support/wait-for.ts";
 import { TEST_CREDENTIALS } from "./harness.ts";
 import { type SwitchableProxy, startProxy } from "./tcp-proxy.ts";
-import { waitFor } from "./wait-for.ts";
 import { emfMetricNames, freePort, healthStats, spawnWorker, type WorkerProcess } from "./worker-process.ts";
 
 let sim: Simulator | undefined;

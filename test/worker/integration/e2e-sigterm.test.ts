@@ -6,8 +6,8 @@ import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
 import { receivedRef, type Simulator, startSimulator } from "../../../sim/index.ts";
+import { waitFor } from "../../support/wait-for.ts";
 import { type SwitchableProxy, startProxy } from "./tcp-proxy.ts";
-import { waitFor } from "./wait-for.ts";
 
 const REPO_ROOT = new URL("../../../", import.meta.url).pathname;
 

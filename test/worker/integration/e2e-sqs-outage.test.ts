@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../support/wait-for.ts";
 import { coverage, type Harness, runTraffic, settle, startHarness } from "./harness.ts";
 import { type SwitchableProxy, startProxy } from "./tcp-proxy.ts";
-import { waitFor } from "./wait-for.ts";
 
 let h: Harness | undefined;
 let proxy: SwitchableProxy | undefined;

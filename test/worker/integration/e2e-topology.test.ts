@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { SessionFactory } from "../../../worker/source/session.ts";
+import { waitFor } from "../../support/wait-for.ts";
 import { coverage, type Harness, runTraffic, settle, startHarness } from "./harness.ts";
-import { waitFor } from "./wait-for.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -7,6 +7,7 @@ import WebSocket from "ws";
 import type { Simulator } from "../../../sim/index.ts";
 import { DirectTokenSource } from "../../../worker/token/direct-token-source.ts";
 import type { TokenSource, WorkerToken } from "../../../worker/token/token-source.ts";
+import { waitFor } from "../../support/wait-for.ts";
 import {
   coverage,
   type Harness,
@@ -16,7 +17,6 @@ import {
   settle,
   startHarness,
 } from "./harness.ts";
-import { waitFor } from "./wait-for.ts";
 
 /** Hands out already-revoked tokens for the next `n` calls once armed: every upgrade with one gets HTTP 401. */
 class StaleTokens implements TokenSource {

@@ -14,7 +14,7 @@ import type { WorkerConfig } from "../../../worker/config.ts";
 import type { SessionFactory } from "../../../worker/source/session.ts";
 import { DirectTokenSource } from "../../../worker/token/direct-token-source.ts";
 import type { TokenSource } from "../../../worker/token/token-source.ts";
-import { waitFor } from "./wait-for.ts";
+import { waitFor } from "../../support/wait-for.ts";
 
 // EMF lines on stdout would drown the test output; the metrics themselves are WORKER-CORE's to test.
 process.env.POWERTOOLS_METRICS_DISABLED = "true";

@@ -10,7 +10,7 @@ import { GenesysRest } from "../../../worker/source/genesys-rest.ts";
 import { GenesysSession } from "../../../worker/source/genesys-session.ts";
 import type { Session } from "../../../worker/source/session.ts";
 import { DirectTokenSource } from "../../../worker/token/direct-token-source.ts";
-import { waitFor } from "./wait-for.ts";
+import { waitFor } from "../../support/wait-for.ts";
 
 let sim: Simulator | undefined;
 const sessions: Session[] = [];

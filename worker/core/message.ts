@@ -88,18 +88,30 @@ export function messageBody(msg: QueuedMessage): string {
     : body;
 }
 
+type SqsMessageAttributes = SqsEntryFields["MessageAttributes"];
+
+// One attribute set per message kind, shared by every entry of that kind (entries only ever read it).
+const KIND_ATTRIBUTES = new Map<string, { attributes: SqsMessageAttributes; sizeBytes: number }>();
+
+function kindAttributes(kind: string): { attributes: SqsMessageAttributes; sizeBytes: number } {
+  let known = KIND_ATTRIBUTES.get(kind);
+  if (!known) {
+    const attributes: SqsMessageAttributes = { kind: { DataType: "String", StringValue: kind } };
+    known = { attributes, sizeBytes: entrySizeBytes({ MessageBody: "", MessageAttributes: attributes }) };
+    if (KIND_ATTRIBUTES.size < 16) KIND_ATTRIBUTES.set(kind, known);
+  }
+  return known;
+}
+
 export function toSqsEntry(msg: QueuedMessage, opts: { id: string; fifo: boolean; body?: string }): SqsEntry {
   const body = opts.body ?? messageBody(msg);
-  const fields: SqsEntryFields = {
-    Id: opts.id,
-    MessageBody: body,
-    MessageAttributes: { kind: { DataType: "String", StringValue: msg.kind } },
-  };
+  const kind = kindAttributes(msg.kind);
+  const fields: SqsEntryFields = { Id: opts.id, MessageBody: body, MessageAttributes: kind.attributes };
   if (opts.fifo) {
     fields.MessageGroupId = messageGroupId(msg);
     fields.MessageDeduplicationId = deduplicationId(msg);
   }
-  return { fields, sizeBytes: entrySizeBytes(fields) };
+  return { fields, sizeBytes: Buffer.byteLength(body, "utf8") + kind.sizeBytes };
 }
 
 export function entrySizeBytes(fields: Pick<SqsEntryFields, "MessageBody" | "MessageAttributes">): number {

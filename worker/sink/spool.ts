@@ -30,7 +30,8 @@ import { join } from "node:path";
 
 const SEGMENT_RE = /^spool-(\d{16})\.jsonl$/;
 const FIRST_SEQ = 1_000_000_000_000;
-const READ_CHUNK = 1 << 20;
+const READ_CHUNK = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 export const QUARANTINE_FILE = "quarantine.jsonl";
 
 interface Segment {
@@ -45,6 +46,13 @@ interface Segment {
   outstanding: number;
 }
 
+/** The segment being read: its file, and bytes read from it past `readOffset` not yet handed out. */
+interface Reader {
+  seq: number;
+  fd: number;
+  pending: Buffer;
+}
+
 export interface SpooledLine {
   line: string;
   segment: number;
@@ -55,6 +63,7 @@ export class Spool {
   /** Oldest first. */
   readonly #segments: Segment[] = [];
   #writer: { seq: number; fd: number } | undefined;
+  #reader: Reader | undefined;
   #unread = 0;
   #quarantined = 0;
 
@@ -151,6 +160,7 @@ export class Spool {
    */
   persistHead(undelivered: readonly string[]): void {
     this.sealTail();
+    this.#closeReader();
     const touched = this.#segments.filter((s) => s.readOffset > 0 || s.outstanding > 0);
     if (undelivered.length === 0 && touched.length === 0) return;
     const firstSeq = this.#segments.length > 0 ? this.#segments[0]!.seq - 1 : FIRST_SEQ;
@@ -204,47 +214,63 @@ export class Spool {
 
   close(): void {
     this.sealTail();
+    this.#closeReader();
   }
 
+  /**
+   * Hands out up to `max` lines of `seg` from the read-ahead buffer, reading the file in READ_CHUNK pieces
+   * only as far as needed. Bytes read ahead but not handed out stay buffered for the next call, so every
+   * byte is read from disk once, whatever `max` is (the sink asks for a few lines at a time).
+   */
   #readFrom(seg: Segment, max: number, out: SpooledLine[]): void {
-    const fd = openSync(seg.path, "r");
-    try {
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      let carry: Buffer | undefined;
-      while (out.length < max && seg.readOffset < seg.size) {
-        const start = seg.readOffset + (carry?.length ?? 0);
-        const n = readSync(fd, buf, 0, Math.min(READ_CHUNK, seg.size - start), start);
-        if (n <= 0) break;
-        const chunk: Buffer = carry ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
-        let pos = 0;
-        while (out.length < max) {
-          const nl = chunk.indexOf(10, pos);
-          if (nl < 0) break;
-          const line = chunk.toString("utf8", pos, nl);
-          seg.readOffset += nl + 1 - pos;
-          pos = nl + 1;
+    const reader = this.#readerFor(seg);
+    while (out.length < max && seg.readOffset < seg.size) {
+      const pending = reader.pending;
+      const nl = pending.indexOf(10);
+      if (nl >= 0) {
+        const line = pending.toString("utf8", 0, nl);
+        reader.pending = pending.subarray(nl + 1);
+        seg.readOffset += nl + 1;
+        seg.unreadLines--;
+        this.#unread--;
+        if (line.length === 0) continue;
+        seg.outstanding++;
+        out.push({ line, segment: seg.seq });
+        continue;
+      }
+      const from = seg.readOffset + pending.length;
+      if (from >= seg.size) {
+        // A torn last line without its newline: it can only come from a crash mid-write.
+        this.#quarantine(pending);
+        reader.pending = EMPTY;
+        seg.readOffset = seg.size;
+        if (seg.unreadLines > 0) {
           seg.unreadLines--;
           this.#unread--;
-          if (line.length === 0) continue;
-          seg.outstanding++;
-          out.push({ line, segment: seg.seq });
         }
-        carry = pos < chunk.length && out.length < max ? Buffer.from(chunk.subarray(pos)) : undefined;
-        if (out.length >= max) break;
-        if (carry && seg.readOffset + carry.length >= seg.size) {
-          // A torn last line without its newline: it can only come from a crash mid-write.
-          this.#quarantine(carry);
-          seg.readOffset = seg.size;
-          if (seg.unreadLines > 0) {
-            seg.unreadLines--;
-            this.#unread--;
-          }
-          break;
-        }
+        break;
       }
-    } finally {
-      closeSync(fd);
+      // A line longer than what is buffered: read at least as much again, so a long line costs O(length).
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(READ_CHUNK, pending.length), seg.size - from));
+      const n = readSync(reader.fd, chunk, 0, chunk.length, from);
+      if (n <= 0) break;
+      reader.pending =
+        pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, n)]) : chunk.subarray(0, n);
     }
+  }
+
+  /** The open reader of `seg` (one segment is read at a time, oldest first). */
+  #readerFor(seg: Segment): Reader {
+    if (this.#reader?.seq === seg.seq) return this.#reader;
+    this.#closeReader();
+    this.#reader = { seq: seg.seq, fd: openSync(seg.path, "r"), pending: EMPTY };
+    return this.#reader;
+  }
+
+  #closeReader(): void {
+    if (!this.#reader) return;
+    closeSync(this.#reader.fd);
+    this.#reader = undefined;
   }
 
   #quarantine(data: Buffer): void {
@@ -263,6 +289,7 @@ export class Spool {
       const seg = this.#segments[i]!;
       const writing = this.#writer?.seq === seg.seq;
       if (!writing && seg.readOffset >= seg.size && seg.outstanding === 0) {
+        if (this.#reader?.seq === seg.seq) this.#closeReader();
         try {
           unlinkSync(seg.path);
         } catch {

@@ -9,9 +9,12 @@
  * entry lands after it: the only case where order can bend, and it is logged as `order_bent`.)
  * Standard queues have no groups: entries are spread over `maxInFlightBatches` lanes.
  *
- * Memory is bounded (`memoryLimit` entries). When it is full, or while SQS fails, new messages go to an
- * append-only spool on disk; once anything is spooled, everything newer is spooled behind it until the
- * reader has caught up, so the spool drains in order. A spool left by a crashed process is read first.
+ * Memory is bounded twice: at most `memoryLimit` entries and at most `memoryLimitBytes` (each entry counted
+ * as its SQS size plus ENTRY_OVERHEAD_BYTES; an entry keeps only its SQS body and ids, not the parsed
+ * message). When either is reached, or while SQS fails, new messages go to an append-only spool on disk;
+ * once anything is spooled, everything newer is spooled behind it until the reader has caught up, so the
+ * spool drains in order. A spool left by a crashed process is read first. So memory stays bounded whatever
+ * the backlog; the backlog itself is bounded only by the disk.
  *
  * Too large for one SQS message: gap messages are split by topics (each part complete for its topics);
  * events go whole to S3 with a pointer message in their place, or, without a bucket, to the dead-letter
@@ -31,6 +34,8 @@ import { classifyBatchError, classifyFailedEntry, errorCode } from "./send-error
 import { Spool } from "./spool.ts";
 
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
+/** Heap an entry costs beyond its SQS size (entry, fields and strings' headers), for the memory bound. */
+export const ENTRY_OVERHEAD_BYTES = 512;
 export const DEAD_LETTER_FILE = "dead-letter.jsonl";
 
 export interface SinkMetrics {
@@ -62,8 +67,13 @@ export interface SqsSinkOptions {
   /** Default: the queue URL ends in `.fifo`. */
   fifo?: boolean;
   maxInFlightBatches?: number;
-  /** Entries held in memory (queued + in flight) before new ones spill to the spool. */
+  /** Entries held in memory (queued + in flight) before new ones spill to the spool. Default 10,000. */
   memoryLimit?: number;
+  /**
+   * Bytes held in memory (queued + in flight; SQS size + ENTRY_OVERHEAD_BYTES per entry) before new ones
+   * spill to the spool. Default 16 MiB: about 10k typical events, or 64 of SQS's largest.
+   */
+  memoryLimitBytes?: number;
   spoolDir: string;
   s3?: S3Client;
   offloadBucket?: string;
@@ -85,7 +95,7 @@ export interface SqsSinkOptions {
 
 interface Entry {
   seq: number;
-  msg: QueuedMessage;
+  kind: QueuedMessage["kind"];
   sqs: SqsEntry;
   laneKey: string;
   submittedAtMs: number;
@@ -106,13 +116,19 @@ const noop = (): void => {};
 const SILENT: SinkLogger = { debug: noop, info: noop, warn: noop, error: noop };
 const NO_METRICS: SinkMetrics = { count: noop, gauge: noop, timing: noop };
 const MESSAGE_KINDS = new Set(["event", "event-pointer", "gap"]);
+const REFILL_STEP = 64;
 
 export class SqsSink implements EventSink {
   readonly fifo: boolean;
   readonly #o: Required<
     Pick<
       SqsSinkOptions,
-      "maxInFlightBatches" | "memoryLimit" | "maxMessageBytes" | "maxBatchBytes" | "requestTimeoutMs"
+      | "maxInFlightBatches"
+      | "memoryLimit"
+      | "memoryLimitBytes"
+      | "maxMessageBytes"
+      | "maxBatchBytes"
+      | "requestTimeoutMs"
     >
   > &
     SqsSinkOptions;
@@ -127,6 +143,7 @@ export class SqsSink implements EventSink {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #drainWaiters = new Set<() => void>();
   #memoryCount = 0;
+  #memoryBytes = 0;
   #seq = 0;
   #laneRobin = 0;
   #inFlightBatches = 0;
@@ -141,6 +158,7 @@ export class SqsSink implements EventSink {
     this.#o = {
       maxInFlightBatches: 4,
       memoryLimit: 10_000,
+      memoryLimitBytes: 16 * 1024 * 1024,
       maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
       maxBatchBytes: SQS_MAX_MESSAGE_BYTES,
       requestTimeoutMs: 10_000,
@@ -227,6 +245,7 @@ export class SqsSink implements EventSink {
       this.#lanes.clear();
       this.#ready.clear();
       this.#memoryCount = 0;
+      this.#memoryBytes = 0;
     } catch (err) {
       this.#log.error("could not persist undelivered messages to the spool", {
         code: "spool_write_failed",
@@ -254,7 +273,7 @@ export class SqsSink implements EventSink {
       : `lane-${this.#laneRobin++ % this.#o.maxInFlightBatches}`;
     return {
       seq,
-      msg,
+      kind: msg.kind,
       sqs,
       laneKey,
       submittedAtMs: this.#now(),
@@ -274,9 +293,12 @@ export class SqsSink implements EventSink {
     return [...this.#fitGap(part(msg.topics.slice(0, half))), ...this.#fitGap(part(msg.topics.slice(half)))];
   }
 
+  #memoryFull(): boolean {
+    return this.#memoryCount >= this.#o.memoryLimit || this.#memoryBytes >= this.#o.memoryLimitBytes;
+  }
+
   #accept(entry: Entry): void {
-    const mustSpill =
-      this.#closed || this.#spilling || this.#failing || this.#memoryCount >= this.#o.memoryLimit;
+    const mustSpill = this.#closed || this.#spilling || this.#failing || this.#memoryFull();
     if (mustSpill) {
       try {
         this.#spool.append(entry.sqs.fields.MessageBody);
@@ -308,6 +330,7 @@ export class SqsSink implements EventSink {
     }
     lane.entries.push(entry);
     this.#memoryCount++;
+    this.#memoryBytes += entry.sqs.sizeBytes + ENTRY_OVERHEAD_BYTES;
     if (!lane.busy) this.#ready.add(lane.key);
   }
 
@@ -321,20 +344,23 @@ export class SqsSink implements EventSink {
       return;
     }
     if (this.#failing && this.#memoryCount > 0) return;
-    const room = this.#o.memoryLimit - this.#memoryCount;
-    if (room <= 0) return;
-    for (const { line, segment } of this.#spool.read(room)) {
-      const msg = parseSpooled(line);
-      if (!msg) {
-        this.#log.error("unreadable spool line dead-lettered", { code: "spool_line_invalid" });
-        this.#deadLetterRaw(line, {
-          code: "spool_line_invalid",
-          message: "spool line is not a queued message",
-        });
-        this.#spool.settle(segment);
-        continue;
+    // A few lines at a time, so the byte bound is checked as they come (the spool reads ahead on its own).
+    while (!this.#memoryFull() && this.#spool.unread() > 0) {
+      const lines = this.#spool.read(Math.min(REFILL_STEP, this.#o.memoryLimit - this.#memoryCount));
+      if (lines.length === 0) break;
+      for (const { line, segment } of lines) {
+        const msg = parseSpooled(line);
+        if (!msg) {
+          this.#log.error("unreadable spool line dead-lettered", { code: "spool_line_invalid" });
+          this.#deadLetterRaw(line, {
+            code: "spool_line_invalid",
+            message: "spool line is not a queued message",
+          });
+          this.#spool.settle(segment);
+          continue;
+        }
+        this.#enqueue(this.#makeEntry(msg, segment, line));
       }
-      this.#enqueue(this.#makeEntry(msg, segment, line));
     }
     if (this.#spool.unread() === 0 && this.#spilling) {
       this.#spool.sealTail();
@@ -467,7 +493,7 @@ export class SqsSink implements EventSink {
       if (verdict.action === "reject") {
         this.#removeEntry(e);
         this.#deadLetter(
-          e.msg,
+          entryMessage(e),
           e.sqs.sizeBytes,
           { code: verdict.code, message: f?.Message ?? verdict.code },
           e,
@@ -498,14 +524,14 @@ export class SqsSink implements EventSink {
     if (action === "split" || action === "reject") {
       const e = batch[0]!;
       this.#removeEntry(e);
-      this.#deadLetter(e.msg, e.sqs.sizeBytes, { code, message: messageOf(err) }, e);
+      this.#deadLetter(entryMessage(e), e.sqs.sizeBytes, { code, message: messageOf(err) }, e);
       return;
     }
     this.#failed("batch_failed", code);
   }
 
   async #offload(lane: Lane, entry: Entry): Promise<void> {
-    const msg = entry.msg;
+    const msg = entryMessage(entry);
     try {
       if (msg.kind !== "event" || !this.#o.s3 || !this.#o.offloadBucket) {
         this.#removeEntry(entry);
@@ -551,7 +577,10 @@ export class SqsSink implements EventSink {
       replacement.laneKey = entry.laneKey;
       replacement.submittedAtMs = entry.submittedAtMs;
       const i = lane.entries.indexOf(entry);
-      if (i >= 0) lane.entries[i] = replacement;
+      if (i >= 0) {
+        lane.entries[i] = replacement;
+        this.#memoryBytes += replacement.sqs.sizeBytes - entry.sqs.sizeBytes;
+      }
     } finally {
       lane.busy = false;
       this.#laneSettled(lane);
@@ -568,7 +597,7 @@ export class SqsSink implements EventSink {
 
   #delivered(e: Entry): void {
     this.#removeEntry(e);
-    if (e.msg.kind !== "gap") this.#metrics.count("EventsOut");
+    if (e.kind !== "gap") this.#metrics.count("EventsOut");
     this.#metrics.timing("SinkLatencyMs", this.#now() - e.submittedAtMs);
   }
 
@@ -579,6 +608,7 @@ export class SqsSink implements EventSink {
     if (i < 0) return;
     lane.entries.splice(i, 1);
     this.#memoryCount--;
+    this.#memoryBytes -= e.sqs.sizeBytes + ENTRY_OVERHEAD_BYTES;
     if (e.segment !== undefined) this.#spool.settle(e.segment);
   }
 
@@ -701,6 +731,11 @@ export function invalidMessage(msg: unknown): string | undefined {
         ? undefined
         : "gap without topics, start or end";
   }
+}
+
+/** The message an entry carries, parsed back from its body (only on rare paths: offload, dead letter). */
+function entryMessage(e: Entry): QueuedMessage {
+  return JSON.parse(e.sqs.fields.MessageBody) as QueuedMessage;
 }
 
 function parseSpooled(line: string): QueuedMessage | undefined {

@@ -93,6 +93,61 @@ describe("Spool", () => {
     expect(s.read(10).map((l) => l.line)).toEqual(["before", long, "after"]);
   });
 
+  it("hands out the same lines in the same order however few are asked for at a time", () => {
+    const d = dir();
+    const s = new Spool(d);
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    // Lines of very different lengths, some longer than the read-ahead chunk, appended between reads.
+    const lines = Array.from(
+      { length: 600 },
+      (_, i) => `${i}:${"y".repeat(i % 97 === 0 ? 70_000 + i : rand(300))}`,
+    );
+    const got: string[] = [];
+    let next = 0;
+    while (got.length < lines.length) {
+      for (let k = rand(25); k > 0 && next < lines.length; k--) s.append(lines[next++]!);
+      if (next % 5 === 0) s.sealTail();
+      for (const { line, segment } of s.read(1 + rand(7))) {
+        got.push(line);
+        s.settle(segment);
+      }
+      if (next === lines.length && s.unread() === 0) break;
+    }
+    expect(got).toEqual(lines);
+    expect(s.unread()).toBe(0);
+    s.sealTail();
+    expect(segments(d)).toHaveLength(0);
+  });
+
+  it("a line appended to the segment being read is read after what was read ahead", () => {
+    const d = dir();
+    const s = new Spool(d);
+    for (let i = 0; i < 100; i++) s.append(`a${i}`);
+    expect(s.read(1).map((l) => l.line)).toEqual(["a0"]); // the rest is now read ahead
+    s.append("late");
+    const rest = s.read(1_000).map((l) => l.line);
+    expect(rest).toEqual([...Array.from({ length: 99 }, (_, i) => `a${i + 1}`), "late"]);
+  });
+
+  it("persistHead after a partial read keeps exactly the lines not handed out", () => {
+    const d = dir();
+    const s = new Spool(d);
+    for (let i = 0; i < 50; i++) s.append(`l${i}`);
+    const got = s.read(3); // l0..l2 handed out, the rest read ahead but not handed out
+    for (const g of got) s.settle(g.segment);
+    s.persistHead(["undelivered"]);
+    s.close();
+    const next = new Spool(d);
+    expect(next.read(100).map((l) => l.line)).toEqual([
+      "undelivered",
+      ...Array.from({ length: 47 }, (_, i) => `l${i + 3}`),
+    ]);
+  });
+
   it("removes an unfinished persistHead temp file and empty segments at start", () => {
     const d = dir();
     writeFileSync(join(d, "spool-0000999999999999.jsonl.tmp"), "partial\n");

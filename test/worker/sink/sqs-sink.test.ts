@@ -7,8 +7,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
 import { eventKey } from "../../../worker/core/dedupe.ts";
 import { toGapMessage } from "../../../worker/core/gap-ledger.ts";
-import { eventMessage, messageBody } from "../../../worker/core/message.ts";
-import { DEAD_LETTER_FILE, SqsSink, type SqsSinkOptions } from "../../../worker/sink/sqs-sink.ts";
+import { eventMessage, messageBody, toSqsEntry } from "../../../worker/core/message.ts";
+import {
+  DEAD_LETTER_FILE,
+  ENTRY_OVERHEAD_BYTES,
+  SqsSink,
+  type SqsSinkOptions,
+} from "../../../worker/sink/sqs-sink.ts";
 import { s3Client, sqsClient, ToggleProxy, waitFor } from "./helpers.ts";
 
 let server: FauxqsServer;
@@ -177,6 +182,21 @@ describe("SqsSink against fauxqs", () => {
     expect(readFileSync(join(spoolDir, spooled[0]!), "utf8").trim().split("\n")).toHaveLength(195);
     expect((await sink.drain(Date.now() + 15_000)).drained).toBe(true);
     expect(eventsOf(landed(q.name), "one")).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it("bounds memory by bytes as well as by entries: large messages spill early, then drain in order", async () => {
+    const q = freshQueue();
+    const spoolDir = tempDir();
+    const big = (i: number) => ev("big", i, 20_000);
+    const perEntry = toSqsEntry(big(0), { id: "0", fifo: true }).sizeBytes + ENTRY_OVERHEAD_BYTES;
+    const sink = makeSink(q.url, { spoolDir, memoryLimitBytes: 3 * perEntry, maxInFlightBatches: 1 });
+    for (let i = 0; i < 40; i++) sink.submit(big(i));
+    expect(sink.depth()).toBe(40);
+    const spooled = readdirSync(spoolDir).filter((f) => f.startsWith("spool-"));
+    expect(spooled).toHaveLength(1);
+    expect(readFileSync(join(spoolDir, spooled[0]!), "utf8").trim().split("\n")).toHaveLength(37);
+    expect((await sink.drain(Date.now() + 15_000)).drained).toBe(true);
+    expect(eventsOf(landed(q.name), "big")).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
   it("replays a spool left by a crashed process first (torn last line quarantined, not lost)", async () => {

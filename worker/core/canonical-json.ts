@@ -8,10 +8,20 @@ export function canonicalJson(value: unknown): string {
   return text === undefined ? "null" : text;
 }
 
+// Characters JSON.stringify escapes in a string: quote, backslash, controls, and lone surrogates (the
+// check is on UTF-16 units, so it also flags paired ones; those just take the JSON.stringify path).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these control characters.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify for a string, without its cost when nothing needs escaping (the usual case). */
+export function quoteJson(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
 function encode(value: unknown): string | undefined {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      return quoteJson(value);
     case "number":
       return Number.isFinite(value) ? String(value) : "null";
     case "boolean":
@@ -42,7 +52,7 @@ function encode(value: unknown): string | undefined {
   for (const key of keys) {
     const encoded = encode(obj[key]);
     if (encoded === undefined) continue;
-    out += first ? `${JSON.stringify(key)}:${encoded}` : `,${JSON.stringify(key)}:${encoded}`;
+    out += first ? `${quoteJson(key)}:${encoded}` : `,${quoteJson(key)}:${encoded}`;
     first = false;
   }
   return `${out}}`;

@@ -30,7 +30,7 @@
  */
 import * as crypto from "node:crypto";
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
-import { canonicalJson } from "./canonical-json.ts";
+import { canonicalJson, quoteJson } from "./canonical-json.ts";
 import { FingerprintTable, VALUE_WORDS } from "./fingerprint-table.ts";
 
 // crypto.hash (Node >= 20.12) is a one-shot digest, several times faster than createHash for short inputs.
@@ -45,8 +45,8 @@ export function sha256Hex(text: string): string {
 /** The identity of an event's content, independent of which session delivered it. */
 export function contentText(envelope: NotificationEnvelope): string {
   const correlationId = envelope.metadata?.CorrelationId;
-  const cid = correlationId === undefined ? "null" : JSON.stringify(String(correlationId));
-  return `[${JSON.stringify(String(envelope.topicName))},${canonicalJson(envelope.eventBody)},${cid}`;
+  const cid = correlationId === undefined ? "null" : quoteJson(String(correlationId));
+  return `[${quoteJson(String(envelope.topicName))},${canonicalJson(envelope.eventBody)},${cid}`;
 }
 
 function keyOf(content: string, ordinal: number): string {

@@ -16,7 +16,20 @@ export function eventMessage(
   key: string,
   receivedAtMs: number,
 ): QueuedEventMessage {
-  return { kind: "event", key, receivedAt: new Date(receivedAtMs).toISOString(), event: envelope };
+  return { kind: "event", key, receivedAt: isoTime(receivedAtMs), event: envelope };
+}
+
+// Events arrive many per millisecond under load: format each millisecond once.
+let lastIsoMs = Number.NaN;
+let lastIso = "";
+
+/** `new Date(ms).toISOString()`, remembered for the last millisecond asked. */
+export function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
 
 export function pointerMessage(

@@ -34,6 +34,8 @@ import { classifyBatchError, classifyFailedEntry, errorCode } from "./send-error
 import { Spool } from "./spool.ts";
 
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
+/** SendMessageBatch requests in flight at once (FIFO: at most one per message group). */
+export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
 /** Heap an entry costs beyond its SQS size (entry, fields and strings' headers), for the memory bound. */
 export const ENTRY_OVERHEAD_BYTES = 512;
 export const DEAD_LETTER_FILE = "dead-letter.jsonl";
@@ -156,7 +158,7 @@ export class SqsSink implements EventSink {
 
   constructor(opts: SqsSinkOptions) {
     this.#o = {
-      maxInFlightBatches: 4,
+      maxInFlightBatches: DEFAULT_MAX_IN_FLIGHT_BATCHES,
       memoryLimit: 10_000,
       memoryLimitBytes: 16 * 1024 * 1024,
       maxMessageBytes: SQS_MAX_MESSAGE_BYTES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "../../../worker/core/canonical-json.ts";
+import { canonicalJson, quoteJson } from "../../../worker/core/canonical-json.ts";
 
 describe("canonicalJson", () => {
   it("sorts keys recursively, arrays keep their order", () => {
@@ -15,5 +15,28 @@ describe("canonicalJson", () => {
     expect(canonicalJson("é\n\u2028")).toBe(JSON.stringify("é\n\u2028"));
     expect(canonicalJson(new Date(0))).toBe('"1970-01-01T00:00:00.000Z"');
     expect(JSON.parse(canonicalJson({ x: [1, "2", true, null] }))).toEqual({ x: [1, "2", true, null] });
+  });
+});
+
+describe("quoteJson", () => {
+  it("is JSON.stringify for every kind of string", () => {
+    const samples = [
+      "",
+      "plain",
+      'quote " inside',
+      "back\\slash",
+      "tab\tnew\nline\u0000nul\u001funit",
+      "\u007fdel and \u2028 line sep",
+      "é ü 日本",
+      "emoji \ud83d\ude00 pair",
+      "lone \ud800 high",
+      "lone \udfff low",
+      "\ud83d",
+    ];
+    for (const text of samples) expect(quoteJson(text)).toBe(JSON.stringify(text));
+    for (let code = 0; code < 0x10000; code += 1) {
+      const text = `a${String.fromCharCode(code)}b`;
+      if (quoteJson(text) !== JSON.stringify(text)) expect(quoteJson(text)).toBe(JSON.stringify(text));
+    }
   });
 });

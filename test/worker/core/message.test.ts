@@ -5,6 +5,7 @@ import { toGapMessage } from "../../../worker/core/gap-ledger.ts";
 import {
   deduplicationId,
   eventMessage,
+  isoTime,
   messageBody,
   messageGroupId,
   pointerMessage,
@@ -77,5 +78,16 @@ describe("queue messages", () => {
     const body = messageBody(msg);
     expect(body).not.toMatch(/[\ufffe\uffff]/);
     expect(JSON.parse(body)).toEqual(msg);
+  });
+});
+
+describe("isoTime", () => {
+  it("is toISOString for every millisecond asked, in any order", () => {
+    for (const ms of [0, 1, 1, 1_700_000_000_123, 1_700_000_000_123, 1_700_000_000_124, 5, -1, 1]) {
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    }
+    expect(eventMessage({ topicName: "t", eventBody: {} }, "k", 1_700_000_000_999).receivedAt).toBe(
+      "2023-11-14T22:13:20.999Z",
+    );
   });
 });

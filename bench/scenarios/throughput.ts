@@ -1,55 +1,84 @@
 /**
- * Throughput, measured side by side in one run with the simulator in its own process as the sender:
- * - worker core (session + parse + de-dup + message build) into a null sink vs a raw `ws` client that only
- *   receives and JSON-parses the same frames (one socket each);
- * - end to end: the worker as its own process (worker/main.ts, redundancy 2) into fauxqs vs fauxqs's own
- *   SendMessageBatch ceiling with the same message sizes and the same number of batches in flight;
- * - peak RSS of that worker process while the simulator generates 5,000 events/s.
+ * Throughput, measured side by side in one run. Process placement: the simulator (the sender) and fauxqs
+ * (the SQS emulator) each run in a process of their own; so do the raw receiver, the core receiver and the
+ * end-to-end worker; the ceiling client runs in this (bench) process. The end-to-end worker is built the
+ * way worker/Dockerfile builds it (tools/bench/bundle-worker.ts) and run with plain node.
+ *
+ * 1. Receive capacity (tools/bench/receiver-process.ts): a raw `ws` client that only receives and
+ *    JSON-parses, vs the worker core (session, frame parsing, de-dup, message building) into a null sink;
+ *    one socket each, topics of their own, a warm-up burst each, then `rounds` alternating bursts of
+ *    `coreEvents` events. One simulator process sends about as fast as a raw client receives, so
+ *    wall-clock rates would largely measure the sender: `rawWsEventsPerSec` and `coreEventsPerSec` are
+ *    events per CPU-second of the receiving process (user + system, GC included, from /proc), the median
+ *    over the rounds, i.e. what one core can receive; `coreVsRawRatio` is the median per-round ratio.
+ *    The wall-clock rates are reported too (`*WallEventsPerSec`).
+ * 2. End to end vs ceiling, in `rounds` alternating pairs (the machine is shared, so conditions drift; each
+ *    pair is measured close together):
+ *    - e2e: the worker process (redundancy 2, the default) receives a burst of `e2eEvents` events on both
+ *      sessions and delivers them into fauxqs; time from the publish request until the queue holds them all.
+ *      The burst fits the sink's memory buffer (10k entries), so this is the delivery rate, not the spool's.
+ *    - ceiling: this process sends the same number of messages straight to the same fauxqs process with
+ *      SendMessageBatch: the same bodies (taken from the e2e queue), the same attributes, group ids and
+ *      unique dedup ids (built by the worker's own toSqsEntry), batches of 10, the sink's default number
+ *      of batches in flight (DEFAULT_MAX_IN_FLIGHT_BATCHES), an SQS client configured like the worker's;
+ *      a first unmeasured run warms this client up as the RSS phase warmed the worker up.
+ *    Reported: the median e2e rate, the median ceiling rate, and the median of the per-pair ratios.
+ * 3. RSS (before 2, so its bursts cannot inflate it): the worker process while the simulator generates
+ *    `rssRatePerSec` (5,000) events/s on 5 topics, each delivered on both sessions, for `rssSampleMs`
+ *    (68 s: longer than the de-dup window of 60 s plus its 10 % slack, so every bounded structure has
+ *    reached its steady size). `rssMbAt5k` is the peak of samples of VmRSS taken every 250 ms;
+ *    `rssPhaseDeliveredPerSec` is how fast messages reached the queue meanwhile (below the input rate
+ *    would mean the sink was spilling to its spool, which would then be part of what is measured).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { CreateQueueCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import WebSocket from "ws";
-import type { QueuedMessage } from "../../shared/contracts.ts";
-import { startSimProcess } from "../../tools/bench/sim-process-client.ts";
-import {
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  type LocalEmulators,
-  startEmulators,
-} from "../../tools/local/emulators.ts";
-import { silentWorkerTelemetry } from "../../tools/local/silent-telemetry.ts";
-import { startWorker } from "../../worker/app.ts";
-import { loadWorkerConfig } from "../../worker/config.ts";
-import type { EventSink } from "../../worker/core/event-sink.ts";
-import { createSubscribedChannel, fetchToken } from "../baseline/naive-client.ts";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { QueuedEventMessage } from "../../shared/contracts.ts";
+import { bundleWorker } from "../../tools/bench/bundle-worker.ts";
+import { type FauxqsProcess, startFauxqsProcess } from "../../tools/bench/fauxqs-process-client.ts";
+import { cpuSeconds, sampleRss } from "../../tools/bench/process-stats.ts";
+import { type ReceiverProcess, startReceiverProcess } from "../../tools/bench/receiver-process-client.ts";
+import { type SimProcess, startSimProcess } from "../../tools/bench/sim-process-client.ts";
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../tools/local/emulators.ts";
+import { toSqsEntry } from "../../worker/core/message.ts";
+import { DEFAULT_MAX_IN_FLIGHT_BATCHES } from "../../worker/sink/sqs-sink.ts";
 
 const TOPICS = ["v2.bench.a", "v2.bench.b", "v2.bench.c", "v2.bench.d", "v2.bench.e"];
+// The raw client and the core get topics of their own, so a burst for one is not also received by the other.
+const RAW_TOPICS = TOPICS.map((topic) => `${topic}.raw`);
+const CORE_TOPICS = TOPICS.map((topic) => `${topic}.core`);
+const WARM_UP_EVENTS = 10_000;
 const CLIENTS = {
   raw: { clientId: "bench-raw", clientSecret: "bench-raw-secret" },
   core: { clientId: "bench-core", clientSecret: "bench-core-secret" },
   e2e: { clientId: "bench-e2e", clientSecret: "bench-e2e-secret" },
 };
-/** The SQS sink's default number of batches in flight; the ceiling is measured with the same. */
-const SINK_IN_FLIGHT = 4;
+const E2E_QUEUE = "tokenstream-bench-e2e.fifo";
 
 export interface ThroughputOptions {
   coreEvents?: number;
   e2eEvents?: number;
+  rounds?: number;
   rssRatePerSec?: number;
   rssSampleMs?: number;
 }
 
+interface Rate {
+  perWallSec: number;
+  perCpuSec: number;
+}
+
 export async function runThroughput(options: ThroughputOptions = {}): Promise<Record<string, number>> {
   const coreEvents = options.coreEvents ?? 40_000;
-  const e2eEvents = options.e2eEvents ?? 12_000;
+  const e2eEvents = options.e2eEvents ?? 8_000;
+  const rounds = options.rounds ?? 3;
   const sim = await startSimProcess(Object.values(CLIENTS));
-  const emulators = await startEmulators();
+  const fauxqs = await startFauxqsProcess();
   const spoolDir = mkdtempSync(join(tmpdir(), "tokenstream-throughput-"));
+  let bundleDir: string | undefined;
   let workerProcess: ChildProcess | undefined;
   try {
     const target = (client: { clientId: string; clientSecret: string }) => ({
@@ -59,131 +88,141 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
       topics: TOPICS,
     });
 
-    // 1. raw ws receive + JSON.parse
-    const rawWsEventsPerSec = await measureRawWs(target(CLIENTS.raw), coreEvents, (count) =>
-      sim.request({ cmd: "publish", count, topics: TOPICS }),
-    );
+    // 1. receive capacity: raw ws vs the worker core into a null sink, each in its own process, warmed up,
+    // alternating rounds
+    const receiver = (mode: "raw" | "core", client: { clientId: string; clientSecret: string }) =>
+      startReceiverProcess({
+        mode,
+        ...target(client),
+        topics: mode === "raw" ? RAW_TOPICS : CORE_TOPICS,
+        spoolDir: join(spoolDir, mode),
+      });
+    const raw = await receiver("raw", CLIENTS.raw);
+    const core = await receiver("core", CLIENTS.core).catch(async (error: unknown) => {
+      await raw.close();
+      throw error;
+    });
+    const rawRates: Rate[] = [];
+    const coreRates: Rate[] = [];
+    try {
+      // The receiver is stopped (SIGSTOP) while the simulator sends the burst, which queues in the socket
+      // and the simulator's send buffer; then it is resumed and timed while it drains that backlog. So the
+      // receiver, not the sender, sets the pace, and it reads full socket buffers as it would under load.
+      const burst = async (count: number, topics: string[], to: ReceiverProcess): Promise<Rate> => {
+        const goal = (await to.received()) + count;
+        process.kill(to.pid, "SIGSTOP");
+        try {
+          await sim.request({ cmd: "publish", count, topics });
+        } finally {
+          process.kill(to.pid, "SIGCONT");
+        }
+        const cpuBefore = cpuSeconds(to.pid);
+        const started = performance.now();
+        await waitUntilAsync(
+          async () => (await to.received()) >= goal,
+          120_000,
+          `${count} events received`,
+          2,
+        );
+        const wallSec = (performance.now() - started) / 1000;
+        return { perWallSec: count / wallSec, perCpuSec: count / (cpuSeconds(to.pid) - cpuBefore) };
+      };
+      await burst(WARM_UP_EVENTS, RAW_TOPICS, raw);
+      await burst(WARM_UP_EVENTS, CORE_TOPICS, core);
+      for (let round = 0; round < rounds; round++) {
+        rawRates.push(await burst(coreEvents, RAW_TOPICS, raw));
+        coreRates.push(await burst(coreEvents, CORE_TOPICS, core));
+      }
+    } finally {
+      await Promise.all([raw.close(), core.close()]);
+    }
+    const rawPerCpuSec = median(rawRates.map((r) => r.perCpuSec));
+    const corePerCpuSec = median(coreRates.map((r) => r.perCpuSec));
 
-    // 2. worker core with a null sink, in this process, one session
-    const sink = new CountingNullSink();
-    const core = await startWorker(
-      loadWorkerConfig({
-        GENESYS_API_URL: sim.apiUrl,
-        GENESYS_LOGIN_URL: sim.loginUrl,
-        TOKEN_SOURCE: "direct",
-        GENESYS_CLIENT_ID: CLIENTS.core.clientId,
-        GENESYS_CLIENT_SECRET: CLIENTS.core.clientSecret,
-        TOPICS: TOPICS.join(","),
-        REDUNDANCY: "1",
-        QUEUE_URL: emulators.queueUrl,
-        AWS_REGION: LOCAL_REGION,
-        SPOOL_DIR: spoolDir,
-        LOG_LEVEL: "SILENT",
-      }),
-      { sink, telemetry: silentWorkerTelemetry(), health: false },
-    );
-    await waitUntil(() => core.stats().liveSessions >= 1, 20_000, "core worker live");
-    const coreStarted = performance.now();
-    void sim.request({ cmd: "publish", count: coreEvents, topics: TOPICS });
-    await waitUntil(() => sink.events >= coreEvents, 120_000, "core worker to receive all events", 5);
-    const coreEventsPerSec = coreEvents / ((performance.now() - coreStarted) / 1000);
-    await core.stop(Date.now() + 5_000);
-
-    // 3. end to end: worker/main.ts as its own process into fauxqs
+    // The worker process, for 2 and 3
+    const queueUrl = await fauxqs.createQueue(E2E_QUEUE, true);
+    const bundle = await bundleWorker();
+    bundleDir = bundle.dir;
     const healthPort = await freePort();
-    workerProcess = spawnWorkerProcess(sim, emulators, spoolDir, healthPort);
-    const child = workerProcess;
-    await waitUntilAsync(
-      async () => (await sim.request({ cmd: "sockets" })) >= 2,
-      30_000,
-      "worker process live",
-    );
-    const queueCount = () => emulators.fauxqs.inspectQueue(emulators.queueName)?.messages.ready.length ?? 0;
-    const e2eStarted = performance.now();
-    void sim.request({ cmd: "publish", count: e2eEvents, topics: TOPICS });
-    await waitUntil(() => queueCount() >= e2eEvents, 120_000, "all events in the queue", 20);
-    const e2eEventsPerSec = e2eEvents / ((performance.now() - e2eStarted) / 1000);
-    const sampleBodies = (emulators.fauxqs.inspectQueue(emulators.queueName)?.messages.ready ?? [])
-      .slice(0, 100)
-      .map((message) => message.body);
-
-    // 4. fauxqs ceiling with the same bodies, batches of 10, same number in flight
-    const fauxqsCeilingPerSec = await measureCeiling(emulators, sampleBodies, e2eEvents);
-
-    // 5. RSS of the worker process at 5k events/s
+    workerProcess = spawnWorkerProcess(bundle.file, sim, fauxqs, queueUrl, join(spoolDir, "e2e"), healthPort);
+    const worker = workerProcess;
+    await waitUntilAsync(async () => (await sim.request({ cmd: "sockets" })) >= 2, 30_000, "worker live");
+    // 3. RSS at a sustained input rate, before the bursts of 2 (so they cannot inflate it)
     const rate = options.rssRatePerSec ?? 5_000;
+    const rssSampleMs = options.rssSampleMs ?? 68_000;
+    const rss = sampleRss(worker.pid as number);
+    const queuedBefore = await fauxqs.count(E2E_QUEUE);
+    const rssStarted = performance.now();
     await sim.request({ cmd: "rate", ratePerTopic: rate / TOPICS.length });
-    const rssMbAt5k = await peakRssMb(child.pid as number, options.rssSampleMs ?? 10_000);
+    await new Promise((resolve) => setTimeout(resolve, rssSampleMs));
+    const queuedDuring = (await fauxqs.count(E2E_QUEUE)) - queuedBefore;
+    const rssPhaseSec = (performance.now() - rssStarted) / 1000;
     await sim.request({ cmd: "rate", ratePerTopic: 0 });
+    rss.stop();
+
+    // 2. end to end (worker process) vs ceiling (SendMessageBatch from here), alternating
+    const sqs = new SQSClient({
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      endpoint: fauxqs.address,
+    });
+    const e2eRates: number[] = [];
+    const ceilingRates: number[] = [];
+    const ratios: number[] = [];
+    await measureCeiling(sqs, fauxqs, "ceiling-warm-up.fifo", await fauxqs.bodies(E2E_QUEUE, 200), e2eEvents);
+    for (let round = 0; round < rounds; round++) {
+      const goal = (await settledCount(fauxqs, E2E_QUEUE)) + e2eEvents;
+      const started = performance.now();
+      void sim.request({ cmd: "publish", count: e2eEvents, topics: TOPICS });
+      await waitUntilAsync(
+        async () => (await fauxqs.count(E2E_QUEUE)) >= goal,
+        120_000,
+        "all events in the queue",
+        20,
+      );
+      const e2e = e2eEvents / ((performance.now() - started) / 1000);
+      const bodies = await fauxqs.bodies(E2E_QUEUE, 200);
+      const ceiling = await measureCeiling(sqs, fauxqs, `ceiling-${round}.fifo`, bodies, e2eEvents);
+      e2eRates.push(e2e);
+      ceilingRates.push(ceiling);
+      ratios.push(e2e / ceiling);
+    }
+    sqs.destroy();
 
     return {
-      "throughput.coreEventsPerSec": Math.round(coreEventsPerSec),
-      "throughput.rawWsEventsPerSec": Math.round(rawWsEventsPerSec),
-      "throughput.coreVsRawRatio": round2(coreEventsPerSec / rawWsEventsPerSec),
-      "throughput.e2eEventsPerSec": Math.round(e2eEventsPerSec),
-      "throughput.fauxqsCeilingPerSec": Math.round(fauxqsCeilingPerSec),
-      "throughput.e2eVsCeilingRatio": round2(e2eEventsPerSec / fauxqsCeilingPerSec),
-      "throughput.rssMbAt5k": Math.round(rssMbAt5k),
+      "throughput.rawWsEventsPerSec": Math.round(rawPerCpuSec),
+      "throughput.coreEventsPerSec": Math.round(corePerCpuSec),
+      "throughput.coreVsRawRatio": round2(
+        median(coreRates.map((c, i) => c.perCpuSec / rawRates[i]!.perCpuSec)),
+      ),
+      "throughput.rawWsWallEventsPerSec": Math.round(median(rawRates.map((r) => r.perWallSec))),
+      "throughput.coreWallEventsPerSec": Math.round(median(coreRates.map((r) => r.perWallSec))),
+      "throughput.e2eEventsPerSec": Math.round(median(e2eRates)),
+      "throughput.fauxqsCeilingPerSec": Math.round(median(ceilingRates)),
+      "throughput.e2eVsCeilingRatio": round2(median(ratios)),
+      "throughput.rssMbAt5k": Math.round(rss.peak()),
+      "throughput.rssPhaseDeliveredPerSec": Math.round(queuedDuring / rssPhaseSec),
     };
   } finally {
     if (workerProcess) await stopProcess(workerProcess);
     await sim.close();
-    await emulators.stop();
+    await fauxqs.close();
     rmSync(spoolDir, { recursive: true, force: true });
+    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
   }
-}
-
-async function measureRawWs(
-  target: Parameters<typeof fetchToken>[0],
-  count: number,
-  publish: (count: number) => Promise<number>,
-): Promise<number> {
-  const token = await fetchToken(target);
-  const connectUri = await createSubscribedChannel(target, token);
-  const ws = new WebSocket(connectUri, { perMessageDeflate: false });
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-  });
-  let received = 0;
-  ws.on("message", (data) => {
-    const envelope = JSON.parse(data.toString()) as { topicName?: string };
-    if (envelope.topicName !== "channel.metadata") received += 1;
-  });
-  const started = performance.now();
-  void publish(count);
-  await waitUntil(() => received >= count, 120_000, "raw client to receive all events", 5);
-  const perSec = count / ((performance.now() - started) / 1000);
-  ws.terminate();
-  return perSec;
-}
-
-/** Accepts everything, delivers nowhere: isolates the worker's receive path from the queue. */
-class CountingNullSink implements EventSink {
-  events = 0;
-  submit(message: QueuedMessage): void {
-    if (message.kind !== "gap") this.events += 1;
-  }
-  depth(): number {
-    return 0;
-  }
-  async drain(): Promise<{ drained: boolean; remaining: number }> {
-    return { drained: true, remaining: 0 };
-  }
-  healthy(): boolean {
-    return true;
-  }
-  async close(): Promise<void> {}
 }
 
 function spawnWorkerProcess(
-  sim: { apiUrl: string; loginUrl: string },
-  emulators: LocalEmulators,
+  bundle: string,
+  sim: SimProcess,
+  fauxqs: FauxqsProcess,
+  queueUrl: string,
   spoolDir: string,
   healthPort: number,
 ): ChildProcess {
-  const main = fileURLToPath(new URL("../../worker/main.ts", import.meta.url));
-  return spawn(process.execPath, ["--import", "tsx", main], {
+  // BENCH_WORKER_NODE_ARGS: extra node flags for profiling the worker (e.g. --cpu-prof); none by default.
+  const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  return spawn(process.execPath, [...nodeArgs, bundle], {
     stdio: ["ignore", "ignore", "inherit"],
     env: {
       PATH: process.env.PATH ?? "",
@@ -195,14 +234,14 @@ function spawnWorkerProcess(
       GENESYS_CLIENT_SECRET: CLIENTS.e2e.clientSecret,
       TOPICS: TOPICS.join(","),
       REDUNDANCY: "2",
-      QUEUE_URL: emulators.queueUrl,
+      QUEUE_URL: queueUrl,
       AWS_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL: emulators.sqsEndpoint,
+      AWS_ENDPOINT_URL: fauxqs.address,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       HEALTH_PORT: String(healthPort),
-      SPOOL_DIR: join(spoolDir, "e2e"),
+      SPOOL_DIR: spoolDir,
       SHUTDOWN_TIMEOUT_MS: "10000",
       METRICS_INTERVAL_MS: "3600000",
       LOG_LEVEL: "ERROR",
@@ -210,41 +249,49 @@ function spawnWorkerProcess(
   });
 }
 
-async function measureCeiling(emulators: LocalEmulators, bodies: string[], count: number): Promise<number> {
+/** SendMessageBatch straight to fauxqs: batches of 10, the sink's default number in flight. */
+async function measureCeiling(
+  sqs: SQSClient,
+  fauxqs: FauxqsProcess,
+  queueName: string,
+  bodies: string[],
+  count: number,
+): Promise<number> {
   if (bodies.length === 0) throw new Error("no sample messages to size the ceiling run");
-  const { QueueUrl } = await emulators.sqs.send(
-    new CreateQueueCommand({ QueueName: "ceiling.fifo", Attributes: { FifoQueue: "true" } }),
-  );
+  const queueUrl = await fauxqs.createQueue(queueName, true);
+  const entries = Array.from({ length: count }, (_, i) => {
+    const message = JSON.parse(bodies[i % bodies.length] as string) as QueuedEventMessage;
+    // A unique key (hence dedup id) per entry, the same length as an event key.
+    message.key = `${queueName}-${i}`.padStart(64, "0");
+    return toSqsEntry(message, { id: "0", fifo: true }).fields;
+  });
   let next = 0;
   const lane = async () => {
     while (next < count) {
       const first = next;
       next += 10;
-      const entries = Array.from({ length: Math.min(10, count - first) }, (_, i) => ({
-        Id: String(i),
-        MessageBody: bodies[(first + i) % bodies.length] as string,
-        MessageGroupId: TOPICS[(first + i) % TOPICS.length] as string,
-        MessageDeduplicationId: `ceiling-${first + i}`,
-      }));
-      await emulators.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: entries }));
+      const batch = entries.slice(first, first + 10).map((fields, i) => ({ ...fields, Id: String(i) }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
     }
   };
   const started = performance.now();
-  await Promise.all(Array.from({ length: SINK_IN_FLIGHT }, lane));
-  return count / ((performance.now() - started) / 1000);
+  await Promise.all(Array.from({ length: DEFAULT_MAX_IN_FLIGHT_BATCHES }, lane));
+  const perSec = count / ((performance.now() - started) / 1000);
+  const landed = await fauxqs.count(queueName);
+  if (landed !== count) throw new Error(`ceiling run: ${landed} of ${count} messages in the queue`);
+  return perSec;
 }
 
-async function peakRssMb(pid: number, durationMs: number): Promise<number> {
-  let peak = 0;
-  const end = Date.now() + durationMs;
-  while (Date.now() < end) {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? 0);
-    peak = Math.max(peak, kb / 1024);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+/** The queue's message count once it has stopped growing (the worker has delivered its backlog). */
+async function settledCount(fauxqs: FauxqsProcess, queueName: string): Promise<number> {
+  let last = -1;
+  for (let tries = 0; tries < 600; tries++) {
+    const count = await fauxqs.count(queueName);
+    if (count === last) return count;
+    last = count;
+    await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  if (peak === 0) throw new Error("could not read the worker process RSS (/proc)");
-  return peak;
+  throw new Error("throughput: the queue kept growing after the input stopped");
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -268,29 +315,25 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntil(
-  predicate: () => boolean,
+async function waitUntilAsync(
+  predicate: () => Promise<boolean>,
   timeoutMs: number,
   what: string,
-  pollMs = 50,
+  pollMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`throughput: timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 
-async function waitUntilAsync(
-  predicate: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`throughput: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function round2(value: number): number {

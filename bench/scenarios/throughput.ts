@@ -1,8 +1,8 @@
 /**
  * Throughput, measured side by side in one run. Process placement: the simulator (the sender) and fauxqs
- * (the SQS emulator) each run in a process of their own; so do the raw receiver, the core receiver and the
- * end-to-end worker; the ceiling client runs in this (bench) process. The end-to-end worker is built the
- * way worker/Dockerfile builds it (tools/bench/bundle-worker.ts) and run with plain node.
+ * (the SQS emulator) each run in a process of their own; so do the raw receiver, the core receiver, the
+ * end-to-end worker and the ceiling client. The end-to-end worker and the ceiling client are built the way
+ * worker/Dockerfile builds the worker (tools/bench/bundle-worker.ts) and run with plain node.
  *
  * 1. Receive capacity (tools/bench/receiver-process.ts): a raw `ws` client that only receives and
  *    JSON-parses, vs the worker core (session, frame parsing, de-dup, message building) into a null sink;
@@ -17,11 +17,12 @@
  *    - e2e: the worker process (redundancy 2, the default) receives a burst of `e2eEvents` events on both
  *      sessions and delivers them into fauxqs; time from the publish request until the queue holds them all.
  *      The burst fits the sink's memory buffer (10k entries), so this is the delivery rate, not the spool's.
- *    - ceiling: this process sends the same number of messages straight to the same fauxqs process with
- *      SendMessageBatch: the same bodies (taken from the e2e queue), the same attributes, group ids and
- *      unique dedup ids (built by the worker's own toSqsEntry), batches of 10, the sink's default number
- *      of batches in flight (DEFAULT_MAX_IN_FLIGHT_BATCHES), an SQS client configured like the worker's;
- *      a first unmeasured run warms this client up as the RSS phase warmed the worker up.
+ *    - ceiling: tools/bench/ceiling-client.ts, bundled and run as its own process exactly like the worker,
+ *      sends the same number of messages straight to the same fauxqs process with SendMessageBatch: the
+ *      same bodies (taken from the e2e queue), the same attributes, group ids and unique dedup ids (built
+ *      by the worker's own toSqsEntry), batches of 10, the sink's default number of batches in flight
+ *      (DEFAULT_MAX_IN_FLIGHT_BATCHES), an SQS client configured like the worker's; an unmeasured first
+ *      pass warms it up, as the RSS phase warmed the worker up.
  *    Reported: the median e2e rate, the median ceiling rate, and the median of the per-pair ratios.
  * 3. RSS (before 2, so its bursts cannot inflate it): the worker process while the simulator generates
  *    `rssRatePerSec` (5,000) events/s on 5 topics, each delivered on both sessions, for `rssSampleMs`
@@ -31,19 +32,18 @@
  *    would mean the sink was spilling to its spool, which would then be part of what is measured).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { QueuedEventMessage } from "../../shared/contracts.ts";
-import { bundleWorker } from "../../tools/bench/bundle-worker.ts";
+import { fileURLToPath } from "node:url";
+import { bundleForNode, bundleWorker } from "../../tools/bench/bundle-worker.ts";
+import type { CeilingSpec } from "../../tools/bench/ceiling-client.ts";
 import { type FauxqsProcess, startFauxqsProcess } from "../../tools/bench/fauxqs-process-client.ts";
 import { cpuSeconds, sampleRss } from "../../tools/bench/process-stats.ts";
 import { type ReceiverProcess, startReceiverProcess } from "../../tools/bench/receiver-process-client.ts";
 import { type SimProcess, startSimProcess } from "../../tools/bench/sim-process-client.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../tools/local/emulators.ts";
-import { toSqsEntry } from "../../worker/core/message.ts";
 import { DEFAULT_MAX_IN_FLIGHT_BATCHES } from "../../worker/sink/sqs-sink.ts";
 
 const TOPICS = ["v2.bench.a", "v2.bench.b", "v2.bench.c", "v2.bench.d", "v2.bench.e"];
@@ -78,7 +78,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
   const sim = await startSimProcess(Object.values(CLIENTS));
   const fauxqs = await startFauxqsProcess();
   const spoolDir = mkdtempSync(join(tmpdir(), "tokenstream-throughput-"));
-  let bundleDir: string | undefined;
+  const bundleDirs: string[] = [];
   let workerProcess: ChildProcess | undefined;
   try {
     const target = (client: { clientId: string; clientSecret: string }) => ({
@@ -142,7 +142,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
     // The worker process, for 2 and 3
     const queueUrl = await fauxqs.createQueue(E2E_QUEUE, true);
     const bundle = await bundleWorker();
-    bundleDir = bundle.dir;
+    bundleDirs.push(bundle.dir);
     const healthPort = await freePort();
     workerProcess = spawnWorkerProcess(bundle.file, sim, fauxqs, queueUrl, join(spoolDir, "e2e"), healthPort);
     const worker = workerProcess;
@@ -160,16 +160,14 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
     await sim.request({ cmd: "rate", ratePerTopic: 0 });
     rss.stop();
 
-    // 2. end to end (worker process) vs ceiling (SendMessageBatch from here), alternating
-    const sqs = new SQSClient({
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      endpoint: fauxqs.address,
-    });
+    // 2. end to end (worker process) vs ceiling (ceiling client process), alternating
+    const ceilingBundle = await bundleForNode(
+      fileURLToPath(new URL("../../tools/bench/ceiling-client.ts", import.meta.url)),
+    );
+    bundleDirs.push(ceilingBundle.dir);
     const e2eRates: number[] = [];
     const ceilingRates: number[] = [];
     const ratios: number[] = [];
-    await measureCeiling(sqs, fauxqs, "ceiling-warm-up.fifo", await fauxqs.bodies(E2E_QUEUE, 200), e2eEvents);
     for (let round = 0; round < rounds; round++) {
       const goal = (await settledCount(fauxqs, E2E_QUEUE)) + e2eEvents;
       const started = performance.now();
@@ -182,12 +180,11 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
       );
       const e2e = e2eEvents / ((performance.now() - started) / 1000);
       const bodies = await fauxqs.bodies(E2E_QUEUE, 200);
-      const ceiling = await measureCeiling(sqs, fauxqs, `ceiling-${round}.fifo`, bodies, e2eEvents);
+      const ceiling = await measureCeiling(ceilingBundle.file, fauxqs, round, bodies, e2eEvents, spoolDir);
       e2eRates.push(e2e);
       ceilingRates.push(ceiling);
       ratios.push(e2e / ceiling);
     }
-    sqs.destroy();
 
     return {
       "throughput.rawWsEventsPerSec": Math.round(rawPerCpuSec),
@@ -208,7 +205,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
     await sim.close();
     await fauxqs.close();
     rmSync(spoolDir, { recursive: true, force: true });
-    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    for (const dir of bundleDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -249,34 +246,48 @@ function spawnWorkerProcess(
   });
 }
 
-/** SendMessageBatch straight to fauxqs: batches of 10, the sink's default number in flight. */
+/**
+ * The ceiling client (tools/bench/ceiling-client.ts) in its own process, bundled and run like the worker:
+ * the same number of messages from the same bodies, batches of 10, the sink's default number in flight.
+ */
 async function measureCeiling(
-  sqs: SQSClient,
+  ceilingBundle: string,
   fauxqs: FauxqsProcess,
-  queueName: string,
+  round: number,
   bodies: string[],
   count: number,
+  workDir: string,
 ): Promise<number> {
   if (bodies.length === 0) throw new Error("no sample messages to size the ceiling run");
-  const queueUrl = await fauxqs.createQueue(queueName, true);
-  const entries = Array.from({ length: count }, (_, i) => {
-    const message = JSON.parse(bodies[i % bodies.length] as string) as QueuedEventMessage;
-    // A unique key (hence dedup id) per entry, the same length as an event key.
-    message.key = `${queueName}-${i}`.padStart(64, "0");
-    return toSqsEntry(message, { id: "0", fifo: true }).fields;
-  });
-  let next = 0;
-  const lane = async () => {
-    while (next < count) {
-      const first = next;
-      next += 10;
-      const batch = entries.slice(first, first + 10).map((fields, i) => ({ ...fields, Id: String(i) }));
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
-    }
+  const bodiesFile = join(workDir, `ceiling-bodies-${round}.json`);
+  writeFileSync(bodiesFile, JSON.stringify(bodies));
+  const queueName = `ceiling-${round}.fifo`;
+  const spec: CeilingSpec = {
+    endpoint: fauxqs.address,
+    warmUpQueueUrl: await fauxqs.createQueue(`ceiling-warm-up-${round}.fifo`, true),
+    queueUrl: await fauxqs.createQueue(queueName, true),
+    bodiesFile,
+    count,
+    inFlight: DEFAULT_MAX_IN_FLIGHT_BATCHES,
   };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: DEFAULT_MAX_IN_FLIGHT_BATCHES }, lane));
-  const perSec = count / ((performance.now() - started) / 1000);
+  const child = spawn(process.execPath, [ceilingBundle], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: {
+      PATH: process.env.PATH ?? "",
+      CEILING_SPEC: JSON.stringify(spec),
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    },
+  });
+  let out = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  if (code !== 0) throw new Error(`ceiling client exited with ${code}`);
+  const { perSec } = JSON.parse(out) as { perSec: number };
   const landed = await fauxqs.count(queueName);
   if (landed !== count) throw new Error(`ceiling run: ${landed} of ${count} messages in the queue`);
   return perSec;

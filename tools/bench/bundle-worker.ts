@@ -10,11 +10,16 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 /** Bundles worker/main.ts into a fresh temporary directory and returns the bundle's path. */
-export async function bundleWorker(): Promise<{ file: string; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "tokenstream-worker-bundle-"));
+export function bundleWorker(): Promise<{ file: string; dir: string }> {
+  return bundleForNode(fileURLToPath(new URL("../../worker/main.ts", import.meta.url)));
+}
+
+/** Bundles `entry` (a .ts path) the same way into a fresh temporary directory. */
+export async function bundleForNode(entry: string): Promise<{ file: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "tokenstream-bundle-"));
   const file = join(dir, "main.mjs");
   await build({
-    entryPoints: [fileURLToPath(new URL("../../worker/main.ts", import.meta.url))],
+    entryPoints: [entry],
     bundle: true,
     platform: "node",
     target: `node${process.versions.node.split(".")[0]}`,

@@ -45,8 +45,7 @@ function encode(value: unknown): string | undefined {
   const withToJson = value as { toJSON?: () => unknown };
   if (typeof withToJson.toJSON === "function") return encode(withToJson.toJSON());
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj);
-  if (!isSorted(keys)) keys.sort();
+  const keys = sortedKeys(Object.keys(obj));
   let out = "{";
   let first = true;
   for (const key of keys) {
@@ -56,6 +55,28 @@ function encode(value: unknown): string | undefined {
     first = false;
   }
   return `${out}}`;
+}
+
+// Every event of one kind has the same keys in the same order (JSON.parse keeps the text's order), so the
+// sorted order of the last few key lists is remembered instead of sorting them again for each event.
+const SHAPES = 16;
+const shapeKeys: string[][] = [];
+const shapeSorted: string[][] = [];
+let nextShape = 0;
+
+function sortedKeys(keys: string[]): string[] {
+  shapes: for (let s = 0; s < shapeKeys.length; s++) {
+    const known = shapeKeys[s]!;
+    if (known.length !== keys.length) continue;
+    for (let i = 0; i < keys.length; i++) if (known[i] !== keys[i]) continue shapes;
+    return shapeSorted[s]!;
+  }
+  if (isSorted(keys)) return keys;
+  const sorted = [...keys].sort();
+  shapeKeys[nextShape] = keys;
+  shapeSorted[nextShape] = sorted;
+  nextShape = (nextShape + 1) % SHAPES;
+  return sorted;
 }
 
 function isSorted(keys: string[]): boolean {

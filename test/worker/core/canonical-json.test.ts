@@ -18,6 +18,30 @@ describe("canonicalJson", () => {
   });
 });
 
+describe("canonicalJson key order across many object shapes", () => {
+  it("sorts every shape, however many there are and however they interleave", () => {
+    const reference = (value: unknown): string =>
+      JSON.stringify(value, (_key, v: unknown) =>
+        v && typeof v === "object" && !Array.isArray(v)
+          ? Object.fromEntries(
+              Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+            )
+          : v,
+      );
+    const shapes = Array.from({ length: 40 }, (_, n) =>
+      Array.from({ length: 1 + (n % 6) }, (_, k) => `k${(n * 7 + k * 13) % 50}`).reverse(),
+    );
+    for (let pass = 0; pass < 3; pass++) {
+      for (const [n, keys] of shapes.entries()) {
+        const body = JSON.parse(
+          JSON.stringify(Object.fromEntries(keys.map((key, k) => [key, { z: n, a: [k, { y: 1, b: 2 }] }]))),
+        );
+        expect(canonicalJson(body)).toBe(reference(body));
+      }
+    }
+  });
+});
+
 describe("quoteJson", () => {
   it("is JSON.stringify for every kind of string", () => {
     const samples = [

@@ -1,7 +1,17 @@
 /**
- * Soak: >= 100k events through token expiry every few seconds, socket_closing, random abrupt drops, with the
- * worker at redundancy 2 writing into fauxqs (FIFO), and the naive baseline client on the same simulator
- * at the same time. Loss is counted from what is in the queue against the simulator's ledger.
+ * Soak: correctness under churn, not speed. In one process: the simulator (tokens expire every 6 s,
+ * `v2.system.socket_closing` to a random socket every 7 s, a random socket dropped abruptly about every
+ * 9 s, heartbeats every 2 s), fauxqs (FIFO queue + offload bucket), the worker at redundancy 2 (the
+ * default) and, on the same simulator at the same time, the naive baseline client
+ * (bench/baseline/naive-client.ts: one connection, reconnect 1 s after any close, no overlap, no de-dup).
+ * The generator emits 300 events/s on each of 5 topics until the simulator's ledger holds >= 100k events
+ * (or 120 s pass); then the worker is given up to 15 s to catch up and stopped (SIGTERM path: drain).
+ * - `soak.lost`: events in the simulator's ledger (every event it emitted, whether or not any socket was
+ *   there to receive it) that are not in the queue; `soak.duplicatesInQueue`: extra copies of an event in
+ *   the queue; both counted by tools/local/reconcile.ts from every message fauxqs holds.
+ * - `soak.rotations`, `soak.socketClosingSent`, `soak.drops`, `soak.tokensExpired`: the churn that
+ *   actually happened; `soak.gaps` / `gapMs`: intervals the worker recorded with no live session.
+ * - `baseline.lost`: ledger events the naive client never received, over the same period.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -73,7 +73,7 @@ interface Rate {
 }
 
 export async function runThroughput(options: ThroughputOptions = {}): Promise<Record<string, number>> {
-  const coreEvents = options.coreEvents ?? 150_000;
+  const coreEvents = options.coreEvents ?? 100_000;
   const e2eEvents = options.e2eEvents ?? 8_000;
   const rounds = options.rounds ?? 3;
   const sim = await startSimProcess(Object.values(CLIENTS));

@@ -43,6 +43,8 @@ export const GOALS: Record<string, Goal> = {
   "throughput.e2eVsCeilingRatio": { op: ">=", value: 0.8 },
   "throughput.rssMbAt5k": { op: "<", value: 200 },
   "broker.idpCallsPerRotation": { op: "==", value: 1 },
+  "broker.idpCallsPerRefreshStampede": { op: "==", value: 1 },
+  "broker.concurrentRequests": { op: ">=", value: 1000 },
 };
 
 export function meetsGoal(value: number, goal: Goal): boolean {

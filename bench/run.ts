@@ -48,7 +48,8 @@ export const SCENARIOS: ScenarioSpec[] = [
     file: "throughput.ts",
     exportName: "runThroughput",
     prefixes: ["throughput"],
-    timeoutMs: 100_000,
+    // About 80 s: the RSS phase must outlast the 60 s de-dup window.
+    timeoutMs: 150_000,
   },
 ];
 

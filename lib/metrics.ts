@@ -1,6 +1,7 @@
 import { Duration } from "aws-cdk-lib";
 import { Metric, type MetricOptions, Stats } from "aws-cdk-lib/aws-cloudwatch";
 import type { BrokerMetricName as BrokerEmittedName } from "../functions/broker/core/ports.ts";
+import type { AlarmMetricName as WorkerAlarmName } from "../worker/supervisor/alarm-metric.ts";
 import type { MetricName as WorkerEmittedName } from "../worker/telemetry.ts";
 import type { SourceKind } from "./config.ts";
 
@@ -20,7 +21,8 @@ export const BROKER_SERVICE_NAME = "tokenstream-broker";
 export const WORKER_SERVICE_NAME = "tokenstream-worker";
 
 export type BrokerMetricName = BrokerEmittedName;
-export type WorkerMetricName = WorkerEmittedName;
+/** Interval telemetry plus the alarm metrics the worker publishes the moment they happen. */
+export type WorkerMetricName = WorkerEmittedName | WorkerAlarmName;
 
 /** A broker metric, as emitted by the Lambda. */
 export function brokerMetric(metricName: BrokerMetricName, options: MetricOptions = {}): Metric {

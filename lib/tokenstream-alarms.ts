@@ -28,7 +28,7 @@ export interface TokenstreamAlarmsProps {
 
 /**
  * The alarms an operator of tokenstream must see: a recorded gap (events may be missing), anything in a
- * dead-letter queue, an event the worker could not queue, broker mint failures, a lost audit record, fewer
+ * dead-letter queue, an event the worker could not queue, a session stopped for good, broker mint failures, a lost audit record, fewer
  * live sessions than configured, and a backed-up queue.
  */
 export class TokenstreamAlarms extends Construct {
@@ -36,6 +36,7 @@ export class TokenstreamAlarms extends Construct {
   readonly deadLetterQueueNotEmpty: Alarm;
   readonly scheduleDeadLetterQueueNotEmpty: Alarm;
   readonly workerDeadLettered: Alarm;
+  readonly sessionsStopped: Alarm;
   readonly mintFailures: Alarm;
   readonly auditWriteFailures: Alarm;
   readonly liveSessionsBelowTarget: Alarm;
@@ -86,6 +87,16 @@ export class TokenstreamAlarms extends Construct {
       alarmDescription:
         "The worker could not put a message on the queue at all (rejected by SQS as invalid, or too large with no offload bucket) and wrote it to dead-letter.jsonl on the task's ephemeral storage. Its log line (code, key, topic) identifies the event to back-fill through the Genesys REST API.",
       metric: relay.metric("DeadLettered", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.sessionsStopped = new Alarm(this, "SessionsStopped", {
+      alarmDescription:
+        "A worker session stopped for good after a permanent failure (invalid_client, 403 on a topic, unknown profile); the other sessions keep running but redundancy is reduced until the cause is fixed and the task restarted. The error log line with code session_stopped names the cause.",
+      metric: relay.metric("SessionsStopped", { period: Duration.minutes(1), statistic: Stats.SUM }),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -153,17 +164,8 @@ export class TokenstreamAlarms extends Construct {
     }
   }
 
+  /** Every alarm defined here (found, not listed, so a new alarm cannot miss the topic or the dashboard). */
   all(): Alarm[] {
-    return [
-      this.gapRecorded,
-      this.deadLetterQueueNotEmpty,
-      this.scheduleDeadLetterQueueNotEmpty,
-      this.workerDeadLettered,
-      this.mintFailures,
-      this.auditWriteFailures,
-      this.liveSessionsBelowTarget,
-      this.queueAge,
-      this.brokerErrors,
-    ];
+    return this.node.children.filter((child): child is Alarm => child instanceof Alarm);
   }
 }

@@ -4,6 +4,7 @@ import { composeBroker } from "../../functions/broker/composition.ts";
 import { loadBrokerConfig } from "../../functions/broker/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
 import { loadWorkerConfig } from "../../worker/config.ts";
+import { createAlarmMetric } from "../../worker/supervisor/alarm-metric.ts";
 import { createWorkerTelemetry } from "../../worker/telemetry.ts";
 import { testApp, testConfig } from "./helpers.ts";
 
@@ -141,9 +142,11 @@ function workerEmits(env: Record<string, string>, names: readonly string[]): Met
     logLevel: "SILENT",
     dimensions: { sourceKind: config.sourceKind },
   });
+  const alarm = createAlarmMetric({ sourceKind: config.sourceKind });
   return capturedEmf(() => {
     for (const name of names) {
-      if (name === "LiveSessions" || name === "BufferDepth") telemetry.gauge(name, 1);
+      if (name === "SessionsStopped") alarm(name);
+      else if (name === "LiveSessions" || name === "BufferDepth") telemetry.gauge(name, 1);
       else if (name === "SinkLatencyMs") telemetry.timing(name, 1);
       else telemetry.count(name as never);
     }
@@ -168,7 +171,14 @@ for (const variant of [
 
     it("alarms on broker and worker metrics under their emitted dimension sets", () => {
       expect(s.alarms.map((a) => a.name).sort()).toEqual(
-        ["AuditWriteFailures", "DeadLettered", "Gaps", "LiveSessions", "MintFailures"].sort(),
+        [
+          "AuditWriteFailures",
+          "DeadLettered",
+          "Gaps",
+          "LiveSessions",
+          "MintFailures",
+          "SessionsStopped",
+        ].sort(),
       );
       const emitted = new Set(
         [

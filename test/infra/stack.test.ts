@@ -451,6 +451,7 @@ describe("stack", () => {
       Threshold: 1,
     });
     expect(byMetric("DeadLettered")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
+    expect(byMetric("SessionsStopped")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
     expect(byMetric("AuditWriteFailures")).toMatchObject({
       Namespace: "tokenstream",
       Dimensions: [{ Name: "service", Value: "tokenstream-broker" }],

@@ -1,5 +1,5 @@
 import { Duration } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, Stats, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, type IMetric, Stats, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
@@ -47,81 +47,53 @@ export class TokenstreamAlarms extends Construct {
     super(scope, id);
     const { broker, relay } = props;
 
-    this.gapRecorded = new Alarm(this, "GapRecorded", {
-      alarmDescription:
-        "The worker recorded a window with no live session: events in it may be missing. The tokenstream.gap message on the queue names the interval and topics to back-fill.",
-      metric: relay.metric("Gaps", { period: Duration.minutes(1), statistic: Stats.SUM }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.gapRecorded = this.#onAny(
+      "GapRecorded",
+      relay.metric("Gaps", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "The worker recorded a window with no live session: events in it may be missing. The tokenstream.gap message on the queue names the interval and topics to back-fill.",
+    );
 
-    this.deadLetterQueueNotEmpty = new Alarm(this, "DeadLetterQueueNotEmpty", {
-      alarmDescription:
-        "Messages reached the event dead-letter queue: a consumer failed them maxReceiveCount times.",
-      metric: relay.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+    this.deadLetterQueueNotEmpty = this.#onAny(
+      "DeadLetterQueueNotEmpty",
+      relay.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: Stats.MAXIMUM,
       }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+      "Messages reached the event dead-letter queue: a consumer failed them maxReceiveCount times.",
+    );
 
-    this.scheduleDeadLetterQueueNotEmpty = new Alarm(this, "ScheduleDeadLetterQueueNotEmpty", {
-      alarmDescription:
-        "A scheduled token refresh could not be delivered to the broker or failed after retries.",
-      metric: broker.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+    this.scheduleDeadLetterQueueNotEmpty = this.#onAny(
+      "ScheduleDeadLetterQueueNotEmpty",
+      broker.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: Stats.MAXIMUM,
       }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+      "A scheduled token refresh could not be delivered to the broker or failed after retries.",
+    );
 
-    this.workerDeadLettered = new Alarm(this, "WorkerDeadLettered", {
-      alarmDescription:
-        "The worker could not put a message on the queue at all (rejected by SQS as invalid, or too large with no offload bucket) and wrote it to dead-letter.jsonl on the task's ephemeral storage. Its log line (code, key, topic) identifies the event to back-fill through the Genesys REST API.",
-      metric: relay.metric("DeadLettered", { period: Duration.minutes(1), statistic: Stats.SUM }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.workerDeadLettered = this.#onAny(
+      "WorkerDeadLettered",
+      relay.metric("DeadLettered", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "The worker could not put a message on the queue at all (rejected by SQS as invalid, or too large with no offload bucket) and wrote it to dead-letter.jsonl on the task's ephemeral storage. Its log line (code, key, topic) identifies the event to back-fill through the Genesys REST API.",
+    );
 
-    this.sessionsStopped = new Alarm(this, "SessionsStopped", {
-      alarmDescription:
-        "A worker session stopped for good after a permanent failure (invalid_client, 403 on a topic, unknown profile); the other sessions keep running but redundancy is reduced until the cause is fixed and the task restarted. The error log line with code session_stopped names the cause.",
-      metric: relay.metric("SessionsStopped", { period: Duration.minutes(1), statistic: Stats.SUM }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.sessionsStopped = this.#onAny(
+      "SessionsStopped",
+      relay.metric("SessionsStopped", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "A worker session stopped for good after a permanent failure (invalid_client, 403 on a topic, unknown profile); the other sessions keep running but redundancy is reduced until the cause is fixed and the task restarted. The error log line with code session_stopped names the cause.",
+    );
 
-    this.mintFailures = new Alarm(this, "MintFailures", {
-      alarmDescription:
-        "The broker failed to mint a token (identity provider down, 429s, or invalid_client: check the credentials secret). Cached tokens are still served while valid.",
-      metric: broker.metric("MintFailures", { period: Duration.minutes(5), statistic: Stats.SUM }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.mintFailures = this.#onAny(
+      "MintFailures",
+      broker.metric("MintFailures", { period: Duration.minutes(5), statistic: Stats.SUM }),
+      "The broker failed to mint a token (identity provider down, 429s, or invalid_client: check the credentials secret). Cached tokens are still served while valid.",
+    );
 
-    this.auditWriteFailures = new Alarm(this, "AuditWriteFailures", {
-      alarmDescription:
-        "The broker could not write an audit item (DynamoDB error or throttling): the audit trail is missing an entry. Compare with the broker's logs for the same request ids.",
-      metric: broker.metric("AuditWriteFailures", { period: Duration.minutes(5), statistic: Stats.SUM }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.auditWriteFailures = this.#onAny(
+      "AuditWriteFailures",
+      broker.metric("AuditWriteFailures", { period: Duration.minutes(5), statistic: Stats.SUM }),
+      "The broker could not write an audit item (DynamoDB error or throttling): the audit trail is missing an entry. Compare with the broker's logs for the same request ids.",
+    );
 
     this.liveSessionsBelowTarget = new Alarm(this, "LiveSessionsBelowTarget", {
       alarmDescription: `A worker task had fewer than ${props.redundancy} live sessions for 3 minutes (or no worker metrics arrived at all): redundancy is lost and a gap is one failure away.`,
@@ -146,14 +118,11 @@ export class TokenstreamAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    this.brokerErrors = new Alarm(this, "BrokerErrors", {
-      alarmDescription: "The broker Lambda threw or timed out.",
-      metric: broker.function.metricErrors({ period: Duration.minutes(5), statistic: Stats.SUM }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.brokerErrors = this.#onAny(
+      "BrokerErrors",
+      broker.function.metricErrors({ period: Duration.minutes(5), statistic: Stats.SUM }),
+      "The broker Lambda threw or timed out.",
+    );
 
     if (props.topic) {
       const action = new SnsAction(props.topic);
@@ -162,6 +131,18 @@ export class TokenstreamAlarms extends Construct {
         alarm.addOkAction(action);
       }
     }
+  }
+
+  /** Alarms on the first occurrence of something that must never go unnoticed; no data is quiet. */
+  #onAny(id: string, metric: IMetric, description: string): Alarm {
+    return new Alarm(this, id, {
+      alarmDescription: description,
+      metric,
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
   }
 
   /** Every alarm defined here (found, not listed, so a new alarm cannot miss the topic or the dashboard). */

@@ -45,38 +45,49 @@ function encode(value: unknown): string | undefined {
   const withToJson = value as { toJSON?: () => unknown };
   if (typeof withToJson.toJSON === "function") return encode(withToJson.toJSON());
   const obj = value as Record<string, unknown>;
-  const keys = sortedKeys(Object.keys(obj));
+  const shape = shapeOf(Object.keys(obj));
+  const keys = shape.sorted;
   let out = "{";
   let first = true;
-  for (const key of keys) {
-    const encoded = encode(obj[key]);
+  for (let i = 0; i < keys.length; i++) {
+    const encoded = encode(obj[keys[i]!]);
     if (encoded === undefined) continue;
-    out += first ? `${quoteJson(key)}:${encoded}` : `,${quoteJson(key)}:${encoded}`;
-    first = false;
+    if (first) {
+      out += shape.members[i]! + encoded;
+      first = false;
+    } else {
+      out += `,${shape.members[i]!}${encoded}`;
+    }
   }
   return `${out}}`;
 }
 
+/** A key list in sorted order, with each key's `"key":` text, so neither is redone for each event. */
+interface Shape {
+  sorted: string[];
+  members: string[];
+}
+
 // Every event of one kind has the same keys in the same order (JSON.parse keeps the text's order), so the
-// sorted order of the last few key lists is remembered instead of sorting them again for each event.
-const SHAPES = 16;
+// shape of the last few key lists is remembered instead of sorting and quoting them again for each event.
+const SHAPES = 32;
 const shapeKeys: string[][] = [];
-const shapeSorted: string[][] = [];
+const shapes: Shape[] = [];
 let nextShape = 0;
 
-function sortedKeys(keys: string[]): string[] {
-  shapes: for (let s = 0; s < shapeKeys.length; s++) {
+function shapeOf(keys: string[]): Shape {
+  known: for (let s = 0; s < shapeKeys.length; s++) {
     const known = shapeKeys[s]!;
     if (known.length !== keys.length) continue;
-    for (let i = 0; i < keys.length; i++) if (known[i] !== keys[i]) continue shapes;
-    return shapeSorted[s]!;
+    for (let i = 0; i < keys.length; i++) if (known[i] !== keys[i]) continue known;
+    return shapes[s]!;
   }
-  if (isSorted(keys)) return keys;
-  const sorted = [...keys].sort();
+  const sorted = isSorted(keys) ? keys : [...keys].sort();
+  const shape: Shape = { sorted, members: sorted.map((key) => `${quoteJson(key)}:`) };
   shapeKeys[nextShape] = keys;
-  shapeSorted[nextShape] = sorted;
+  shapes[nextShape] = shape;
   nextShape = (nextShape + 1) % SHAPES;
-  return sorted;
+  return shape;
 }
 
 function isSorted(keys: string[]): boolean {

@@ -45,7 +45,7 @@ function encode(value: unknown): string | undefined {
   const withToJson = value as { toJSON?: () => unknown };
   if (typeof withToJson.toJSON === "function") return encode(withToJson.toJSON());
   const obj = value as Record<string, unknown>;
-  const shape = shapeOf(Object.keys(obj));
+  const shape = canonicalShape(Object.keys(obj));
   const keys = shape.sorted;
   let out = "{";
   let first = true;
@@ -63,7 +63,7 @@ function encode(value: unknown): string | undefined {
 }
 
 /** A key list in sorted order, with each key's `"key":` text, so neither is redone for each event. */
-interface Shape {
+export interface Shape {
   sorted: string[];
   members: string[];
 }
@@ -75,7 +75,8 @@ const shapeKeys: string[][] = [];
 const shapes: Shape[] = [];
 let nextShape = 0;
 
-function shapeOf(keys: string[]): Shape {
+/** The sorted order and member prefixes of an object with these keys (in their own order). */
+export function canonicalShape(keys: string[]): Shape {
   known: for (let s = 0; s < shapeKeys.length; s++) {
     const known = shapeKeys[s]!;
     if (known.length !== keys.length) continue;

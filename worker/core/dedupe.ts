@@ -30,11 +30,14 @@
  */
 import * as crypto from "node:crypto";
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
+import { Utf8Writer, writeCanonicalJson } from "./canonical-bytes.ts";
 import { canonicalJson, quoteJson } from "./canonical-json.ts";
 import { FingerprintTable, VALUE_WORDS } from "./fingerprint-table.ts";
 
 // crypto.hash (Node >= 20.12) is a one-shot digest, several times faster than createHash for short inputs.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+const oneShot = (
+  crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }
+).hash;
 
 export function sha256Hex(text: string): string {
   return oneShot
@@ -51,6 +54,27 @@ export function contentText(envelope: NotificationEnvelope): string {
 
 function keyOf(content: string, ordinal: number): string {
   return sha256Hex(`${content},${ordinal}]`);
+}
+
+/** Writes contentText(envelope) as UTF-8 (the same bytes), so the key can be hashed without a string. */
+function writeContent(w: Utf8Writer, envelope: NotificationEnvelope): void {
+  const correlationId = envelope.metadata?.CorrelationId;
+  w.char(0x5b);
+  w.quoted(String(envelope.topicName));
+  w.char(0x2c);
+  writeCanonicalJson(w, envelope.eventBody);
+  w.char(0x2c);
+  if (correlationId === undefined) w.text("null");
+  else w.quoted(String(correlationId));
+}
+
+/** keyOf(content, ordinal) for the content written first into `w` (its length `contentBytes`). */
+function keyOfWritten(w: Utf8Writer, contentBytes: number, ordinal: number): string {
+  w.length = contentBytes;
+  w.text(`,${ordinal}]`);
+  return oneShot
+    ? oneShot("sha256", w.bytes.subarray(0, w.length), "hex")
+    : crypto.createHash("sha256").update(w.bytes.subarray(0, w.length)).digest("hex");
 }
 
 /** De-duplication key: SHA-256 hex of topicName + canonical eventBody + CorrelationId + per-session ordinal. */
@@ -102,6 +126,8 @@ export class CrossSessionDeduper {
   readonly #sessions = new Map<string, { n: number; lastSeenMs: number }>();
   #nextSession = 1;
   readonly #fp = new Uint32Array(4);
+  /** The current event's content, as UTF-8. */
+  readonly #content = new Utf8Writer();
 
   constructor(
     opts: CrossSessionDeduperOptions,
@@ -118,8 +144,11 @@ export class CrossSessionDeduper {
     const nowMs = this.now();
     const current = this.#advance(nowMs);
     const session = this.#sessionNumber(sessionId, nowMs);
-    const content = contentText(envelope);
-    const contentId = keyOf(content, 1);
+    const w = this.#content;
+    w.length = 0;
+    writeContent(w, envelope);
+    const contentBytes = w.length;
+    const contentId = keyOfWritten(w, contentBytes, 1);
     const fp = fingerprintOf(contentId, this.#fp);
     const a = fp[0]!;
     const b = fp[1]!;
@@ -186,7 +215,11 @@ export class CrossSessionDeduper {
     }
     const ordinal = repeated.counts[at]! + 1;
     repeated.counts[at] = ordinal;
-    return { emit: ordinal > maxAccepted, key: ordinal === 1 ? contentId : keyOf(content, ordinal), ordinal };
+    return {
+      emit: ordinal > maxAccepted,
+      key: ordinal === 1 ? contentId : keyOfWritten(w, contentBytes, ordinal),
+      ordinal,
+    };
   }
 
   /** Distinct contents currently remembered (the memory bound under test). */
@@ -221,8 +254,9 @@ export class CrossSessionDeduper {
     // Slices start on multiples of sliceMs from the first one, so their bounds do not drift.
     const origin = newest?.startMs ?? nowMs;
     const startMs = origin + Math.floor((nowMs - origin) / this.#sliceMs) * this.#sliceMs;
-    // Sized for as many records as the previous slice took, so it rarely has to grow.
-    const expected = newest ? newest.table.used : 0;
+    // Sized for as many records as the fullest live slice took, so a burst rarely makes it grow.
+    let expected = 0;
+    for (const slice of this.#slices) expected = Math.max(expected, slice.table.used);
     const created: Slice = { startMs, table: new FingerprintTable(expected), repeated: new Map(), moved: 0 };
     this.#slices.unshift(created);
     return created;

@@ -92,10 +92,12 @@ export class FingerprintTable {
     const old = this.#words;
     this.#words = new Uint32Array(old.length * 2);
     this.#mask = (old.length / STRIDE) * 2 - 1;
+    const w = this.#words;
     for (let base = 0; base < old.length; base += STRIDE) {
       if (old[base + VALUE] === 0) continue;
       const to = this.#emptySlotFor(old[base]!) * STRIDE;
-      this.#words.set(old.subarray(base, base + STRIDE), to);
+      // Word by word: a subarray per entry would allocate once per record moved.
+      for (let i = 0; i < STRIDE; i++) w[to + i] = old[base + i]!;
     }
   }
 }

@@ -139,6 +139,7 @@ export function defineFaultSuite(redundancy: 1 | 2): void {
         await runTraffic(harness, {
           rate: 40,
           ms: 2_200,
+          minEmitted: 101,
           during: async () => {
             await new Promise((r) => setTimeout(r, 400));
             const before = harness.worker.stats().sessionsStarted;

@@ -150,7 +150,13 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
 /** Waits for the worker to be fully live, runs the generator for `ms` (calling `during` meanwhile), stops it. */
 export async function runTraffic(
   h: Harness,
-  opts: { rate: number; ms: number; during?: () => Promise<void> },
+  opts: {
+    rate: number;
+    ms: number;
+    during?: () => Promise<void>;
+    /** Keep generating past `ms` until the simulator has emitted this many events (a loaded CI box is slow). */
+    minEmitted?: number;
+  },
 ) {
   await waitFor(() => h.worker.stats().liveSessions >= h.config.redundancy, 10_000, "all sessions live");
   h.sim.startGenerator(opts.rate);
@@ -158,6 +164,8 @@ export async function runTraffic(
   if (opts.during) await opts.during();
   const left = until - Date.now();
   if (left > 0) await new Promise((r) => setTimeout(r, left));
+  const minEmitted = opts.minEmitted ?? 0;
+  await waitFor(() => h.sim.ledger.total() >= minEmitted, 15_000, `${minEmitted} events emitted`);
   h.sim.stopGenerator();
 }
 

@@ -7,18 +7,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterEach, describe, expect, it } from "vitest";
-import { type LocalBroker, startLocalBroker } from "../../../functions/broker/local-server.ts";
+import type { LocalBroker } from "../../../functions/broker/local-server.ts";
 import { type Simulator, startSimulator } from "../../../sim/index.ts";
-import { type DynaliteServer, startDynalite } from "../../../tools/local/dynalite-server.ts";
-import { createAuditTable, createLeaseTable } from "../../../tools/local/dynamodb-tables.ts";
+import type { DynaliteServer } from "../../../tools/local/dynalite-server.ts";
 import { type RunningWorker, startWorker } from "../../../worker/app.ts";
 import type { WorkerConfig } from "../../../worker/config.ts";
 import { BrokerTokenSource } from "../../../worker/token/broker-token-source.ts";
 import { waitFor } from "../../support/wait-for.ts";
+import { startBrokerOnDynalite } from "./broker-on-dynalite.ts";
 import { TEST_CREDENTIALS } from "./harness.ts";
 
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
@@ -47,29 +46,10 @@ afterEach(async () => {
   sim = dynalite = broker = fauxqs = undefined;
 });
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
-
 async function setup(source: "genesys" | "generic", genericCloseCode: 4001 | 1008 = 4001) {
   const s = await startSimulator({ host: "127.0.0.1", port: 0, heartbeatIntervalMs: 50, genericCloseCode });
   sim = s;
-  dynalite = await startDynalite();
-  const dynamo = new DynamoDBClient({
-    region: "us-east-1",
-    endpoint: dynalite.endpoint,
-    credentials: TEST_CREDENTIALS,
-  });
-  await createLeaseTable(dynamo, "lease");
-  await createAuditTable(dynamo, "audit");
-  broker = await startLocalBroker({
-    profiles: [
-      { name: "main", loginUrl: s.loginUrl, credentialsSecretArn: "unused", tokenSecretArn: "main" },
-    ],
-    dynamo,
-    auditTable: "audit",
-    leaseTable: "lease",
-    credentials: { main: { clientId: "sim-client", clientSecret: "sim-secret" } },
-    log: silent,
-  });
+  ({ broker, dynalite } = await startBrokerOnDynalite(s));
   const brokerUrl = broker.url;
   fauxqs = await startFauxqs({ port: 0, logger: false });
   const { queueUrl } = fauxqs.createQueue("events.fifo", { attributes: { FifoQueue: "true" } });

@@ -7,16 +7,15 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterEach, describe, expect, it } from "vitest";
-import { type LocalBroker, startLocalBroker } from "../../../functions/broker/local-server.ts";
+import type { LocalBroker } from "../../../functions/broker/local-server.ts";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
 import { receivedRef, type Simulator, startSimulator } from "../../../sim/index.ts";
-import { type DynaliteServer, startDynalite } from "../../../tools/local/dynalite-server.ts";
-import { createAuditTable, createLeaseTable } from "../../../tools/local/dynamodb-tables.ts";
+import type { DynaliteServer } from "../../../tools/local/dynalite-server.ts";
 import type { WorkerStats } from "../../../worker/supervisor/stats.ts";
 import { waitFor } from "../../support/wait-for.ts";
+import { startBrokerOnDynalite } from "./broker-on-dynalite.ts";
 import { TEST_CREDENTIALS } from "./harness.ts";
 import { type SwitchableProxy, startProxy } from "./tcp-proxy.ts";
 import { emfMetricNames, freePort, healthStats, spawnWorker, type WorkerProcess } from "./worker-process.ts";
@@ -40,8 +39,6 @@ afterEach(async () => {
   sim = fauxqs = dynalite = broker = proxy = undefined;
 });
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
-
 /** Simulator, broker (recording every token its identity provider issued), fauxqs behind a switchable proxy. */
 async function setup(simOptions: Parameters<typeof startSimulator>[0] = {}) {
   const s = await startSimulator({
@@ -52,24 +49,8 @@ async function setup(simOptions: Parameters<typeof startSimulator>[0] = {}) {
     ...simOptions,
   });
   sim = s;
-  dynalite = await startDynalite();
-  const dynamo = new DynamoDBClient({
-    region: "us-east-1",
-    endpoint: dynalite.endpoint,
-    credentials: TEST_CREDENTIALS,
-  });
-  await createLeaseTable(dynamo, "lease");
-  await createAuditTable(dynamo, "audit");
   const issued: string[] = [];
-  broker = await startLocalBroker({
-    profiles: [
-      { name: "main", loginUrl: s.loginUrl, credentialsSecretArn: "unused", tokenSecretArn: "main" },
-    ],
-    dynamo,
-    auditTable: "audit",
-    leaseTable: "lease",
-    credentials: { main: { clientId: "sim-client", clientSecret: "sim-secret" } },
-    log: silent,
+  ({ broker, dynalite } = await startBrokerOnDynalite(s, {
     fetch: async (input, init) => {
       const res = await fetch(input, init);
       const body = await res.clone().text();
@@ -81,7 +62,7 @@ async function setup(simOptions: Parameters<typeof startSimulator>[0] = {}) {
       }
       return res;
     },
-  });
+  }));
   fauxqs = await startFauxqs({ port: 0, logger: false });
   const { queueUrl } = fauxqs.createQueue("events.fifo", { attributes: { FifoQueue: "true" } });
   proxy = await startProxy(fauxqs.address);

@@ -23,6 +23,7 @@ import { type ReceivedRef, receivedRef, startSimulator } from "../../sim/index.t
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from "../../tools/local/emulators.ts";
 import { reconcile } from "../../tools/local/reconcile.ts";
 import { silentWorkerTelemetry } from "../../tools/local/silent-telemetry.ts";
+import { waitUntil } from "../../tools/wait-until.ts";
 import { startWorker } from "../../worker/app.ts";
 import { loadWorkerConfig } from "../../worker/config.ts";
 import { startNaiveClient } from "../baseline/naive-client.ts";
@@ -97,11 +98,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<Record<string,
   );
   let workerStopped = false;
   try {
-    await waitUntil(
-      () => worker.stats().liveSessions >= 2 && baseline.live(),
-      30_000,
-      "worker and baseline live",
-    );
+    await waitUntil(() => worker.stats().liveSessions >= 2 && baseline.live(), {
+      timeoutMs: 30_000,
+      what: "soak: worker and baseline live",
+      pollMs: 100,
+    });
     const started = Date.now();
     sim.startGenerator(options.ratePerTopic ?? 300);
     // Sessions rotate for token expiry long before any socket ages into the simulator's own maintenance
@@ -111,16 +112,20 @@ export async function runSoak(options: SoakOptions = {}): Promise<Record<string,
       options.socketClosingEveryMs ?? 7_000,
     );
     const maxProduceMs = options.maxProduceMs ?? 120_000;
-    await waitUntil(
-      () => sim.ledger.total() >= targetEvents || Date.now() - started > maxProduceMs,
-      maxProduceMs + 5_000,
-      "target events",
-    );
+    await waitUntil(() => sim.ledger.total() >= targetEvents || Date.now() - started > maxProduceMs, {
+      timeoutMs: maxProduceMs + 5_000,
+      what: "soak: target events",
+      pollMs: 100,
+    });
     sim.stopGenerator();
     clearInterval(maintenance);
     const produceMs = Date.now() - started;
     const delivered = sim.ledger.summary().delivered;
-    await waitUntil(() => worker.stats().eventsOut >= delivered, 15_000, "worker caught up").catch(() => {});
+    await waitUntil(() => worker.stats().eventsOut >= delivered, {
+      timeoutMs: 15_000,
+      what: "soak: worker caught up",
+      pollMs: 100,
+    }).catch(() => {});
     const stop = await worker.stop(Date.now() + 90_000);
     workerStopped = true;
     const workerStats = worker.stats();
@@ -164,13 +169,5 @@ export async function runSoak(options: SoakOptions = {}): Promise<Record<string,
     await sim.close();
     await emulators.stop();
     rmSync(spoolDir, { recursive: true, force: true });
-  }
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`soak: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

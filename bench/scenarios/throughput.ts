@@ -34,7 +34,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,7 +43,9 @@ import { type FauxqsProcess, startFauxqsProcess } from "../../tools/bench/fauxqs
 import { cpuSeconds, sampleRss } from "../../tools/bench/process-stats.ts";
 import { type ReceiverProcess, startReceiverProcess } from "../../tools/bench/receiver-process-client.ts";
 import { type SimProcess, startSimProcess } from "../../tools/bench/sim-process-client.ts";
+import { freePort } from "../../tools/free-port.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../tools/local/emulators.ts";
+import { waitUntil } from "../../tools/wait-until.ts";
 import { DEFAULT_MAX_IN_FLIGHT_BATCHES } from "../../worker/sink/sqs-sink.ts";
 
 const TOPICS = ["v2.bench.a", "v2.bench.b", "v2.bench.c", "v2.bench.d", "v2.bench.e"];
@@ -119,12 +120,11 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
         }
         const cpuBefore = cpuSeconds(to.pid);
         const started = performance.now();
-        await waitUntilAsync(
-          async () => (await to.received()) >= goal,
-          120_000,
-          `${count} events received`,
-          2,
-        );
+        await waitUntil(async () => (await to.received()) >= goal, {
+          timeoutMs: 120_000,
+          what: `throughput: ${count} events received`,
+          pollMs: 2,
+        });
         const wallSec = (performance.now() - started) / 1000;
         return { perWallSec: count / wallSec, perCpuSec: count / (cpuSeconds(to.pid) - cpuBefore) };
       };
@@ -145,7 +145,11 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
     const healthPort = await freePort();
     workerProcess = spawnWorkerProcess(bundle.file, sim, fauxqs, queueUrl, join(spoolDir, "e2e"), healthPort);
     const worker = workerProcess;
-    await waitUntilAsync(async () => (await sim.request({ cmd: "sockets" })) >= 2, 30_000, "worker live");
+    await waitUntil(async () => (await sim.request({ cmd: "sockets" })) >= 2, {
+      timeoutMs: 30_000,
+      what: "throughput: worker live",
+      pollMs: 100,
+    });
     // 3. RSS at a sustained input rate, before the bursts of 2 (so they cannot inflate it)
     const rate = options.rssRatePerSec ?? 5_000;
     const rssSampleMs = options.rssSampleMs ?? 68_000;
@@ -171,12 +175,11 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
       const goal = (await settledCount(fauxqs, E2E_QUEUE)) + e2eEvents;
       const started = performance.now();
       void sim.request({ cmd: "publish", count: e2eEvents, topics: TOPICS });
-      await waitUntilAsync(
-        async () => (await fauxqs.count(E2E_QUEUE)) >= goal,
-        120_000,
-        "all events in the queue",
-        20,
-      );
+      await waitUntil(async () => (await fauxqs.count(E2E_QUEUE)) >= goal, {
+        timeoutMs: 120_000,
+        what: "throughput: all events in the queue",
+        pollMs: 20,
+      });
       const e2e = e2eEvents / ((performance.now() - started) / 1000);
       const bodies = await fauxqs.bodies(E2E_QUEUE, 200);
       const ceiling = await measureCeiling(ceilingBundle.file, fauxqs, round, bodies, e2eEvents, spoolDir);
@@ -311,31 +314,6 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntilAsync(
-  predicate: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-  pollMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`throughput: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
 }
 
 function median(values: number[]): number {

@@ -3,7 +3,7 @@
  * 127.0.0.1 port. Shared by the vitest global setup (test/setup/moto.ts) and benchmark scenarios.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../tools/free-port.ts";
 
 export const MOTO_INSTALL_HINT =
   'moto server is required: install it with  pip install "moto[server]"  (for the python3 on PATH)';
@@ -30,19 +30,6 @@ const LAUNCHER = [
   "sys.argv = ['moto.server'] + sys.argv[1:]",
   "runpy.run_module('moto.server', run_name='__main__', alter_sys=True)",
 ].join("\n");
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 /** The server at `url` answers its management API. */
 export async function motoAnswers(url: string): Promise<boolean> {

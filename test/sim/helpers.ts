@@ -1,13 +1,10 @@
 import WebSocket from "ws";
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
 import type { Simulator } from "../../sim/index.ts";
+import { waitUntil } from "../../tools/wait-until.ts";
 
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function waitFor(predicate: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  return waitUntil(predicate, { timeoutMs, what, pollMs: 5 });
 }
 
 export interface HttpResult {

@@ -19,6 +19,7 @@ import { type RunningWorker, startWorker, type WorkerStats } from "../../worker/
 import { loadWorkerConfig } from "../../worker/config.ts";
 import { BrokerTokenSource } from "../../worker/token/broker-token-source.ts";
 import { runAuditCli } from "../audit/cli.ts";
+import { waitUntil } from "../wait-until.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalEmulators, startEmulators } from "./emulators.ts";
 import { type QueueConsumer, startQueueConsumer } from "./queue-consumer.ts";
 import { readQueuedMessages } from "./queue-file.ts";
@@ -158,7 +159,12 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
     cleanups.push(() => consumer.stop());
     log(`consumer:          events are appended to ${jsonlPath}`);
 
-    await waitUntil(() => worker.stats().liveSessions >= 1, 30_000, options.signal).catch(() => {
+    await waitUntil(() => worker.stats().liveSessions >= 1, {
+      timeoutMs: 30_000,
+      what: "a live session",
+      pollMs: 50,
+      signal: options.signal,
+    }).catch(() => {
       throw new Error(
         "no worker session became live within 30 s (check the endpoints and credentials above)",
       );
@@ -187,9 +193,11 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
     if (sim) {
       sim.stopGenerator();
       const simulator = sim;
-      await waitUntil(() => worker.stats().eventsOut >= simulator.ledger.summary().delivered, 5_000).catch(
-        () => {},
-      );
+      await waitUntil(() => worker.stats().eventsOut >= simulator.ledger.summary().delivered, {
+        timeoutMs: 5_000,
+        what: "the worker to hand every delivered event to the queue",
+        pollMs: 50,
+      }).catch(() => {});
     }
     const stopResult = await worker.stop(Date.now() + 30_000);
     workerStopped = true;
@@ -434,13 +442,4 @@ function waitForStop(durationMs: number | undefined, signal: AbortSignal | undef
       resolveStop();
     }
   });
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (signal?.aborted) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((resolveTick) => setTimeout(resolveTick, 50));
-  }
 }

@@ -11,9 +11,10 @@ import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedMessage } from "../../../shared/contracts.ts";
 import { type Simulator, startSimulator } from "../../../sim/index.ts";
+import { freePort } from "../../../tools/free-port.ts";
 import { waitFor } from "../../support/wait-for.ts";
 import { parseDockerfile } from "../unit/dockerfile.ts";
-import { freePort, healthStats, REPO, spawnWorker, type WorkerProcess } from "./worker-process.ts";
+import { healthStats, REPO, spawnWorker, type WorkerProcess } from "./worker-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tokenstream-bundle-"));
 let bundle = "";

@@ -12,13 +12,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { LocalBroker } from "../../../functions/broker/local-server.ts";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
 import { receivedRef, type Simulator, startSimulator } from "../../../sim/index.ts";
+import { freePort } from "../../../tools/free-port.ts";
 import type { DynaliteServer } from "../../../tools/local/dynalite-server.ts";
 import type { WorkerStats } from "../../../worker/supervisor/stats.ts";
 import { waitFor } from "../../support/wait-for.ts";
 import { startBrokerOnDynalite } from "./broker-on-dynalite.ts";
 import { TEST_CREDENTIALS } from "./harness.ts";
 import { type SwitchableProxy, startProxy } from "./tcp-proxy.ts";
-import { emfMetricNames, freePort, healthStats, spawnWorker, type WorkerProcess } from "./worker-process.ts";
+import { emfMetricNames, healthStats, spawnWorker, type WorkerProcess } from "./worker-process.ts";
 
 let sim: Simulator | undefined;
 let fauxqs: FauxqsServer | undefined;

@@ -1,6 +1,5 @@
 /** Runs the real entry point worker/main.ts as a child process and captures everything it writes. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import type { WorkerStats } from "../../../worker/supervisor/stats.ts";
 
 const REPO_ROOT = new URL("../../../", import.meta.url).pathname;
@@ -42,19 +41,6 @@ export function spawnWorker(
       return { code, ms: Date.now() - at };
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 /** /healthz body of a worker process (undefined while it is not answering yet). */

@@ -2,17 +2,7 @@ import { type AddressInfo, createConnection, createServer, type Server, type Soc
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
-export async function waitFor(
-  predicate: () => boolean,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitFor } from "../../support/wait-for.ts";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 

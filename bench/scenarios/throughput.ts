@@ -43,6 +43,7 @@ import { type FauxqsProcess, startFauxqsProcess } from "../../tools/bench/fauxqs
 import { cpuSeconds, sampleRss } from "../../tools/bench/process-stats.ts";
 import { type ReceiverProcess, startReceiverProcess } from "../../tools/bench/receiver-process-client.ts";
 import { type SimProcess, startSimProcess } from "../../tools/bench/sim-process-client.ts";
+import { stopChild } from "../../tools/bench/stop-child.ts";
 import { freePort } from "../../tools/free-port.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../tools/local/emulators.ts";
 import { waitUntil } from "../../tools/wait-until.ts";
@@ -203,7 +204,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Re
       "throughput.rssPhaseDeliveredPerSec": Math.round(queuedDuring / rssPhaseSec),
     };
   } finally {
-    if (workerProcess) await stopProcess(workerProcess);
+    if (workerProcess) await stopChild(workerProcess, 15_000);
     await sim.close();
     await fauxqs.close();
     rmSync(spoolDir, { recursive: true, force: true });
@@ -305,15 +306,6 @@ async function settledCount(fauxqs: FauxqsProcess, queueName: string): Promise<n
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   throw new Error("throughput: the queue kept growing after the input stopped");
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function median(values: number[]): number {

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/emulators.ts";
 import type { FauxqsProcessCommand, FauxqsProcessReply } from "./fauxqs-process.ts";
+import { stopChild } from "./stop-child.ts";
 
 type Command = FauxqsProcessCommand extends infer C
   ? C extends { id: number }
@@ -68,13 +69,6 @@ export async function startFauxqsProcess(): Promise<FauxqsProcess> {
     },
     count: (name) => request<number>({ cmd: "count", name }),
     bodies: (name, limit) => request<string[]>({ cmd: "bodies", name, limit }),
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    close: () => stopChild(child, 5_000),
   };
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ReceiverCommand, ReceiverReply, ReceiverSpec } from "./receiver-process.ts";
+import { stopChild } from "./stop-child.ts";
 
 export interface ReceiverProcess {
   pid: number;
@@ -45,13 +46,6 @@ export async function startReceiverProcess(spec: ReceiverSpec): Promise<Receiver
         child.send({ cmd: "count", id } satisfies ReceiverCommand);
       });
     },
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    close: () => stopChild(child, 5_000),
   };
 }

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { SimulatedClient } from "../../sim/index.ts";
 import type { SimProcessCommand, SimProcessReply } from "./sim-process.ts";
+import { stopChild } from "./stop-child.ts";
 
 type Command = SimProcessCommand extends infer C ? (C extends { id: number } ? Omit<C, "id"> : never) : never;
 
@@ -46,13 +47,6 @@ export async function startSimProcess(clients: SimulatedClient[]): Promise<SimPr
         child.send({ ...command, id } as SimProcessCommand);
       });
     },
-    async close() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    close: () => stopChild(child, 5_000),
   };
 }

@@ -36,12 +36,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            profile: { S: profile },
-            owner: { S: owner },
-            leaseUntil: { N: String(leaseUntilMs) },
-            expiresAtEpoch: ttlOf(leaseUntilMs),
-          },
+          Item: leaseItem(profile, owner, leaseUntilMs),
           ConditionExpression: "attribute_not_exists(#profile) OR #leaseUntil < :now",
           ExpressionAttributeNames: { "#profile": "profile", "#leaseUntil": "leaseUntil" },
           ExpressionAttributeValues: { ":now": { N: String(nowMs) } },
@@ -66,13 +61,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
         await this.client.send(
           new PutItemCommand({
             TableName: this.tableName,
-            Item: {
-              profile: { S: profile },
-              owner: { S: owner },
-              leaseUntil: { N: String(failure.untilMs) },
-              failureCode: { S: failure.code },
-              expiresAtEpoch: ttlOf(failure.untilMs),
-            },
+            Item: leaseItem(profile, owner, failure.untilMs, failure.code),
             ...condition,
           }),
         );
@@ -92,8 +81,19 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 }
 
-function ttlOf(untilMs: number): AttributeValue {
-  return { N: String(Math.ceil(untilMs / 1000) + LEASE_ITEM_TTL_GRACE_S) };
+function leaseItem(
+  profile: string,
+  owner: string,
+  untilMs: number,
+  failureCode?: string,
+): Record<string, AttributeValue> {
+  return {
+    profile: { S: profile },
+    owner: { S: owner },
+    leaseUntil: { N: String(untilMs) },
+    ...(failureCode ? { failureCode: { S: failureCode } } : {}),
+    expiresAtEpoch: { N: String(Math.ceil(untilMs / 1000) + LEASE_ITEM_TTL_GRACE_S) },
+  };
 }
 
 function heldLease(item: Record<string, AttributeValue> | undefined, nowMs: number): LeaseAttempt {

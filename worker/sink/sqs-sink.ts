@@ -35,8 +35,8 @@ import {
   type SinkLogger,
   type SinkMetrics,
 } from "./sink-ports.ts";
-import { SpoolHandoff } from "./spool-handoff.ts";
 import type { Spool } from "./spool.ts";
+import { SpoolHandoff } from "./spool-handoff.ts";
 
 export { DEAD_LETTER_FILE } from "./dead-letter.ts";
 export { ENTRY_OVERHEAD_BYTES } from "./entry-buffer.ts";

@@ -19,12 +19,16 @@ import {
   type SupervisorMetrics,
   type SupervisorOptions,
 } from "./supervisor/supervisor.ts";
+import { Durability } from "./durability.ts";
 import { createWorkerTelemetry, type WorkerTelemetry } from "./telemetry.ts";
 import { BrokerTokenSource } from "./token/broker-token-source.ts";
 import { DirectTokenSource } from "./token/direct-token-source.ts";
 import type { TokenSource } from "./token/token-source.ts";
 
 export type { WorkerStats } from "./supervisor/stats.ts";
+
+/** The sink counts as stuck (task replaced) when its pump has not run for this long with work waiting. */
+export const SINK_STUCK_MS = 60_000;
 
 export interface WorkerDeps {
   tokenSource?: TokenSource;
@@ -41,6 +45,24 @@ export interface WorkerDeps {
   sinkOptions?: Partial<Omit<SqsSinkOptions, "sqs" | "queueUrl" | "spoolDir">>;
   /** Supervisor tuning beyond what the environment configures (tests, benchmarks). */
   tuning?: Partial<Omit<SupervisorOptions, "redundancy" | "topics">>;
+}
+
+/** The durable backlog and coverage ledger, when configured (and the sink is the worker's own). */
+function createDurability(
+  config: WorkerConfig,
+  deps: WorkerDeps,
+  log: SupervisorLog,
+  telemetry: WorkerTelemetry,
+): Durability | undefined {
+  if (!config.durability || deps.sink) return undefined;
+  return new Durability({
+    config: config.durability,
+    topics: config.topics,
+    spoolDir: config.spoolDir,
+    region: config.region,
+    log: { debug: () => {}, ...log },
+    metrics: telemetry,
+  });
 }
 
 export interface StopResult {
@@ -120,22 +142,26 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     region: config.region,
     ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
   };
-  const sink =
-    deps.sink ??
-    new SqsSink({
-      sqs: deps.sqs ?? new SQSClient(clientConfig),
-      queueUrl: config.queueUrl,
-      spoolDir: config.spoolDir,
-      ...(config.offloadBucket
-        ? {
-            offloadBucket: config.offloadBucket,
-            s3: deps.s3 ?? new S3Client({ ...clientConfig, forcePathStyle: !!config.awsEndpointUrl }),
-          }
-        : {}),
-      metrics: telemetry,
-      logger: log,
-      ...deps.sinkOptions,
-    });
+  const durability = createDurability(config, deps, log, telemetry);
+  const sqsSink = deps.sink
+    ? undefined
+    : new SqsSink({
+        sqs: deps.sqs ?? new SQSClient(clientConfig),
+        queueUrl: config.queueUrl,
+        spoolDir: config.spoolDir,
+        ...durability?.sinkOptions(),
+        ...(config.offloadBucket
+          ? {
+              offloadBucket: config.offloadBucket,
+              s3: deps.s3 ?? new S3Client({ ...clientConfig, forcePathStyle: !!config.awsEndpointUrl }),
+            }
+          : {}),
+        metrics: telemetry,
+        logger: log,
+        ...deps.sinkOptions,
+      });
+  const sink: EventSink = deps.sink ?? sqsSink!;
+  const sessions = deps.sessions ?? createSessions(config);
   const supervisor = new Supervisor(
     {
       redundancy: config.redundancy,
@@ -146,8 +172,8 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     },
     {
       tokenSource: deps.tokenSource ?? createTokenSource(config),
-      sessions: deps.sessions ?? createSessions(config),
-      sink,
+      sessions: durability ? durability.observe(sessions) : sessions,
+      sink: durability ? durability.supervisorSink(sink) : sink,
       log,
       metrics: supervisorMetrics(
         telemetry,
@@ -157,7 +183,8 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
   );
   const stats = (): WorkerStats => supervisor.stats();
   let health: HealthServer | undefined;
-  if (deps.health ?? true) health = await startHealthServer({ port: config.healthPort, stats });
+  const alive = (): boolean => sqsSink?.alive(SINK_STUCK_MS) ?? true;
+  if (deps.health ?? true) health = await startHealthServer({ port: config.healthPort, stats, alive });
   const depthTimer = setInterval(() => telemetry.gauge("BufferDepth", sink.depth()), 1_000);
   depthTimer.unref();
   log.info("worker starting", {
@@ -166,6 +193,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     topics: config.topics.length,
     tokenSource: config.tokenSource.kind,
   });
+  if (durability && sqsSink) await durability.start(sqsSink);
   supervisor.start();
 
   let stopping: Promise<StopResult> | undefined;
@@ -179,6 +207,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
         clearInterval(depthTimer);
         const result = await sink.drain(deadlineMs);
         await sink.close();
+        await durability?.stop();
         await health?.close();
         log.info("worker stopped", { ...result, ...supervisor.stats() });
         telemetry.stop();

@@ -1,8 +1,12 @@
 /**
  * `/healthz` on HEALTH_PORT: 200 while at least one session is live and the sink is healthy, else 503.
- * The JSON body carries the worker's stats (counts only, never a token).
- * `/livez`: 200 whenever the process answers at all. For a container health check that replaces the task:
- * replacing a worker because SQS or the upstream is down would not help, and would lose its spool.
+ * The JSON body carries the worker's stats (counts only, never a token): upstream and sink state for
+ * humans and load balancers.
+ * `/livez`: liveness of the process only, for the container health check that replaces the task: 200
+ * while the event loop turns (answering at all) and `alive()` holds (the sink's pump is not wedged), else
+ * 503. Never upstream or SQS success: replacing a worker because Genesys, the identity provider or SQS is
+ * down would not help, would open new channels in a loop, and coverage is gated by deployment alarms
+ * instead (docs/durability.md).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,6 +25,8 @@ export async function startHealthServer(opts: {
   port: number;
   host?: string;
   stats: () => WorkerStats;
+  /** Process liveness beyond answering (default: always). */
+  alive?: () => boolean;
 }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -29,8 +35,9 @@ export async function startHealthServer(opts: {
       return;
     }
     if (path === "/livez") {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-      res.end(req.method === "HEAD" ? undefined : '{"status":"alive"}');
+      const alive = opts.alive?.() ?? true;
+      res.writeHead(alive ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : alive ? '{"status":"alive"}' : '{"status":"stuck"}');
       return;
     }
     if (path !== "/healthz") {

@@ -65,6 +65,8 @@ export interface SegmentInfo {
 export interface SpoolOptions {
   /** Roll the tail segment after this many lines (default: unbounded). */
   maxSegmentLines?: number;
+  /** Roll the tail segment once it holds this many bytes (default: unbounded). */
+  maxSegmentBytes?: number;
   /** Called with the file name of every segment deleted (delivered, or rewritten by persistHead). */
   onRemoved?: (name: string) => void;
   now?: () => number;
@@ -90,6 +92,8 @@ export class Spool {
   #reader: Reader | undefined;
   #unread = 0;
   #quarantined = 0;
+  /** Lowest sequence number handed out by headSeqs: new head segments go below it. */
+  #floor = Number.POSITIVE_INFINITY;
   readonly #o: SpoolOptions;
   readonly #now: () => number;
 
@@ -145,7 +149,8 @@ export class Spool {
 
   /** `count` free sequence numbers ordered before every segment, ascending. */
   headSeqs(count: number): number[] {
-    const first = this.#segments.length > 0 ? this.#segments[0]!.seq : FIRST_SEQ;
+    const first = Math.min(this.#firstSeq(), this.#floor);
+    this.#floor = first - count;
     return Array.from({ length: count }, (_, i) => first - count + i);
   }
 
@@ -198,8 +203,12 @@ export class Spool {
   /** Appends one record (must not contain a newline). Throws on I/O failure: the caller keeps the record. */
   append(line: string, receivedAtMs = this.#now()): void {
     if (line.includes("\n")) throw new Error("spool line must not contain a newline");
-    const max = this.#o.maxSegmentLines;
-    if (this.#writer && max !== undefined && this.#segments[this.#segments.length - 1]!.unreadLines >= max) {
+    const tail = this.#writer ? this.#segments[this.#segments.length - 1] : undefined;
+    if (
+      tail &&
+      (tail.unreadLines >= (this.#o.maxSegmentLines ?? Number.POSITIVE_INFINITY) ||
+        tail.size >= (this.#o.maxSegmentBytes ?? Number.POSITIVE_INFINITY))
+    ) {
       this.sealTail();
     }
     if (!this.#writer) {
@@ -264,7 +273,8 @@ export class Spool {
     this.#closeReader();
     const touched = this.#segments.filter((s) => s.readOffset > 0 || s.outstanding > 0);
     if (undelivered.length === 0 && touched.length === 0) return;
-    const firstSeq = this.#segments.length > 0 ? this.#segments[0]!.seq - 1 : FIRST_SEQ;
+    const firstSeq = Math.min(this.#firstSeq(), this.#floor) - 1;
+    this.#floor = firstSeq;
     const finalPath = this.#pathOf(firstSeq);
     const tmpPath = `${finalPath}.tmp`;
     const fd = openSync(tmpPath, "w");
@@ -406,6 +416,10 @@ export class Spool {
         i++;
       }
     }
+  }
+
+  #firstSeq(): number {
+    return this.#segments.length > 0 ? this.#segments[0]!.seq : FIRST_SEQ;
   }
 
   #pathOf(seq: number): string {

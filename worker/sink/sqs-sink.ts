@@ -69,8 +69,9 @@ export interface SqsSinkOptions {
    */
   memoryLimitBytes?: number;
   spoolDir: string;
-  /** Roll spool segments after this many lines (the durable backlog uploads whole segments). */
+  /** Roll spool segments after this many lines or bytes (the durable backlog stores whole segments). */
   spoolSegmentLines?: number;
+  spoolSegmentBytes?: number;
   /** Called with the name of every spool segment deleted. */
   onSegmentRemoved?: (name: string) => void;
   /**
@@ -164,7 +165,12 @@ export class SqsSink implements EventSink {
     });
     this.#handoff = new SpoolHandoff(
       opts.spoolDir,
-      { maxSegmentLines: opts.spoolSegmentLines, onRemoved: opts.onSegmentRemoved, now: this.#now },
+      {
+        maxSegmentLines: opts.spoolSegmentLines,
+        maxSegmentBytes: opts.spoolSegmentBytes,
+        onRemoved: opts.onSegmentRemoved,
+        now: this.#now,
+      },
       this.#log,
     );
     this.#schedulePump();

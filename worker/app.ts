@@ -7,6 +7,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { WorkerConfig } from "./config.ts";
 import type { EventSink } from "./core/event-sink.ts";
+import { Durability } from "./durability.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
 import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
 import type { SessionFactory } from "./source/session.ts";
@@ -19,7 +20,6 @@ import {
   type SupervisorMetrics,
   type SupervisorOptions,
 } from "./supervisor/supervisor.ts";
-import { Durability } from "./durability.ts";
 import { createWorkerTelemetry, type WorkerTelemetry } from "./telemetry.ts";
 import { BrokerTokenSource } from "./token/broker-token-source.ts";
 import { DirectTokenSource } from "./token/direct-token-source.ts";

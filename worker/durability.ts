@@ -9,9 +9,10 @@
  * - the supervisor's own (per-process, in-memory) gap messages are dropped: the ledger records every gap,
  *   across tasks and crashes, once.
  */
+
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { QueuedMessage } from "../shared/contracts.ts";
@@ -37,6 +38,8 @@ export const COVERAGE_LOOKBACK_MS = 6 * 86_400_000;
 /** Spool segments roll at these sizes, so each stored object (and each adopted one in memory) is small. */
 export const SEGMENT_LINES = 2_000;
 export const SEGMENT_BYTES = 4 * 1024 * 1024;
+/** Segments of an owner without a ledger record count as orphaned once untouched this long. */
+export const UNRECORDED_OWNER_MS = 60_000;
 
 export interface DurabilityDeps {
   config: DurabilityConfig;
@@ -219,7 +222,6 @@ export class Durability {
         const result = await this.#scan();
         if (!result || result.undecided === 0 || this.#now() >= deadline) break;
         await new Promise((r) => setTimeout(r, c.heartbeatMs));
-        await this.#ledger?.tick();
       }
     } finally {
       sink.release();
@@ -228,6 +230,7 @@ export class Durability {
 
   async #scan(): Promise<{ undecided: number } | undefined> {
     try {
+      await this.#ledger?.derive();
       return await this.#adopter?.scan();
     } catch (err) {
       this.d.log.error("backlog adoption scan failed; retrying", {
@@ -238,11 +241,18 @@ export class Durability {
     }
   }
 
+  /** Judged on the ledger as read at the start of this scan: staleness relative to the read time. */
   #ownerState(owner: string, segments: StoredSegment[]): OwnerState {
-    const now = this.#now();
+    const read = this.#ledger?.lastSnapshot();
+    const now = read?.readAtMs ?? this.#now();
     const stale = now - this.d.config.staleAfterMs;
-    const task = this.#ledger?.lastSnapshot()?.tasks.find((t) => t.taskId === owner);
-    if (!task) return segments.every((s) => s.lastModifiedMs < stale) ? "gone" : "undecided";
+    const task = read?.snapshot.tasks.find((t) => t.taskId === owner);
+    if (!task) {
+      // No record (yet, or expired): only long-untouched segments are an orphan's. S3 LastModified has
+      // one-second precision, and a task may store a segment before its first heartbeat lands.
+      const orphanedBefore = now - Math.max(10 * this.d.config.staleAfterMs, UNRECORDED_OWNER_MS);
+      return segments.every((s) => s.lastModifiedMs < orphanedBefore) ? "gone" : "undecided";
+    }
     if (task.stoppedAtMs !== undefined || task.heartbeatAtMs < stale) return "gone";
     return task.heartbeatAtMs >= this.#startedAtMs ? "alive" : "undecided";
   }

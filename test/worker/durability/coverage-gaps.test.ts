@@ -41,7 +41,10 @@ describe("deriveCoverage (uncovered intervals from the coverage ledger)", () => 
   });
 
   it("a task that never goes live: the whole interval is open while nothing covers, closed when coverage returns", () => {
-    const never: CoverageSnapshot = { tasks: [task("a", 1_000, 120_000), task("b", 60_000, 120_000)], stretches: [] };
+    const never: CoverageSnapshot = {
+      tasks: [task("a", 1_000, 120_000), task("b", 60_000, 120_000)],
+      stretches: [],
+    };
     const open = deriveCoverage(never, 120_000, opts);
     expect(open.closed).toEqual([]);
     expect(open.openSinceMs).toBe(1_000);
@@ -80,6 +83,9 @@ describe("deriveCoverage (uncovered intervals from the coverage ledger)", () => 
       stretches: [stretch("a", 4_500_000, 5_000_000)],
     };
     expect(deriveCoverage(snap, 5_000_000, opts).closed).toEqual([]);
-    expect(deriveCoverage({ tasks: [], stretches: [] }, 1, opts)).toEqual({ closed: [], openSinceMs: undefined });
+    expect(deriveCoverage({ tasks: [], stretches: [] }, 1, opts)).toEqual({
+      closed: [],
+      openSinceMs: undefined,
+    });
   });
 });

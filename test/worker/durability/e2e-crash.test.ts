@@ -17,6 +17,7 @@ import { healthStats, spawnWorker, type WorkerProcess } from "../integration/wor
 import { createDurableResources, type DurableResources } from "./durable-env.ts";
 
 const HEARTBEAT_MS = 200;
+const WRITE_SLACK_MS = 300;
 const TOPICS = ["t.alpha", "t.beta"];
 
 let sim: Simulator | undefined;
@@ -145,7 +146,11 @@ describe("a task dies; nothing is lost and the downtime is recorded once", () =>
     expect(orderAndDuplicates(refs)).toEqual({ orderViolations: 0, duplicates: 0 });
     expect(refs).toHaveLength(emitted);
     expect(b.w.output()).not.toMatch(/access_token|Bearer /);
-    await waitFor(async () => (await durable!.storedKeys()).length === 0, 5_000, "the adopted backlog deleted");
+    await waitFor(
+      async () => (await durable!.storedKeys()).length === 0,
+      5_000,
+      "the adopted backlog deleted",
+    );
   });
 
   it("SIGKILL with SQS up, restart 3 s later: one gap from the kill to the new task going live; no loss outside it", async () => {
@@ -154,6 +159,7 @@ describe("a task dies; nothing is lost and the downtime is recorded once", () =>
     await waitLive(a.healthPort);
     s.startGenerator(40);
     await waitFor(() => queued().length > 40, 10_000, "events reaching the queue");
+    await new Promise((r) => setTimeout(r, 1_500)); // past start-up: heartbeats at their steady cadence
     const killedAt = Date.now();
     await a.w.signal("SIGKILL");
     await new Promise((r) => setTimeout(r, 3_000));
@@ -174,8 +180,9 @@ describe("a task dies; nothing is lost and the downtime is recorded once", () =>
     expect(downtime, JSON.stringify(gaps)).toHaveLength(1);
     const gap = downtime[0]!;
     expect(gap.topics).toEqual(TOPICS);
-    // Starts within one coverage heartbeat of the kill (the last moment known covered and durable)...
-    expect(killedAt - Date.parse(gap.start)).toBeLessThanOrEqual(HEARTBEAT_MS + 100);
+    // Starts within one coverage heartbeat of the kill (the last moment known covered and durable); the
+    // slack is the write's own latency and timer delay on a loaded 2-core machine.
+    expect(killedAt - Date.parse(gap.start)).toBeLessThanOrEqual(HEARTBEAT_MS + WRITE_SLACK_MS);
     expect(Date.parse(gap.start)).toBeLessThanOrEqual(killedAt);
     // ...and ends when the new task went live (seen live by polling /healthz a little later).
     expect(Date.parse(gap.end)).toBeGreaterThan(restartedAt);
@@ -196,10 +203,13 @@ describe("a task dies; nothing is lost and the downtime is recorded once", () =>
     s.faults.oauth.next(1_000_000, { status: 503 });
     const spawnedAt = Date.now();
     const a = await spawn("task-a");
+    await waitFor(async () => (await healthStats(a.healthPort)) !== undefined, 20_000, "task-a answering");
+    const aUpAt = Date.now();
     await new Promise((r) => setTimeout(r, 1_500));
     const b = await spawn("task-b");
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect((await healthStats(a.healthPort))?.liveSessions).toBe(0);
+    await waitFor(async () => (await healthStats(b.healthPort)) !== undefined, 20_000, "task-b answering");
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await healthStats(a.healthPort))?.liveSessions, a.w.output().slice(-3000)).toBe(0);
     // Refusing is not a reason to replace the task: its liveness probe passes.
     expect((await fetch(`http://127.0.0.1:${a.healthPort}/livez`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${a.healthPort}/healthz`)).status).toBe(503);
@@ -212,7 +222,7 @@ describe("a task dies; nothing is lost and the downtime is recorded once", () =>
     const gaps = queued().filter((m): m is QueuedGapMessage => m.kind === "gap");
     expect(gaps, JSON.stringify(gaps)).toHaveLength(1);
     expect(Date.parse(gaps[0]!.start)).toBeGreaterThanOrEqual(spawnedAt);
-    expect(Date.parse(gaps[0]!.start)).toBeLessThan(spawnedAt + 1_500); // task-a's start
+    expect(Date.parse(gaps[0]!.start)).toBeLessThanOrEqual(aUpAt); // task-a's start
     expect(Date.parse(gaps[0]!.end)).toBeGreaterThanOrEqual(restoredAt);
   });
 });

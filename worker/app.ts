@@ -183,7 +183,15 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
   );
   const stats = (): WorkerStats => supervisor.stats();
   let health: HealthServer | undefined;
-  const alive = (): boolean => sqsSink?.alive(SINK_STUCK_MS) ?? true;
+  const startedAtMs = Date.now();
+  let coveredOnce = false;
+  // Liveness for the container health check; until the first coverage (or the start-up grace) a new task
+  // is not healthy, so ECS keeps the old one until the new one covers (make-before-break deployments).
+  const alive = (): boolean => {
+    if (supervisor.liveSessions() >= 1) coveredOnce = true;
+    const startedUp = coveredOnce || Date.now() - startedAtMs >= (config.startupGraceMs ?? 0);
+    return startedUp && (sqsSink?.alive(SINK_STUCK_MS) ?? true);
+  };
   if (deps.health ?? true) health = await startHealthServer({ port: config.healthPort, stats, alive });
   const depthTimer = setInterval(() => telemetry.gauge("BufferDepth", sink.depth()), 1_000);
   depthTimer.unref();

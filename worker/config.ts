@@ -28,6 +28,11 @@ export interface WorkerConfig {
   /** Durable backlog and coverage ledger (both or neither); see worker/durability.ts. */
   durability?: DurabilityConfig;
   shutdownTimeoutMs: number;
+  /**
+   * `/livez` (the container health check) also waits for the first coverage during this long after start,
+   * so a deployment stays make-before-break; after it, only process liveness counts.
+   */
+  startupGraceMs?: number;
   heartbeatTimeoutMs: number;
   backoffBaseMs: number;
   backoffCapMs: number;
@@ -232,6 +237,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     offloadBucket,
     durability,
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 100_000, 1_000, 3_600_000),
+    startupGraceMs: int("STARTUP_GRACE_MS", 240_000, 0, 3_600_000),
     heartbeatTimeoutMs: int("HEARTBEAT_TIMEOUT_MS", 65_000, 100, 600_000),
     backoffBaseMs: int("BACKOFF_BASE_MS", 500, 10, 60_000),
     backoffCapMs: int("BACKOFF_CAP_MS", 30_000, 10, 600_000),

@@ -2,11 +2,12 @@
  * `/healthz` on HEALTH_PORT: 200 while at least one session is live and the sink is healthy, else 503.
  * The JSON body carries the worker's stats (counts only, never a token): upstream and sink state for
  * humans and load balancers.
- * `/livez`: liveness of the process only, for the container health check that replaces the task: 200
- * while the event loop turns (answering at all) and `alive()` holds (the sink's pump is not wedged), else
- * 503. Never upstream or SQS success: replacing a worker because Genesys, the identity provider or SQS is
- * down would not help, would open new channels in a loop, and coverage is gated by deployment alarms
- * instead (docs/durability.md).
+ * `/livez`: liveness of the process, for the container health check that replaces the task: 200 while
+ * the event loop turns (answering at all) and `alive()` holds (worker/app.ts: the sink's pump is not
+ * wedged; and, during the start-up grace only, the task has covered once, so deployments stay
+ * make-before-break), else 503. Never upstream or SQS success: replacing a worker because Genesys, the
+ * identity provider or SQS is down would not help and would open new channels in a loop; coverage gates
+ * deployments through ECS deployment alarms instead (docs/durability.md).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

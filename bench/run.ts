@@ -51,6 +51,14 @@ export const SCENARIOS: ScenarioSpec[] = [
     // About 80 s: the RSS phase must outlast the 60 s de-dup window.
     timeoutMs: 150_000,
   },
+  {
+    name: "restart",
+    file: "restart.ts",
+    exportName: "runRestart",
+    prefixes: ["restart"],
+    // About 2 minutes: 90 s of traffic with a 60 s SQS outage and three SIGKILLs, then the drain.
+    timeoutMs: 240_000,
+  },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -66,6 +66,8 @@ async function setup() {
     COVERAGE_HEARTBEAT_MS: String(HEARTBEAT_MS),
     COVERAGE_STALE_MS: "800",
     BACKLOG_FLUSH_MS: "100",
+    // The container health check's start-up grace (240 s deployed), compressed.
+    STARTUP_GRACE_MS: "1000",
     LOG_LEVEL: "WARN",
     POWERTOOLS_METRICS_DISABLED: "true",
     ...durable.env,
@@ -210,7 +212,7 @@ describe("a task dies; nothing is lost and the downtime is recorded once", () =>
     await waitFor(async () => (await healthStats(b.healthPort)) !== undefined, 20_000, "task-b answering");
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await healthStats(a.healthPort))?.liveSessions, a.w.output().slice(-3000)).toBe(0);
-    // Refusing is not a reason to replace the task: its liveness probe passes.
+    // Refusing is not a reason to replace the task: past the start-up grace its liveness probe passes.
     expect((await fetch(`http://127.0.0.1:${a.healthPort}/livez`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${a.healthPort}/healthz`)).status).toBe(503);
     const restoredAt = Date.now();

@@ -95,6 +95,8 @@ export class Spool {
   #quarantined = 0;
   /** Lowest sequence number handed out by headSeqs: new head segments go below it. */
   #floor = Number.POSITIVE_INFINITY;
+  /** Highest sequence number used so far: new tail segments go above it. */
+  #highSeq = 0;
   readonly #o: SpoolOptions;
   readonly #now: () => number;
 
@@ -128,6 +130,7 @@ export class Spool {
       });
       this.#unread += lines;
     }
+    this.#highSeq = this.#segments.at(-1)?.seq ?? 0;
   }
 
   /** Segment files, oldest first. */
@@ -213,7 +216,11 @@ export class Spool {
       this.sealTail();
     }
     if (!this.#writer) {
-      const seq = this.#segments.length > 0 ? this.#segments[this.#segments.length - 1]!.seq + 1 : FIRST_SEQ;
+      // Never a number used before in this process: a new segment must not take the name of a deleted one
+      // whose stored copy may still be on its way out.
+      const last = this.#segments.length > 0 ? this.#segments[this.#segments.length - 1]!.seq + 1 : FIRST_SEQ;
+      const seq = Math.max(last, this.#highSeq + 1);
+      this.#highSeq = seq;
       const path = this.#pathOf(seq);
       const fd = openSync(path, "a");
       this.#writer = { seq, fd };

@@ -7,7 +7,12 @@
  * (Several entries of one group may share a batch; SQS enqueues a batch's entries in order. If SQS
  * accepted a later entry of a group while failing an earlier one of the same batch, the retried earlier
  * entry lands after it: the only case where order can bend, and it is logged as `order_bent`.)
- * Standard queues have no groups: entries are spread over `maxInFlightBatches` lanes.
+ * Standard queues have no groups: entries are spread over as many lanes as batches may be in flight.
+ *
+ * Concurrency: how many SendMessageBatch calls are in flight adapts to what SQS answers (an AIMD controller,
+ * inflight-controller.ts, between `inFlight.min` and `inFlight.max`): it ramps up while round trips are
+ * prompt and the sink uses its window, halves on throttling. Which entries make a batch is the lane
+ * scheduler's (group-scheduler.ts through entry-buffer.ts): one batch per group, batches filled across groups.
  *
  * Memory is bounded (entry-buffer.ts); beyond it, and while SQS fails, messages go to the spool
  * (spool-handoff.ts). With a durable backlog (worker/backlog) the spool's segments are mirrored to S3, what
@@ -24,6 +29,12 @@ import { messageBody, toSqsEntry } from "../core/message.ts";
 import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
 import { DeadLetterPath } from "./dead-letter.ts";
 import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
+import {
+  DEFAULT_INFLIGHT_MAX,
+  DEFAULT_INFLIGHT_MIN,
+  InflightController,
+  type InflightLimits,
+} from "./inflight-controller.ts";
 import { invalidMessage } from "./message-check.ts";
 import { Offloader } from "./offloader.ts";
 import { errorCode } from "./send-errors.ts";
@@ -44,8 +55,10 @@ export { invalidMessage } from "./message-check.ts";
 export type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "./sink-ports.ts";
 
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
-/** SendMessageBatch requests in flight at once (FIFO: at most one per message group). */
-export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
+/** Most SendMessageBatch requests in flight at once by default (FIFO: at most one per message group). */
+export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
+/** Error codes that mean SQS wants fewer requests, not that something is broken. */
+const THROTTLED = /throttl|overlimit|requestlimit|slowdown|toomanyrequests/i;
 
 /** What the durable backlog (worker/backlog/backlog-mirror.ts) tells the sink. */
 export interface DurableTier {
@@ -60,6 +73,9 @@ export interface SqsSinkOptions {
   queueUrl: string;
   /** Default: the queue URL ends in `.fifo`. */
   fifo?: boolean;
+  /** Bounds of the adaptive in-flight window. Default: DEFAULT_INFLIGHT_MIN to DEFAULT_INFLIGHT_MAX. */
+  inFlight?: InflightLimits;
+  /** A fixed number of batches in flight (min = max), when `inFlight` is not given. */
   maxInFlightBatches?: number;
   /** Entries held in memory (queued + in flight) before new ones spill to the spool. Default 10,000. */
   memoryLimit?: number;
@@ -100,7 +116,6 @@ export interface SqsSinkOptions {
 export class SqsSink implements EventSink {
   readonly fifo: boolean;
   readonly #o: SqsSinkOptions & {
-    maxInFlightBatches: number;
     maxMessageBytes: number;
     maxBatchBytes: number;
     requestTimeoutMs: number;
@@ -113,6 +128,7 @@ export class SqsSink implements EventSink {
   readonly #buffer: EntryBuffer;
   readonly #deadLetters: DeadLetterPath;
   readonly #offloader: Offloader;
+  readonly #controller: InflightController;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #drainWaiters = new Set<() => void>();
   #durable: DurableTier | undefined;
@@ -131,7 +147,6 @@ export class SqsSink implements EventSink {
 
   constructor(opts: SqsSinkOptions) {
     this.#o = {
-      maxInFlightBatches: DEFAULT_MAX_IN_FLIGHT_BATCHES,
       maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
       maxBatchBytes: SQS_MAX_MESSAGE_BYTES,
       requestTimeoutMs: 10_000,
@@ -140,6 +155,14 @@ export class SqsSink implements EventSink {
     this.fifo = opts.fifo ?? opts.queueUrl.endsWith(".fifo");
     this.#now = opts.now ?? Date.now;
     this.#lastPumpMs = this.#now();
+    const fixed = opts.maxInFlightBatches;
+    this.#controller = new InflightController({
+      ...(opts.inFlight ??
+        (fixed !== undefined
+          ? { min: fixed, max: fixed }
+          : { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX })),
+      now: this.#now,
+    });
     this.#log = opts.logger ?? SILENT_LOGGER;
     this.#metrics = opts.metrics ?? NO_METRICS;
     this.#backoff = new FullJitterBackoff(
@@ -235,6 +258,22 @@ export class SqsSink implements EventSink {
     return this.#now() - this.#lastPumpMs <= maxIdleMs;
   }
 
+  /** Batches the sink may have in flight now (the adaptive window). */
+  inFlightLimit(): number {
+    return this.#controller.limit();
+  }
+
+  /** The backlog on disk: messages spooled and not yet read back, and the age of the oldest spooled one. */
+  spoolBacklog(): { messages: number; oldestAgeMs: number } {
+    const messages = this.#handoff.unread();
+    let oldest: number | undefined;
+    for (const s of this.#handoff.spool.segments()) {
+      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
+    }
+    const oldestAgeMs = messages > 0 && oldest !== undefined ? Math.max(0, this.#now() - oldest) : 0;
+    return { messages, oldestAgeMs };
+  }
+
   /** Bytes in the spool (the backlog on disk). */
   backlogBytes(): number {
     return this.#handoff.spool.bytes();
@@ -315,7 +354,7 @@ export class SqsSink implements EventSink {
     const sqs = toSqsEntry(msg, { id: "0", fifo: this.fifo, body: body ?? messageBody(msg) });
     const laneKey = this.fifo
       ? sqs.fields.MessageGroupId!
-      : `lane-${this.#laneRobin++ % this.#o.maxInFlightBatches}`;
+      : `lane-${this.#laneRobin++ % this.#controller.max}`;
     return {
       seq,
       kind: msg.kind,
@@ -413,7 +452,7 @@ export class SqsSink implements EventSink {
         });
       },
     );
-    while (this.#inFlightBatches < this.#o.maxInFlightBatches) {
+    while (this.#inFlightBatches < this.#controller.limit()) {
       const batch = this.#buffer.takeBatch(this.#o.maxBatchBytes, (lane, head) =>
         this.#track(this.#offload(lane, head)),
       );
@@ -434,6 +473,7 @@ export class SqsSink implements EventSink {
 
   async #send(batch: Entry[]): Promise<void> {
     this.#inFlightBatches++;
+    const sentAtMs = this.#now();
     let outcome: BatchOutcome;
     try {
       outcome = await sendBatch(
@@ -443,6 +483,16 @@ export class SqsSink implements EventSink {
     } finally {
       this.#inFlightBatches--;
     }
+    this.#controller.record({
+      outcome:
+        outcome.retryCode === undefined || outcome.split
+          ? "ok"
+          : THROTTLED.test(outcome.retryCode)
+            ? "throttled"
+            : "failed",
+      latencyMs: this.#now() - sentAtMs,
+      inFlight: this.#inFlightBatches + 1,
+    });
     this.#apply(outcome);
     this.#buffer.release(batch);
     if (this.#failing) this.#evictPending = true;

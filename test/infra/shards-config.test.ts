@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -202,5 +202,24 @@ describe("shards", () => {
         memoryMiB: 1024,
       },
     ]);
+  });
+});
+
+describe("the README's three-shard example", () => {
+  it("is a valid configuration for 12,000 topics", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("Three shards of"));
+    const json = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(json).toBeDefined();
+    const files: Record<string, string> = {};
+    const config = parseConfig(JSON.parse(json!), {
+      baseDir: "/repo",
+      readFile: (path) => {
+        files[path] ??= topicRange(path, 4000).join("\n");
+        return files[path]!;
+      },
+    });
+    expect(config.shards.map((s) => s.topicCount).reduce((a, b) => a + b, 0)).toBe(12_000);
+    expect(Object.keys(files)).toEqual(["/repo/topics/agents-a.txt", "/repo/topics/agents-b.txt"]);
   });
 });

@@ -12,23 +12,29 @@
  * - `e2eAt20msEventsPerSec`: 100 topics, the sink kept busy (the producer tops it up to 5,000 waiting
  *   entries) for `measureMs` after a warm-up; messages acknowledged per second. Goal >= 10,000.
  * - `hotTopicAt20msEventsPerSec`: the same with one topic: at most 10 per round trip. Goal >= 450.
- * - `rssMbOverload`: input at twice the measured 100-topic rate for `overloadMs` (60 s); peak RSS of this
- *   process (goal < 300 MB). `overloadBacklogMessages` is what waited on the spool when the input stopped
+ * - `rssMbOverload`: input at twice the measured 100-topic rate for `overloadMs` (60 s), in a process of its
+ *   own bundled and run like the worker (bench/support/sink-overload-process.ts); its peak RSS (goal < 300 MB). `overloadBacklogMessages` is what waited on the spool when the input stopped
  *   (the backlog is on disk, not in memory); afterwards everything is drained and `overloadLost` =
  *   submitted - in the queue (goal 0).
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import type { QueuedEventMessage } from "../../shared/contracts.ts";
+import { fileURLToPath } from "node:url";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { bundleForNode } from "../../tools/bench/bundle-worker.ts";
 import { type FauxqsProcess, startFauxqsProcess } from "../../tools/bench/fauxqs-process-client.ts";
 import { startLatencyProxyProcess } from "../../tools/bench/latency-proxy-client.ts";
-import { sampleRss } from "../../tools/bench/process-stats.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../tools/local/emulators.ts";
-import { eventMessage } from "../../worker/core/message.ts";
-import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "../../worker/sink/inflight-controller.ts";
-import { SqsSink } from "../../worker/sink/sqs-sink.ts";
+import { DEFAULT_INFLIGHT_MAX } from "../../worker/sink/inflight-controller.ts";
+import {
+  benchEvent,
+  benchSink,
+  benchSqsClient,
+  type OverloadResult,
+  type OverloadSpec,
+} from "../support/sink-load.ts";
 
 export interface SinkBenchOptions {
   delayMs?: number;
@@ -59,13 +65,7 @@ export async function runSink(options: SinkBenchOptions = {}): Promise<Record<st
     delayMs,
     jitterMs: options.jitterMs ?? 2,
   });
-  const sockets = { keepAlive: true, maxSockets: DEFAULT_INFLIGHT_MAX + 8 };
-  const sqs = new SQSClient({
-    endpoint: proxy.url,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    requestHandler: { httpAgent: sockets, httpsAgent: sockets },
-  });
+  const sqs = benchSqsClient(proxy.url, LOCAL_CREDENTIALS, LOCAL_REGION);
   const dir = mkdtempSync(join(tmpdir(), "tokenstream-sink-bench-"));
   const rig: Rig = { fauxqs, sqs, dir, sent: { calls: 0, entries: 0 } };
   const send = sqs.send.bind(sqs) as (command: unknown, options?: unknown) => Promise<unknown>;
@@ -79,7 +79,13 @@ export async function runSink(options: SinkBenchOptions = {}): Promise<Record<st
     const timing = { warmUpMs: options.warmUpMs ?? 2_000, measureMs: options.measureMs ?? 8_000 };
     const wide = await measureRate(rig, topics, timing);
     const hot = await measureRate(rig, ["v2.routing.queues.hot.conversations"], timing);
-    const overload = await measureOverload(rig, topics, 2 * wide.perSec, options.overloadMs ?? 60_000);
+    const overload = await measureOverload(
+      rig,
+      proxy.url,
+      topics,
+      2 * wide.perSec,
+      options.overloadMs ?? 60_000,
+    );
     return {
       "sink.delayMs": delayMs,
       "sink.maxInFlight": DEFAULT_INFLIGHT_MAX,
@@ -105,37 +111,6 @@ export async function runSink(options: SinkBenchOptions = {}): Promise<Record<st
   }
 }
 
-function makeSink(rig: Rig, queueUrl: string, onDelivered: () => void): SqsSink {
-  return new SqsSink({
-    sqs: rig.sqs,
-    queueUrl,
-    spoolDir: mkdtempSync(join(rig.dir, "spool-")),
-    inFlight: { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX },
-    metrics: {
-      count: (name, n = 1) => {
-        if (name === "EventsOut") for (let i = 0; i < n; i++) onDelivered();
-      },
-      gauge: () => {},
-      timing: () => {},
-    },
-  });
-}
-
-/** A realistic small notification (a presence change), with a unique key per event. */
-function event(topic: string, i: number): QueuedEventMessage {
-  const env = {
-    topicName: topic,
-    version: "2",
-    eventBody: {
-      id: `user-${i % 997}`,
-      presenceDefinition: { id: "6a3af858", systemPresence: "Available" },
-      i,
-    },
-    metadata: { CorrelationId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}` },
-  };
-  return eventMessage(env, `${topic}#${i}`, Date.now());
-}
-
 async function measureRate(
   rig: Rig,
   topics: string[],
@@ -144,13 +119,19 @@ async function measureRate(
   const name = `sink-bench-${++queueCounter}.fifo`;
   const queueUrl = await rig.fauxqs.createQueue(name, true);
   let delivered = 0;
-  const sink = makeSink(rig, queueUrl, () => delivered++);
+  const sink = benchSink(rig.sqs, queueUrl, rig.dir, {
+    count: (name, n = 1) => {
+      if (name === "EventsOut") delivered += n;
+    },
+    gauge: () => {},
+    timing: () => {},
+  });
   let submitted = 0;
   let producing = true;
   const produce = (): void => {
     if (!producing) return;
     while (sink.depth() < TOP_UP_TO) {
-      sink.submit(event(topics[submitted % topics.length]!, submitted));
+      sink.submit(benchEvent(topics[submitted % topics.length]!, submitted));
       submitted++;
     }
     setTimeout(produce, 1);
@@ -177,38 +158,43 @@ async function measureRate(
 
 async function measureOverload(
   rig: Rig,
+  endpoint: string,
   topics: string[],
   inputPerSec: number,
   durationMs: number,
-): Promise<{ peakRssMb: number; backlogMessages: number; submitted: number; lost: number }> {
+): Promise<OverloadResult & { lost: number }> {
   const name = `sink-overload-${++queueCounter}.fifo`;
-  const queueUrl = await rig.fauxqs.createQueue(name, true);
-  const sink = makeSink(rig, queueUrl, () => {});
-  const rss = sampleRss(process.pid);
-  let submitted = 0;
-  const started = performance.now();
-  const tickMs = 10;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - started;
-      const due = Math.floor((inputPerSec * Math.min(elapsed, durationMs)) / 1000);
-      while (submitted < due) {
-        sink.submit(event(topics[submitted % topics.length]!, submitted));
-        submitted++;
-      }
-      if (elapsed >= durationMs) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, tickMs);
-  });
-  const backlogMessages = sink.spoolBacklog().messages;
-  const { drained } = await sink.drain(Date.now() + 600_000);
-  rss.stop();
-  await sink.close();
-  const landed = await rig.fauxqs.count(name);
-  if (!drained) throw new Error(`sink overload: not drained within 10 minutes (${landed} of ${submitted})`);
-  return { peakRssMb: rss.peak(), backlogMessages, submitted, lost: submitted - landed };
+  const spec: OverloadSpec = {
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    queueUrl: await rig.fauxqs.createQueue(name, true),
+    dir: rig.dir,
+    topics,
+    inputPerSec,
+    durationMs,
+  };
+  const bundle = await bundleForNode(
+    fileURLToPath(new URL("../support/sink-overload-process.ts", import.meta.url)),
+  );
+  try {
+    const child = spawn(process.execPath, [bundle.file], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { PATH: process.env.PATH ?? "", SINK_OVERLOAD_SPEC: JSON.stringify(spec) },
+    });
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    if (code !== 0) throw new Error(`sink overload process exited with ${code}`);
+    const result = JSON.parse(out) as OverloadResult;
+    if (!result.drained) throw new Error("sink overload: not drained within 10 minutes");
+    const landed = await rig.fauxqs.count(name);
+    return { ...result, lost: result.submitted - landed };
+  } finally {
+    rmSync(bundle.dir, { recursive: true, force: true });
+  }
 }
 
 function sleep(ms: number): Promise<void> {

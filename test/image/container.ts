@@ -1,9 +1,9 @@
 /**
  * The worker image under test (built by `npm run test:image`) and containers of it run the way the task
- * definition runs them: an init process, a read-only root filesystem, and a fresh empty volume at each of the
- * image's VOLUMEs that takes the owner and mode of the image's directory there, as Fargate does for task
- * storage mounted at a VOLUME path; here the host network too, so the container reaches the simulator and
- * fauxqs on 127.0.0.1.
+ * definition runs them: an init process, no Linux capabilities, a read-only root filesystem, and a fresh empty
+ * volume at each of the image's VOLUMEs that takes the owner and mode of the image's directory there, as
+ * Fargate does for task storage mounted at a VOLUME path; here the host network too, so the container reaches
+ * the simulator and fauxqs on 127.0.0.1.
  *
  * Those volumes are podman's anonymous image volumes (`--image-volume=bind`), not `--tmpfs`: podman 4.3 with
  * runc 1.1 mounts a tmpfs root-owned whatever the image's directory is, so a tmpfs spool would be unwritable
@@ -43,7 +43,14 @@ export async function imageConfig({ image, podman: p }: ImageUnderTest): Promise
 /** `podman run` options of a production-like container of `config`'s image. */
 export function taskLikeOptions(config: ImageConfig): string[] {
   if (Object.keys(config.Volumes ?? {}).length === 0) throw new Error("the image declares no VOLUME");
-  return ["--init", "--network=host", "--read-only", "--read-only-tmpfs=false", "--image-volume=bind"];
+  return [
+    "--init",
+    "--cap-drop=ALL",
+    "--network=host",
+    "--read-only",
+    "--read-only-tmpfs=false",
+    "--image-volume=bind",
+  ];
 }
 
 export function envOptions(env: Record<string, string>): string[] {

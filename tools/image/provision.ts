@@ -31,11 +31,13 @@ async function missingPackages(): Promise<string[]> {
 /** Installs the missing packages; returns the names it installed. */
 export async function ensurePackages(log: string): Promise<string[]> {
   if (process.platform !== "linux") throw new Unavailable(`podman on ${process.platform} is not set up here`);
+  if (process.getuid?.() !== 0) {
+    throw new Unavailable(
+      "not root: the stand-in base image (debootstrap, chroot) and rootful podman need root",
+    );
+  }
   const missing = await missingPackages();
   if (missing.length === 0) return [];
-  if (process.getuid?.() !== 0) {
-    throw new Unavailable(`not root, and these packages are missing: ${missing.join(" ")}`);
-  }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const update = await exec("apt-get", ["update"], { env, log });
   if (update.code !== 0) throw new Unavailable(`apt-get update failed (see ${log})`);

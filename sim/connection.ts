@@ -35,6 +35,8 @@ export class Connection {
   closing = false;
   closed = false;
   readonly openedAt = Date.now();
+  /** This socket's serial in the ledger (which sockets each event was written to). */
+  readonly serial: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private maintenance: NodeJS.Timeout | undefined;
   private forcedClose: NodeJS.Timeout | undefined;
@@ -54,6 +56,7 @@ export class Connection {
     readonly channelId?: string,
   ) {
     this.queuedBytes = ws.bufferedAmount;
+    this.serial = hooks.ledger.registerSocket(id);
     hooks.counters.socketsOpened++;
     this.heartbeat = setInterval(() => this.sendHeartbeat(), settings.heartbeatIntervalMs);
     if (settings.socketClosingEveryMs !== undefined) {
@@ -228,7 +231,7 @@ export class Connection {
     const flushed = this.flushedOffset();
     for (let i = this.unflushedHead; i < this.unflushedEnd.length; i++) {
       if (this.unflushedEnd[i]! > flushed) {
-        this.hooks.ledger.retractDelivery(this.unflushedIndex[i]!);
+        this.hooks.ledger.retractDelivery(this.unflushedIndex[i]!, this.serial);
         this.hooks.counters.eventFramesSent--;
       }
     }

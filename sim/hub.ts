@@ -15,6 +15,8 @@ export class Hub {
   private byTopic = new Map<string, Set<Subscriber>>();
   private topicsBySubscriber = new Map<Subscriber, Set<string>>();
   private connections = new Set<Connection>();
+  /** Every topic any subscriber ever asked for: upstream keeps publishing on them after it leaves. */
+  private everSubscribed = new Set<string>();
 
   constructor(private readonly random: Random) {}
 
@@ -40,6 +42,7 @@ export class Hub {
         this.byTopic.set(topic, subs);
       }
       subs.add(subscriber);
+      this.everSubscribed.add(topic);
     }
     if (next.size === 0) this.topicsBySubscriber.delete(subscriber);
     else this.topicsBySubscriber.set(subscriber, next);
@@ -53,6 +56,11 @@ export class Hub {
     return [...this.byTopic.keys()];
   }
 
+  /** Topics that were subscribed at some point (whether or not they still are). */
+  knownTopics(): string[] {
+    return [...this.everSubscribed];
+  }
+
   addConnection(conn: Connection): void {
     this.connections.add(conn);
   }
@@ -61,16 +69,16 @@ export class Hub {
     this.connections.delete(conn);
   }
 
-  /** Writes the frame to every deliverable subscribed socket; returns how many. */
-  deliver(topic: string, frame: Buffer, eventIndex: number): number {
+  /** Writes the frame to every deliverable subscribed socket; returns their ledger serials. */
+  deliver(topic: string, frame: Buffer, eventIndex: number): number[] {
     const subs = this.byTopic.get(topic);
-    if (!subs) return 0;
-    let sockets = 0;
+    const serials: number[] = [];
+    if (!subs) return serials;
     for (const sub of subs) {
       const conn = sub.connection();
-      if (conn?.send(frame, eventIndex)) sockets++;
+      if (conn?.send(frame, eventIndex)) serials.push(conn.serial);
     }
-    return sockets;
+    return serials;
   }
 
   corkAll(): void {

@@ -15,6 +15,7 @@ export interface ResolvedOptions {
   socketClosingEveryMs: number | undefined;
   randomDropEveryMs: number | undefined;
   genericCloseCode: 4001 | 1008;
+  topics: string[];
   eventRatePerSec: number;
   generatorTickMs: number;
   seed: number | undefined;
@@ -74,8 +75,17 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     socketClosingEveryMs: optionalPositive("socketClosingEveryMs", options.socketClosingEveryMs),
     randomDropEveryMs: optionalPositive("randomDropEveryMs", options.randomDropEveryMs),
     genericCloseCode: closeCode,
+    topics: upstreamTopics(options.topics),
     eventRatePerSec: rate,
     generatorTickMs: positive("generatorTickMs", options.generatorTickMs, 50),
     seed: options.seed,
   };
+}
+
+function upstreamTopics(topics: string[] | undefined): string[] {
+  for (const topic of topics ?? []) {
+    if (typeof topic !== "string" || topic.trim() === "")
+      throw new RangeError("topics must be non-empty strings");
+  }
+  return [...new Set(topics ?? [])];
 }

@@ -1,5 +1,10 @@
-/** Builds the upstream envelope for an event, delivers it and records it in the ledger. */
+/**
+ * Builds the upstream envelope for an event, writes it to every socket subscribed to its topic and records
+ * it in the ledger (publish time, content key, the sockets it was written to), whether or not any socket
+ * could receive it.
+ */
 import type { NotificationEnvelope } from "../shared/contracts.ts";
+import { contentKey } from "./content-key.ts";
 import type { Hub } from "./hub.ts";
 import type { Ledger } from "./ledger.ts";
 import type { Random } from "./random.ts";
@@ -10,10 +15,27 @@ export interface GeneratedEventBody {
   sequence: number;
   topic: string;
   emittedAt: string;
-  data: { value: number };
+  data: { value: number; padding?: string };
+}
+
+export interface PublishSpec {
+  /** Without a body the eventBody is the generator's. */
+  body?: unknown;
+  /** undefined = a unique id derived by the ledger; null = no CorrelationId at all. */
+  correlationId?: string | null;
+  /** Pads a generated body with this many bytes (large events). */
+  paddingBytes?: number;
+}
+
+/** What a later identical repeat needs: the exact frame and its identity. */
+interface PublishedFrame {
+  frame: Buffer;
+  contentKey: string;
 }
 
 export class Publisher {
+  private readonly frames = new WeakMap<PublishedEvent, PublishedFrame>();
+
   constructor(
     private readonly hub: Hub,
     private readonly ledger: Ledger,
@@ -21,30 +43,67 @@ export class Publisher {
     private readonly random: Random,
   ) {}
 
-  publish(topic: string, body?: unknown, correlationIdOverride?: string): PublishedEvent {
+  publish(topic: string, spec: PublishSpec = {}): PublishedEvent {
     const now = Date.now();
-    const { index, sequence } = this.ledger.record(topic, now, correlationIdOverride);
-    const correlationId = correlationIdOverride ?? this.ledger.correlationIdOf(index);
+    const { index, sequence } = this.ledger.record(topic, now, { correlationId: spec.correlationId });
+    const correlationId = this.ledger.correlationIdOf(index);
     const eventBody: unknown =
-      body !== undefined
-        ? body
+      spec.body !== undefined
+        ? spec.body
         : ({
             sequence,
             topic,
             emittedAt: new Date(now).toISOString(),
-            data: { value: this.random.int(1_000_000) },
+            data: {
+              value: this.random.int(1_000_000),
+              ...(spec.paddingBytes ? { padding: "x".repeat(spec.paddingBytes) } : {}),
+            },
           } satisfies GeneratedEventBody);
     const envelope: NotificationEnvelope = {
       topicName: topic,
       version: "2",
       eventBody,
-      metadata: { CorrelationId: correlationId },
+      metadata: correlationId === undefined ? {} : { CorrelationId: correlationId },
     };
-    const deliveredSockets = this.hub.deliver(topic, Buffer.from(JSON.stringify(envelope)), index);
-    this.ledger.addDelivered(index, deliveredSockets);
+    const bodyJson = JSON.stringify(eventBody);
+    const key = contentKey(topic, correlationId, bodyJson);
+    const frame = Buffer.from(JSON.stringify(envelope));
+    const event: PublishedEvent = {
+      topic,
+      sequence,
+      correlationId,
+      envelope,
+      contentKey: key,
+      identical: false,
+      deliveredSockets: 0,
+      sizeBytes: frame.length,
+    };
+    this.frames.set(event, { frame, contentKey: key });
+    this.send(index, key, frame, event);
+    return event;
+  }
+
+  /** Publishes `previous` again, byte for byte: a distinct upstream event that is legitimately identical. */
+  republish(previous: PublishedEvent): PublishedEvent {
+    const original = this.frames.get(previous);
+    if (!original) throw new Error("republish needs an event returned by this publisher");
+    const { index, sequence } = this.ledger.record(previous.topic, Date.now(), {
+      correlationId: previous.correlationId ?? null,
+      identical: true,
+    });
+    const event: PublishedEvent = { ...previous, sequence, identical: true, deliveredSockets: 0 };
+    this.frames.set(event, original);
+    this.send(index, original.contentKey, original.frame, event);
+    return event;
+  }
+
+  private send(index: number, key: string, frame: Buffer, event: PublishedEvent): void {
+    this.ledger.setContentKey(index, key);
+    const serials = this.hub.deliver(event.topic, frame, index);
+    this.ledger.addDelivered(index, serials.length, serials);
+    event.deliveredSockets = serials.length;
     this.counters.eventsEmitted++;
-    this.counters.eventFramesSent += deliveredSockets;
-    if (deliveredSockets === 0) this.counters.eventsUndelivered++;
-    return { topic, sequence, correlationId, envelope, deliveredSockets };
+    this.counters.eventFramesSent += serials.length;
+    if (serials.length === 0) this.counters.eventsUndelivered++;
   }
 }

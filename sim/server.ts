@@ -86,10 +86,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     channels.killByToken(token.fingerprint);
     generic.closeByToken(token.fingerprint);
   });
+  const configuredTopics = new Set(settings.topics);
+  const upstreamTopics = (): string[] => {
+    const known = hub.knownTopics();
+    return known.every((topic) => configuredTopics.has(topic))
+      ? [...configuredTopics]
+      : [...new Set([...configuredTopics, ...known])];
+  };
   const publisher = new Publisher(hub, ledger, counters, random);
   const generator = new EventGenerator({
     tickMs: settings.generatorTickMs,
-    subscribedTopics: () => hub.subscribedTopics(),
+    topics: () => upstreamTopics(),
     emit: (topic) => publisher.publish(topic),
     beforeBatch: () => hub.corkAll(),
     afterBatch: () => hub.uncorkAll(),
@@ -275,11 +282,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     counters,
     faults,
     ledger,
-    publish: (topic, body, opts) => publisher.publish(topic, body, opts?.correlationId),
+    publish: (topic, body, opts) => publisher.publish(topic, { body, correlationId: opts?.correlationId }),
     startGenerator: (ratePerSec) =>
       generator.start(ratePerSec ?? (settings.eventRatePerSec > 0 ? settings.eventRatePerSec : 1)),
     stopGenerator: () => generator.stop(),
     subscribedTopics: () => hub.subscribedTopics(),
+    upstreamTopics,
     openSockets: () => hub.info(),
     close,
   };

@@ -41,7 +41,12 @@ export interface SimulatorOptions {
   randomDropEveryMs?: number;
   /** Close code of the generic stream at token expiry. Default 4001. */
   genericCloseCode?: 4001 | 1008;
-  /** Generator rate in events per second per subscribed topic; 0 (default) = generator off. */
+  /**
+   * Topics the upstream publishes on whether or not anyone is subscribed. Topics subscribed at any point
+   * are added to these (and keep being published after every subscriber has gone).
+   */
+  topics?: string[];
+  /** Generator rate in events per second per upstream topic; 0 (default) = generator off. */
   eventRatePerSec?: number;
   /** Generator tick in ms (events are emitted in batches per tick). Default 50. */
   generatorTickMs?: number;
@@ -130,17 +135,24 @@ export interface SimulatorCounters {
 }
 
 export interface PublishOptions {
-  correlationId?: string;
+  /** A CorrelationId to use; null = the event carries none. Default: a unique uuid-shaped id. */
+  correlationId?: string | null;
 }
 
 export interface PublishedEvent {
   topic: string;
-  /** Per-topic sequence (1-based), also in the generated eventBody. */
+  /** Per-topic ledger sequence (1-based); in the generated eventBody except for identical repeats. */
   sequence: number;
-  correlationId: string;
+  correlationId: string | undefined;
   envelope: NotificationEnvelope;
-  /** Sockets the event was written to. */
+  /** Content identity (topic, CorrelationId, eventBody): equal for legitimately identical events. */
+  contentKey: string;
+  /** True when this event repeats an earlier one exactly. */
+  identical: boolean;
+  /** Sockets the event was written to at publish time. */
   deliveredSockets: number;
+  /** Frame size in bytes. */
+  sizeBytes: number;
 }
 
 export interface Simulator {
@@ -161,6 +173,8 @@ export interface Simulator {
   stopGenerator(): void;
   /** Topics that at least one channel or generic socket is subscribed to. */
   subscribedTopics(): string[];
+  /** Topics the upstream publishes on: configured `topics` plus every topic ever subscribed. */
+  upstreamTopics(): string[];
   /** Open sockets: genesys (by channel) and generic. */
   openSockets(): SocketInfo[];
   /** Closes everything; idempotent; leaves no timers. */

@@ -1,8 +1,10 @@
 /** Genesys Cloud + OAuth simulator: public entry point (see sim/README.md). */
 
+export type { CorrelationModelName } from "./correlation.ts";
 export type { LedgerEntry, LedgerSummary, MissingOptions, ReceivedRef } from "./ledger.ts";
 export { Ledger, receivedRef } from "./ledger.ts";
 export type { GeneratedEventBody } from "./publisher.ts";
+export type { RepeatKind } from "./repeats.ts";
 export { startSimulator } from "./server.ts";
 export type {
   ChannelLimitPolicy,

@@ -1,4 +1,6 @@
 /** Defaults and validation of SimulatorOptions (bad input -> RangeError naming the option). */
+import { CORRELATION_MODELS, type CorrelationModelName } from "./correlation.ts";
+import { REPEAT_KINDS, type RepeatKind } from "./repeats.ts";
 import type { ChannelLimitPolicy, SimulatedClient, SimulatorOptions } from "./types.ts";
 
 export interface ResolvedOptions {
@@ -18,6 +20,12 @@ export interface ResolvedOptions {
   topics: string[];
   eventRatePerSec: number;
   generatorTickMs: number;
+  correlationModel: CorrelationModelName;
+  correlationGroupSize: number;
+  identicalShare: number;
+  identicalKinds: RepeatKind[];
+  identicalDelayMinMs: number;
+  identicalDelayMaxMs: number;
   seed: number | undefined;
 }
 
@@ -78,6 +86,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     topics: upstreamTopics(options.topics),
     eventRatePerSec: rate,
     generatorTickMs: positive("generatorTickMs", options.generatorTickMs, 50),
+    ...eventShapeOptions(options),
     seed: options.seed,
   };
 }
@@ -88,4 +97,33 @@ function upstreamTopics(topics: string[] | undefined): string[] {
       throw new RangeError("topics must be non-empty strings");
   }
   return [...new Set(topics ?? [])];
+}
+
+function share(name: string, value: number | undefined): number {
+  const v = value ?? 0;
+  if (!Number.isFinite(v) || v < 0 || v > 1) throw new RangeError(`${name} must be within 0..1, got ${v}`);
+  return v;
+}
+
+function eventShapeOptions(options: SimulatorOptions) {
+  const correlationModel = options.correlationModel ?? "unique";
+  if (!CORRELATION_MODELS.includes(correlationModel))
+    throw new RangeError(`correlationModel must be one of ${CORRELATION_MODELS.join(", ")}`);
+  const identicalKinds = options.identicalKinds ?? [...REPEAT_KINDS];
+  for (const kind of identicalKinds) {
+    if (!REPEAT_KINDS.includes(kind))
+      throw new RangeError(`identicalKinds: unknown kind ${kind} (${REPEAT_KINDS.join(", ")})`);
+  }
+  const identicalDelayMinMs = positive("identicalDelayMinMs", options.identicalDelayMinMs, 60_000);
+  const identicalDelayMaxMs = positive("identicalDelayMaxMs", options.identicalDelayMaxMs, 360_000);
+  if (identicalDelayMaxMs < identicalDelayMinMs)
+    throw new RangeError("identicalDelayMaxMs must be >= identicalDelayMinMs");
+  return {
+    correlationModel,
+    correlationGroupSize: count("correlationGroupSize", options.correlationGroupSize, 3),
+    identicalShare: share("identicalShare", options.identicalShare),
+    identicalKinds,
+    identicalDelayMinMs,
+    identicalDelayMaxMs,
+  };
 }

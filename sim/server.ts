@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { ChannelStore } from "./channels.ts";
 import { Connection, type ConnectionHooks, type ConnectionSettings } from "./connection.ts";
+import { CorrelationModel } from "./correlation.ts";
 import { FaultQueue } from "./fault-queue.ts";
 import { EventGenerator } from "./generator.ts";
 import { GenericStreams, parseTopicsParam } from "./generic.ts";
@@ -15,6 +16,7 @@ import { handleOAuth } from "./oauth.ts";
 import { resolveOptions } from "./options.ts";
 import { Publisher } from "./publisher.ts";
 import { correlationPrefix, Random } from "./random.ts";
+import { IdenticalRepeats } from "./repeats.ts";
 import { bearerToken, handleRest } from "./rest.ts";
 import { TokenStore } from "./tokens.ts";
 import type {
@@ -94,10 +96,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       : [...new Set([...configuredTopics, ...known])];
   };
   const publisher = new Publisher(hub, ledger, counters, random);
+  const correlation = new CorrelationModel(settings.correlationModel, settings.correlationGroupSize, random);
+  const repeats = new IdenticalRepeats(
+    {
+      share: settings.identicalShare,
+      kinds: settings.identicalKinds,
+      minDelayMs: settings.identicalDelayMinMs,
+      maxDelayMs: settings.identicalDelayMaxMs,
+    },
+    random,
+    (event) => publisher.republish(event),
+  );
   const generator = new EventGenerator({
     tickMs: settings.generatorTickMs,
     topics: () => upstreamTopics(),
-    emit: (topic) => publisher.publish(topic),
+    emit: (topic) => {
+      const event = publisher.publish(topic, { correlationId: correlation.next() });
+      repeats.afterPublish(event);
+    },
     beforeBatch: () => hub.corkAll(),
     afterBatch: () => hub.uncorkAll(),
   });
@@ -186,6 +202,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         );
         hub.addConnection(conn);
         channels.attach(channel, conn);
+        repeats.onSocketOpened();
       });
       return;
     }
@@ -263,6 +280,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     closing ??= (async () => {
       abort.abort();
       generator.stop();
+      repeats.close();
       clearInterval(dropTimer);
       for (const conn of hub.allConnections()) conn.terminate();
       channels.close();
@@ -283,6 +301,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     ledger,
     publish: (topic, body, opts) => publisher.publish(topic, { body, correlationId: opts?.correlationId }),
+    publishIdentical: (previous) => publisher.republish(previous),
+    setCorrelationModel: (model) => correlation.set(model),
     startGenerator: (ratePerSec) =>
       generator.start(ratePerSec ?? (settings.eventRatePerSec > 0 ? settings.eventRatePerSec : 1)),
     stopGenerator: () => generator.stop(),

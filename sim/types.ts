@@ -3,7 +3,9 @@
  * Wire formats come from shared/contracts.ts; these are the simulator's own controls.
  */
 import type { NotificationEnvelope } from "../shared/contracts.ts";
+import type { CorrelationModelName } from "./correlation.ts";
 import type { Ledger } from "./ledger.ts";
+import type { RepeatKind } from "./repeats.ts";
 
 export interface SimulatedClient {
   clientId: string;
@@ -50,6 +52,17 @@ export interface SimulatorOptions {
   eventRatePerSec?: number;
   /** Generator tick in ms (events are emitted in batches per tick). Default 50. */
   generatorTickMs?: number;
+  /** CorrelationIds of generated events (sim/correlation.ts). Default "unique". */
+  correlationModel?: CorrelationModelName;
+  /** Events per request under the "shared" model. Default 3. */
+  correlationGroupSize?: number;
+  /** Share (0..1) of generated events published again identically (sim/repeats.ts). Default 0. */
+  identicalShare?: number;
+  /** Which repeat timings to use. Default all three. */
+  identicalKinds?: RepeatKind[];
+  /** Delay range of `later` repeats. Default 60000..360000 (1 to 6 minutes). */
+  identicalDelayMinMs?: number;
+  identicalDelayMaxMs?: number;
   /** Seed for the simulator's own randomness (drops, payloads, correlation-id prefix). */
   seed?: number;
 }
@@ -168,6 +181,10 @@ export interface Simulator {
   readonly ledger: Ledger;
   /** Publishes one event now. Without `body` the eventBody is the generator's `{sequence, topic, emittedAt, data}`. */
   publish(topic: string, body?: unknown, opts?: PublishOptions): PublishedEvent;
+  /** Publishes `previous` again byte for byte: a distinct, legitimately identical upstream event. */
+  publishIdentical(previous: PublishedEvent): PublishedEvent;
+  /** Switches the CorrelationId model of generated events. */
+  setCorrelationModel(model: CorrelationModelName): void;
   /** Starts (or re-rates) the generator; default rate = options.eventRatePerSec. */
   startGenerator(ratePerSec?: number): void;
   stopGenerator(): void;

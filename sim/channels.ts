@@ -5,12 +5,19 @@
 import { randomBytes } from "node:crypto";
 import type { Connection } from "./connection.ts";
 import type { Hub, Subscriber } from "./hub.ts";
+import type { Random } from "./random.ts";
 import type { ChannelLimitPolicy, SimulatorCounters } from "./types.ts";
 
 export interface ChannelSettings {
   channelLifetimeMs: number;
   maxChannelsPerClient: number;
   channelLimitPolicy: ChannelLimitPolicy;
+  /** New topics start flowing a uniform [min, max] ms after the subscription request returns. */
+  subscriptionDelayMinMs: number;
+  subscriptionDelayMaxMs: number;
+  /** Each channel's events are delayed by a base lag uniform in [0, max] plus per-event jitter. */
+  channelLagMaxMs: number;
+  channelLagJitterMs: number;
 }
 
 export class Channel implements Subscriber {
@@ -18,6 +25,9 @@ export class Channel implements Subscriber {
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
   readonly createdAt = Date.now();
+  /** Delivery lag of this channel's socket. */
+  lagMs = 0;
+  lagJitterMs = 0;
 
   constructor(
     readonly id: string,
@@ -49,6 +59,7 @@ export class ChannelStore {
     private readonly settings: ChannelSettings,
     private readonly hub: Hub,
     private readonly counters: SimulatorCounters,
+    private readonly random: Random,
   ) {}
 
   create(clientId: string, tokenFingerprint: string): CreateResult {
@@ -70,6 +81,8 @@ export class ChannelStore {
       tokenFingerprint,
       this.settings.channelLifetimeMs,
     );
+    channel.lagMs = this.random.next() * this.settings.channelLagMaxMs;
+    channel.lagJitterMs = this.settings.channelLagJitterMs;
     this.channels.set(channel.id, channel);
     this.armExpiry(channel);
     this.counters.channelsCreated++;
@@ -93,8 +106,21 @@ export class ChannelStore {
     return this.hub.topicsOf(channel);
   }
 
+  /** Replaces the channel's topics; new ones take effect after the propagation delay. */
   setTopics(channel: Channel, topics: Iterable<string>): void {
-    this.hub.setTopics(channel, topics);
+    const { subscriptionDelayMinMs: min, subscriptionDelayMaxMs: max } = this.settings;
+    this.hub.setTopics(channel, topics, min + this.random.next() * (max - min));
+  }
+
+  /** Sets a channel's delivery lag (and its open socket's). */
+  setLag(channel: Channel, lagMs: number, jitterMs: number): void {
+    channel.lagMs = lagMs;
+    channel.lagJitterMs = jitterMs;
+    channel.conn?.setDeliveryLag(lagMs, jitterMs, () => this.random.next());
+  }
+
+  all(): Channel[] {
+    return [...this.channels.values()];
   }
 
   /** Re-subscribing extends the channel's life. */
@@ -131,6 +157,7 @@ export class ChannelStore {
   attach(channel: Channel, conn: Connection): void {
     const previous = channel.conn;
     channel.conn = conn;
+    conn.setDeliveryLag(channel.lagMs, channel.lagJitterMs, () => this.random.next());
     if (previous && !previous.closed) {
       this.counters.socketsKicked++;
       previous.close(1000, "replaced by a new connection");

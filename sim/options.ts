@@ -26,6 +26,10 @@ export interface ResolvedOptions {
   identicalKinds: RepeatKind[];
   identicalDelayMinMs: number;
   identicalDelayMaxMs: number;
+  subscriptionDelayMinMs: number;
+  subscriptionDelayMaxMs: number;
+  channelLagMaxMs: number;
+  channelLagJitterMs: number;
   seed: number | undefined;
 }
 
@@ -87,6 +91,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     eventRatePerSec: rate,
     generatorTickMs: positive("generatorTickMs", options.generatorTickMs, 50),
     ...eventShapeOptions(options),
+    ...timingOptions(options),
     seed: options.seed,
   };
 }
@@ -125,5 +130,24 @@ function eventShapeOptions(options: SimulatorOptions) {
     identicalKinds,
     identicalDelayMinMs,
     identicalDelayMaxMs,
+  };
+}
+
+function nonNegative(name: string, value: number | undefined): number {
+  const v = value ?? 0;
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+  return v;
+}
+
+function timingOptions(options: SimulatorOptions) {
+  const subscriptionDelayMaxMs = nonNegative("subscriptionDelayMaxMs", options.subscriptionDelayMaxMs);
+  const subscriptionDelayMinMs = nonNegative("subscriptionDelayMinMs", options.subscriptionDelayMinMs);
+  if (subscriptionDelayMaxMs < subscriptionDelayMinMs)
+    throw new RangeError("subscriptionDelayMaxMs must be >= subscriptionDelayMinMs");
+  return {
+    subscriptionDelayMinMs,
+    subscriptionDelayMaxMs,
+    channelLagMaxMs: nonNegative("channelLagMaxMs", options.channelLagMaxMs),
+    channelLagJitterMs: nonNegative("channelLagJitterMs", options.channelLagJitterMs),
   };
 }

@@ -76,6 +76,7 @@ export class Publisher {
       contentKey: key,
       identical: false,
       deliveredSockets: 0,
+      queuedSockets: 0,
       sizeBytes: frame.length,
     };
     this.frames.set(event, { frame, contentKey: key });
@@ -91,7 +92,13 @@ export class Publisher {
       correlationId: previous.correlationId ?? null,
       identical: true,
     });
-    const event: PublishedEvent = { ...previous, sequence, identical: true, deliveredSockets: 0 };
+    const event: PublishedEvent = {
+      ...previous,
+      sequence,
+      identical: true,
+      deliveredSockets: 0,
+      queuedSockets: 0,
+    };
     this.frames.set(event, original);
     this.send(index, original.contentKey, original.frame, event);
     return event;
@@ -99,11 +106,12 @@ export class Publisher {
 
   private send(index: number, key: string, frame: Buffer, event: PublishedEvent): void {
     this.ledger.setContentKey(index, key);
-    const serials = this.hub.deliver(event.topic, frame, index);
+    const { serials, queued } = this.hub.deliver(event.topic, frame, index);
     this.ledger.addDelivered(index, serials.length, serials);
     event.deliveredSockets = serials.length;
+    event.queuedSockets = queued;
     this.counters.eventsEmitted++;
     this.counters.eventFramesSent += serials.length;
-    if (serials.length === 0) this.counters.eventsUndelivered++;
+    if (serials.length === 0 && queued === 0) this.counters.eventsUndelivered++;
   }
 }

@@ -80,7 +80,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const hub = new Hub(random);
   const abort = new AbortController();
   const clients = new Map(settings.clients.map((client) => [client.clientId, client]));
-  const channels = new ChannelStore(settings, hub, counters);
+  const channels = new ChannelStore(settings, hub, counters, random);
   const generic = new GenericStreams(hub, counters, settings.genericCloseCode);
   const tokens = new TokenStore((token, reason) => {
     if (reason === "expired") counters.tokensExpired++;
@@ -263,6 +263,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     subscriptions: faultQueues.subscriptions,
     dropSocket: (which = "random") => forEach(which, (conn) => conn.drop()),
     halfOpen: (which = "random") => forEach(which, (conn) => conn.goHalfOpen()),
+    setChannelLag: (which, lagMs, jitterMs = 0) => {
+      if (!Number.isFinite(lagMs) || lagMs < 0 || !Number.isFinite(jitterMs) || jitterMs < 0)
+        throw new RangeError("lag and jitter must be finite numbers >= 0");
+      const all = channels.all();
+      const chosen =
+        which === "all"
+          ? all
+          : which === "random"
+            ? [random.pick(all)].filter((c) => c !== undefined)
+            : all.filter((c) => c.id === which);
+      for (const channel of chosen) channels.setLag(channel, lagMs, jitterMs);
+      return chosen.length;
+    },
     sendSocketClosing: (which = "all") => forEach(which, (conn) => conn.sendSocketClosing()),
     killChannel: (channelId) => channels.kill(channelId),
     revokeToken: (tokenOrFingerprint) => tokens.revoke(tokenOrFingerprint),

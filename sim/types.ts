@@ -63,6 +63,16 @@ export interface SimulatorOptions {
   /** Delay range of `later` repeats. Default 60000..360000 (1 to 6 minutes). */
   identicalDelayMinMs?: number;
   identicalDelayMaxMs?: number;
+  /**
+   * Subscription propagation: topics added by a PUT/POST start receiving events a uniform
+   * [min, max] ms after the 200 (GET already lists them). Default 0.
+   */
+  subscriptionDelayMinMs?: number;
+  subscriptionDelayMaxMs?: number;
+  /** Per-channel delivery lag: each channel's base lag is uniform in [0, max] ms. Default 0. */
+  channelLagMaxMs?: number;
+  /** Extra per-event lag, uniform in [0, jitter] ms (order within a channel is kept). Default 0. */
+  channelLagJitterMs?: number;
   /** Seed for the simulator's own randomness (drops, payloads, correlation-id prefix). */
   seed?: number;
 }
@@ -102,6 +112,8 @@ export interface SimulatorFaults {
   dropSocket(which?: SocketSelector): number;
   /** The server goes silent on the socket (no heartbeats, events, pongs; stops reading) without closing it. */
   halfOpen(which?: SocketSelector): number;
+  /** Delays events to the selected channels' sockets by `lagMs` (+ up to `jitterMs`); 0 = in step. */
+  setChannelLag(which: SocketSelector, lagMs: number, jitterMs?: number): number;
   /** Sends v2.system.socket_closing, then force-closes (1001) after socketClosingGraceMs. */
   sendSocketClosing(which?: SocketSelector): number;
   /** Deletes a genesys channel: its socket gets {"result":"404",...} and is closed. */
@@ -164,6 +176,8 @@ export interface PublishedEvent {
   identical: boolean;
   /** Sockets the event was written to at publish time. */
   deliveredSockets: number;
+  /** Lagging sockets that queued it for a later write (the ledger records those writes when they happen). */
+  queuedSockets: number;
   /** Frame size in bytes. */
   sizeBytes: number;
 }

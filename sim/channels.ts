@@ -28,6 +28,12 @@ export class Channel implements Subscriber {
   /** Delivery lag of this channel's socket. */
   lagMs = 0;
   lagJitterMs = 0;
+  /** Last time the channel was used (created, subscribed, connected): eviction takes the oldest first. */
+  lastUsedAt = this.createdAt;
+  /** Its token was revoked silently: no events any more, heartbeats continue. */
+  silenced = false;
+  /** Held by a simulated second consumer of the same OAuth client: counts as actively connected. */
+  external = false;
 
   constructor(
     readonly id: string,
@@ -39,11 +45,11 @@ export class Channel implements Subscriber {
   }
 
   connection(): Connection | undefined {
-    return this.conn;
+    return this.silenced ? undefined : this.conn;
   }
 
   get hasOpenSocket(): boolean {
-    return this.conn !== undefined && !this.conn.closed;
+    return this.external || (this.conn !== undefined && !this.conn.closed);
   }
 }
 
@@ -62,8 +68,13 @@ export class ChannelStore {
     private readonly random: Random,
   ) {}
 
+  /**
+   * A 21st channel removes the channel with the oldest last-used date, channels without an active
+   * connection first (Genesys' documented rule); with policy "reject" a client whose channels are all
+   * connected gets a 400 instead.
+   */
   create(clientId: string, tokenFingerprint: string): CreateResult {
-    const owned = this.ofClient(clientId);
+    const owned = this.ofClient(clientId).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
     if (owned.length >= this.settings.maxChannelsPerClient) {
       const victim =
         owned.find((channel) => !channel.hasOpenSocket) ??
@@ -123,8 +134,16 @@ export class ChannelStore {
     return [...this.channels.values()];
   }
 
+  /** A second consumer of the same client creates a channel and holds it connected. */
+  createExternal(clientId: string): CreateResult {
+    const created = this.create(clientId, "external");
+    if (created.ok) created.channel.external = true;
+    return created;
+  }
+
   /** Re-subscribing extends the channel's life. */
   extend(channel: Channel): void {
+    channel.lastUsedAt = Date.now();
     channel.expiresAt = Date.now() + this.settings.channelLifetimeMs;
     this.armExpiry(channel);
   }
@@ -147,6 +166,13 @@ export class ChannelStore {
     return true;
   }
 
+  /** The token was revoked without closing anything: its channels stop delivering events, sockets stay up. */
+  silenceByToken(tokenFingerprint: string): number {
+    const silenced = this.ofToken(tokenFingerprint);
+    for (const channel of silenced) channel.silenced = true;
+    return silenced.length;
+  }
+
   killByToken(tokenFingerprint: string): number {
     const doomed = this.ofToken(tokenFingerprint);
     for (const channel of doomed) this.kill(channel.id);
@@ -157,6 +183,7 @@ export class ChannelStore {
   attach(channel: Channel, conn: Connection): void {
     const previous = channel.conn;
     channel.conn = conn;
+    channel.lastUsedAt = Date.now();
     conn.setDeliveryLag(channel.lagMs, channel.lagJitterMs, () => this.random.next());
     if (previous && !previous.closed) {
       this.counters.socketsKicked++;

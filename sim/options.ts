@@ -30,8 +30,13 @@ export interface ResolvedOptions {
   subscriptionDelayMaxMs: number;
   channelLagMaxMs: number;
   channelLagJitterMs: number;
+  largeEventShare: number;
+  largeEventSizes: number[];
   seed: number | undefined;
 }
+
+/** 300 KiB, 1.5 MiB and 5 MiB: under, over and far over SQS's 1 MiB message limit. */
+export const LARGE_EVENT_SIZES = [300 * 1024, 1536 * 1024, 5 * 1024 * 1024] as const;
 
 export const DEFAULT_CLIENT: SimulatedClient = { clientId: "sim-client", clientSecret: "sim-secret" };
 
@@ -70,7 +75,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   if (!Number.isFinite(rate) || rate < 0) throw new RangeError(`eventRatePerSec must be >= 0, got ${rate}`);
   const closeCode = options.genericCloseCode ?? 4001;
   if (closeCode !== 4001 && closeCode !== 1008) throw new RangeError(`genericCloseCode must be 4001 or 1008`);
-  const policy = options.channelLimitPolicy ?? "reject";
+  const policy = options.channelLimitPolicy ?? "evictOldest";
   if (policy !== "reject" && policy !== "evictOldest")
     throw new RangeError(`unknown channelLimitPolicy ${policy}`);
   return {
@@ -149,5 +154,9 @@ function timingOptions(options: SimulatorOptions) {
     subscriptionDelayMaxMs,
     channelLagMaxMs: nonNegative("channelLagMaxMs", options.channelLagMaxMs),
     channelLagJitterMs: nonNegative("channelLagJitterMs", options.channelLagJitterMs),
+    largeEventShare: share("largeEventShare", options.largeEventShare),
+    largeEventSizes: (options.largeEventSizes ?? [...LARGE_EVENT_SIZES]).map((size) =>
+      count("largeEventSizes[]", size, 1),
+    ),
   };
 }

@@ -23,8 +23,8 @@ export interface PublishSpec {
   body?: unknown;
   /** undefined = a unique id derived by the ledger; null = no CorrelationId at all. */
   correlationId?: string | null;
-  /** Pads a generated body with this many bytes (large events). */
-  paddingBytes?: number;
+  /** Pads a generated body so the whole frame is this many bytes (large events). */
+  frameBytes?: number;
 }
 
 /** What a later identical repeat needs: the exact frame and its identity. */
@@ -47,27 +47,27 @@ export class Publisher {
     const now = Date.now();
     const { index, sequence } = this.ledger.record(topic, now, { correlationId: spec.correlationId });
     const correlationId = this.ledger.correlationIdOf(index);
-    const eventBody: unknown =
-      spec.body !== undefined
-        ? spec.body
-        : ({
-            sequence,
-            topic,
-            emittedAt: new Date(now).toISOString(),
-            data: {
-              value: this.random.int(1_000_000),
-              ...(spec.paddingBytes ? { padding: "x".repeat(spec.paddingBytes) } : {}),
-            },
-          } satisfies GeneratedEventBody);
+    const generated: GeneratedEventBody = {
+      sequence,
+      topic,
+      emittedAt: new Date(now).toISOString(),
+      data: { value: this.random.int(1_000_000) },
+    };
+    const eventBody: unknown = spec.body !== undefined ? spec.body : generated;
     const envelope: NotificationEnvelope = {
       topicName: topic,
       version: "2",
       eventBody,
       metadata: correlationId === undefined ? {} : { CorrelationId: correlationId },
     };
-    const bodyJson = JSON.stringify(eventBody);
-    const key = contentKey(topic, correlationId, bodyJson);
-    const frame = Buffer.from(JSON.stringify(envelope));
+    let frameJson = JSON.stringify(envelope);
+    if (spec.body === undefined && spec.frameBytes !== undefined) {
+      const overhead = Buffer.byteLength(frameJson) + ',"padding":""'.length;
+      generated.data.padding = "x".repeat(Math.max(0, spec.frameBytes - overhead));
+      frameJson = JSON.stringify(envelope);
+    }
+    const key = contentKey(topic, correlationId, JSON.stringify(eventBody));
+    const frame = Buffer.from(frameJson);
     const event: PublishedEvent = {
       topic,
       sequence,

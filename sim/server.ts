@@ -14,6 +14,7 @@ import { Hub } from "./hub.ts";
 import { Ledger } from "./ledger.ts";
 import { handleOAuth } from "./oauth.ts";
 import { resolveOptions } from "./options.ts";
+import { Permissions } from "./permissions.ts";
 import { Publisher } from "./publisher.ts";
 import { correlationPrefix, Random } from "./random.ts";
 import { IdenticalRepeats } from "./repeats.ts";
@@ -82,9 +83,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const clients = new Map(settings.clients.map((client) => [client.clientId, client]));
   const channels = new ChannelStore(settings, hub, counters, random);
   const generic = new GenericStreams(hub, counters, settings.genericCloseCode);
+  const permissions = new Permissions(settings.clients);
   const tokens = new TokenStore((token, reason) => {
     if (reason === "expired") counters.tokensExpired++;
     else counters.tokensRevoked++;
+    if (reason === "revokedSilently") {
+      channels.silenceByToken(token.fingerprint);
+      generic.silenceByToken(token.fingerprint);
+      return;
+    }
     channels.killByToken(token.fingerprint);
     generic.closeByToken(token.fingerprint);
   });
@@ -111,7 +118,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tickMs: settings.generatorTickMs,
     topics: () => upstreamTopics(),
     emit: (topic) => {
-      const event = publisher.publish(topic, { correlationId: correlation.next() });
+      const large = settings.largeEventShare > 0 && random.next() < settings.largeEventShare;
+      const event = publisher.publish(topic, {
+        correlationId: correlation.next(),
+        frameBytes: large ? random.pick(settings.largeEventSizes) : undefined,
+      });
       repeats.afterPublish(event);
     },
     beforeBatch: () => hub.corkAll(),
@@ -162,7 +173,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       url.pathname.startsWith("/api/v2/notifications/channels/")
     ) {
       return handleRest(req, res, url, {
-        clients,
+        permissions,
         tokens,
         channels,
         counters,
@@ -279,6 +290,37 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     sendSocketClosing: (which = "all") => forEach(which, (conn) => conn.sendSocketClosing()),
     killChannel: (channelId) => channels.kill(channelId),
     revokeToken: (tokenOrFingerprint) => tokens.revoke(tokenOrFingerprint),
+    revokeTokenSilently: (tokenOrFingerprint) => tokens.revoke(tokenOrFingerprint, "revokedSilently"),
+    maintenance: (clientId) => {
+      let n = 0;
+      for (const channel of channels.all()) {
+        if (clientId !== undefined && channel.clientId !== clientId) continue;
+        if (channel.conn?.sendSocketClosing("maintenance")) n++;
+      }
+      return n;
+    },
+    secondConsumer: (clientId = settings.clients[0]!.clientId, count = 1) => {
+      if (!clients.has(clientId)) throw new RangeError(`unknown client ${clientId}`);
+      const before = counters.channelsEvicted;
+      for (let i = 0; i < count; i++) channels.createExternal(clientId);
+      return counters.channelsEvicted - before;
+    },
+    forbidTopic: (topic, clientId) => {
+      for (const id of clientId === undefined ? clients.keys() : [clientId]) {
+        permissions.forbid(id, topic);
+        for (const channel of channels.ofClient(id)) {
+          const current = channels.topicsOf(channel);
+          if (current.has(topic))
+            channels.setTopics(
+              channel,
+              [...current].filter((t) => t !== topic),
+            );
+        }
+      }
+    },
+    allowTopic: (topic, clientId) => {
+      for (const id of clientId === undefined ? clients.keys() : [clientId]) permissions.allow(id, topic);
+    },
     expireAllTokens: () => tokens.expireAll(),
   };
 
@@ -315,6 +357,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     ledger,
     publish: (topic, body, opts) => publisher.publish(topic, { body, correlationId: opts?.correlationId }),
     publishIdentical: (previous) => publisher.republish(previous),
+    publishLarge: (topic, frameBytes) => {
+      if (!Number.isInteger(frameBytes) || frameBytes < 1)
+        throw new RangeError("frameBytes must be an integer >= 1");
+      return publisher.publish(topic, { frameBytes });
+    },
     setCorrelationModel: (model) => correlation.set(model),
     startGenerator: (ratePerSec) =>
       generator.start(ratePerSec ?? (settings.eventRatePerSec > 0 ? settings.eventRatePerSec : 1)),

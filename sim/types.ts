@@ -31,7 +31,11 @@ export interface SimulatorOptions {
   maxChannelsPerClient?: number;
   /** Default 1000. */
   maxTopicsPerChannel?: number;
-  /** Default "reject" (HTTP 400 `notification.channel.limit`). */
+  /**
+   * Default "evictOldest", as documented: the 21st channel removes the one with the oldest last-used date,
+   * channels without an active connection first. "reject" answers 400 `notification.channel.limit` when
+   * every channel is connected.
+   */
   channelLimitPolicy?: ChannelLimitPolicy;
   /** Default 30000. */
   heartbeatIntervalMs?: number;
@@ -73,6 +77,10 @@ export interface SimulatorOptions {
   channelLagMaxMs?: number;
   /** Extra per-event lag, uniform in [0, jitter] ms (order within a channel is kept). Default 0. */
   channelLagJitterMs?: number;
+  /** Share (0..1) of generated events padded to one of `largeEventSizes`. Default 0. */
+  largeEventShare?: number;
+  /** Frame sizes of large events in bytes. Default 300 KiB, 1.5 MiB, 5 MiB. */
+  largeEventSizes?: number[];
   /** Seed for the simulator's own randomness (drops, payloads, correlation-id prefix). */
   seed?: number;
 }
@@ -120,6 +128,22 @@ export interface SimulatorFaults {
   killChannel(channelId: string): boolean;
   /** Revokes a token given as the token itself or its fingerprint; its channels and generic sockets die. */
   revokeToken(tokenOrFingerprint: string): boolean;
+  /**
+   * Revokes a token without closing anything: REST calls with it get 401, and the channels (and generic
+   * sockets) it created stop delivering events while heartbeats and pongs continue.
+   */
+  revokeTokenSilently(tokenOrFingerprint: string): boolean;
+  /** Maintenance: v2.system.socket_closing to every socket of the client's channels at once, forced 1001 closes after the grace. */
+  maintenance(clientId?: string): number;
+  /**
+   * A second consumer of the same OAuth client creates `channels` channels and keeps them connected; past
+   * the cap each one evicts a channel as documented. Returns how many channels were evicted.
+   */
+  secondConsumer(clientId?: string, channels?: number): number;
+  /** The client loses permission for a topic now: subscribing to it is refused and existing subscriptions stop delivering it. */
+  forbidTopic(topic: string, clientId?: string): void;
+  /** Gives the permission back (existing channels must subscribe again). */
+  allowTopic(topic: string, clientId?: string): void;
   /** Every issued token expires now (channels and generic sockets die accordingly). */
   expireAllTokens(): number;
 }
@@ -195,6 +219,8 @@ export interface Simulator {
   readonly ledger: Ledger;
   /** Publishes one event now. Without `body` the eventBody is the generator's `{sequence, topic, emittedAt, data}`. */
   publish(topic: string, body?: unknown, opts?: PublishOptions): PublishedEvent;
+  /** Publishes a generated event whose frame is `frameBytes` long (e.g. 300 KiB, 1.5 MiB, 5 MiB). */
+  publishLarge(topic: string, frameBytes: number): PublishedEvent;
   /** Publishes `previous` again byte for byte: a distinct, legitimately identical upstream event. */
   publishIdentical(previous: PublishedEvent): PublishedEvent;
   /** Switches the CorrelationId model of generated events. */

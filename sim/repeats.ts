@@ -42,8 +42,12 @@ export class IdenticalRepeats {
     this.settings = { ...this.settings, ...settings };
   }
 
+  /** The last generated event (what the chaos schedule repeats). */
+  last: PublishedEvent | undefined;
+
   /** Called for every generated event (never for a repeat). */
   afterPublish(event: PublishedEvent): void {
+    this.last = event;
     if (this.closed || this.settings.share <= 0 || this.random.next() >= this.settings.share) return;
     const kind = this.random.pick(this.settings.kinds);
     if (kind === undefined) return;

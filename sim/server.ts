@@ -4,8 +4,11 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { ChannelStore } from "./channels.ts";
+import { ChaosRunner } from "./chaos.ts";
+import { chaosTarget } from "./chaos-target.ts";
 import { Connection, type ConnectionHooks, type ConnectionSettings } from "./connection.ts";
 import { CorrelationModel } from "./correlation.ts";
+import { newCounters } from "./counters.ts";
 import { FaultQueue } from "./fault-queue.ts";
 import { EventGenerator } from "./generator.ts";
 import { GenericStreams, parseTopicsParam } from "./generic.ts";
@@ -20,48 +23,7 @@ import { correlationPrefix, Random } from "./random.ts";
 import { IdenticalRepeats } from "./repeats.ts";
 import { bearerToken, handleRest } from "./rest.ts";
 import { TokenStore } from "./tokens.ts";
-import type {
-  Simulator,
-  SimulatorCounters,
-  SimulatorFaults,
-  SimulatorOptions,
-  SocketSelector,
-} from "./types.ts";
-
-export function newCounters(): SimulatorCounters {
-  return {
-    tokenRequests: 0,
-    tokensIssued: 0,
-    oauthFailures: 0,
-    tokensRevoked: 0,
-    tokensExpired: 0,
-    restRequests: 0,
-    restUnauthorized: 0,
-    channelsCreated: 0,
-    channelsEvicted: 0,
-    channelsDied: 0,
-    channelCreateRejected: 0,
-    subscriptionsPut: 0,
-    subscriptionsPost: 0,
-    subscriptionsDeleted: 0,
-    subscriptionsRejected: 0,
-    socketsOpened: 0,
-    socketsClosed: 0,
-    socketsKicked: 0,
-    upgradesRejected: 0,
-    heartbeatsSent: 0,
-    pongsSent: 0,
-    socketClosingSent: 0,
-    forcedCloses: 0,
-    drops: 0,
-    halfOpens: 0,
-    notFoundFramesSent: 0,
-    genericExpiryCloses: 0,
-    eventsEmitted: 0,
-    eventFramesSent: 0,
-    eventsUndelivered: 0,
-  };
-}
+import type { Simulator, SimulatorFaults, SimulatorOptions, SocketSelector } from "./types.ts";
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify(
@@ -324,6 +286,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     expireAllTokens: () => tokens.expireAll(),
   };
 
+  const chaos =
+    options.chaos === undefined
+      ? undefined
+      : new ChaosRunner(
+          options.chaos,
+          chaosTarget(options.chaos.clientId ?? settings.clients[0]!.clientId, {
+            faults,
+            settings,
+            hub,
+            channels,
+            tokens,
+            publisher,
+            repeats,
+            correlation,
+            counters,
+            upstreamTopics,
+          }),
+        );
+  if (chaos && options.chaos?.autoStart !== false) chaos.start();
   const dropTimer =
     settings.randomDropEveryMs === undefined
       ? undefined
@@ -335,6 +316,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     closing ??= (async () => {
       abort.abort();
       generator.stop();
+      chaos?.stop();
       repeats.close();
       clearInterval(dropTimer);
       for (const conn of hub.allConnections()) conn.terminate();
@@ -355,6 +337,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     counters,
     faults,
     ledger,
+    chaos,
     publish: (topic, body, opts) => publisher.publish(topic, { body, correlationId: opts?.correlationId }),
     publishIdentical: (previous) => publisher.republish(previous),
     publishLarge: (topic, frameBytes) => {

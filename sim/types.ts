@@ -3,6 +3,8 @@
  * Wire formats come from shared/contracts.ts; these are the simulator's own controls.
  */
 import type { NotificationEnvelope } from "../shared/contracts.ts";
+import type { ChaosLogEntry, ChaosOptions } from "./chaos.ts";
+import type { ChaosFaultKind } from "./chaos-plan.ts";
 import type { CorrelationModelName } from "./correlation.ts";
 import type { Ledger } from "./ledger.ts";
 import type { RepeatKind } from "./repeats.ts";
@@ -83,6 +85,22 @@ export interface SimulatorOptions {
   largeEventSizes?: number[];
   /** Seed for the simulator's own randomness (drops, payloads, correlation-id prefix). */
   seed?: number;
+  /** A seeded chaos schedule of every fault kind (sim/chaos.ts); starts with the simulator unless autoStart is false. */
+  chaos?: ChaosOptions & { autoStart?: boolean };
+}
+
+export interface ChaosControl {
+  readonly seed: number;
+  /** Faults that took effect, per kind. */
+  readonly counts: Readonly<Partial<Record<ChaosFaultKind, number>>>;
+  /** Faults that found nothing to act on (e.g. no socket open), per kind. */
+  readonly skipped: Readonly<Partial<Record<ChaosFaultKind, number>>>;
+  readonly log: readonly ChaosLogEntry[];
+  start(): void;
+  /** Stops the schedule and ends windowed faults (lag, forbidden topic, subscription delay). */
+  stop(): void;
+  /** Fires one fault now. */
+  fire(kind: ChaosFaultKind): boolean;
 }
 
 /**
@@ -217,6 +235,8 @@ export interface Simulator {
   readonly counters: Readonly<SimulatorCounters>;
   readonly faults: SimulatorFaults;
   readonly ledger: Ledger;
+  /** The chaos schedule, when options.chaos was given. */
+  readonly chaos: ChaosControl | undefined;
   /** Publishes one event now. Without `body` the eventBody is the generator's `{sequence, topic, emittedAt, data}`. */
   publish(topic: string, body?: unknown, opts?: PublishOptions): PublishedEvent;
   /** Publishes a generated event whose frame is `frameBytes` long (e.g. 300 KiB, 1.5 MiB, 5 MiB). */

@@ -96,7 +96,19 @@ describe("lifecycle", () => {
   it("CLI prints the URLs and status lines and exits 0 on SIGINT", async () => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "sim/main.ts", "--status-every-ms", "100", "--rate", "5", "--chaos-seed", "3"],
+      [
+        "--import",
+        "tsx",
+        "sim/main.ts",
+        "--status-every-ms",
+        "100",
+        "--rate",
+        "5",
+        "--chaos-seed",
+        "3",
+        "--chaos-interval-ms",
+        "600000",
+      ],
       {
         cwd: new URL("../..", import.meta.url).pathname,
         stdio: ["ignore", "pipe", "pipe"],

@@ -35,16 +35,30 @@ export interface Goal {
 
 /** The targets the issues set; a field without a goal is reported as measured. */
 export const GOALS: Record<string, Goal> = {
-  "soak.lost": { op: "==", value: 0 },
+  "soak.lostUncovered": { op: "==", value: 0 },
   "soak.duplicatesInQueue": { op: "==", value: 0 },
-  "soak.emitted": { op: ">=", value: 100_000 },
+  "soak.published": { op: ">=", value: 100_000 },
   "soak.rotations": { op: ">=", value: 20 },
+  "chaos.lostUncovered": { op: "==", value: 0 },
+  "chaos.duplicatesInQueue": { op: "==", value: 0 },
+  "chaos.identicalMissing": { op: "==", value: 0 },
+  "chaos.published": { op: ">=", value: 100_000 },
+  "chaos.produceSeconds": { op: ">=", value: 180 },
+  "chaos.faultKindsBelowTwice": { op: "==", value: 0 },
   "throughput.coreVsRawRatio": { op: ">=", value: 0.5 },
   "throughput.e2eVsCeilingRatio": { op: ">=", value: 0.8 },
   "throughput.rssMbAt5k": { op: "<", value: 200 },
   "broker.idpCallsPerRotation": { op: "==", value: 1 },
   "broker.idpCallsPerRefreshStampede": { op: "==", value: 1 },
   "broker.concurrentRequests": { op: ">=", value: 1000 },
+  "sink.e2eAt20msEventsPerSec": { op: ">=", value: 10_000 },
+  "sink.hotTopicAt20msEventsPerSec": { op: ">=", value: 450 },
+  "sink.rssMbOverload": { op: "<", value: 300 },
+  "sink.overloadBacklogMessages": { op: ">=", value: 1 },
+  "sink.overloadLost": { op: "==", value: 0 },
+  "scale.shards": { op: ">=", value: 3 },
+  "scale.topics": { op: ">=", value: 3_000 },
+  "scale.lostUncovered": { op: "==", value: 0 },
 };
 
 export function meetsGoal(value: number, goal: Goal): boolean {

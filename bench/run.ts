@@ -44,12 +44,35 @@ export const SCENARIOS: ScenarioSpec[] = [
     timeoutMs: 180_000,
   },
   {
+    name: "chaos",
+    file: "chaos.ts",
+    exportName: "runChaos",
+    prefixes: ["chaos"],
+    // At least 3 minutes of chaos, then up to ~1.5 minutes to settle and drain.
+    timeoutMs: 420_000,
+  },
+  {
     name: "throughput",
     file: "throughput.ts",
     exportName: "runThroughput",
     prefixes: ["throughput"],
     // About 80 s: the RSS phase must outlast the 60 s de-dup window.
     timeoutMs: 150_000,
+  },
+  {
+    name: "sink",
+    file: "sink.ts",
+    exportName: "runSink",
+    prefixes: ["sink"],
+    // Two 10 s rate phases, then 60 s of overload and its drain.
+    timeoutMs: 600_000,
+  },
+  {
+    name: "scale",
+    file: "scale.ts",
+    exportName: "runScale",
+    prefixes: ["scale"],
+    timeoutMs: 240_000,
   },
   {
     name: "restart",

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, Stats, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import { AlarmBehavior } from "aws-cdk-lib/aws-ecs";
+import { AlarmBehavior, type FargateTaskDefinition } from "aws-cdk-lib/aws-ecs";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
@@ -18,7 +18,8 @@ export const COVERAGE_TTL_ATTRIBUTE = "expiresAtEpoch";
 export interface RelayDurabilityProps {
   readonly relay: EventRelay;
   /**
-   * Coverage scope: tasks sharing it cover for each other and adopt each other's backlog.
+   * Coverage scope: tasks sharing it cover for each other and adopt each other's backlog. Each shard (its
+   * own topic set) gets its own: `<scope>` for a single `default` shard, else `<scope>-<shard name>`.
    * @default the stack name
    */
   readonly scope?: string;
@@ -96,14 +97,17 @@ export class RelayDurability extends Construct {
       removalPolicy,
     });
 
-    const container = relay.taskDefinition.defaultContainer;
-    if (!container) throw new Error("RelayDurability: the relay's task definition has no container");
-    container.addEnvironment("BACKLOG_BUCKET", this.backlogBucket.bucketName);
-    container.addEnvironment("COVERAGE_TABLE", this.coverageTable.tableName);
-    container.addEnvironment("COVERAGE_SCOPE", props.scope ?? Stack.of(this).stackName);
-    container.addEnvironment("BACKLOG_MAX_BYTES", String(maxBacklogBytes));
-
-    this.grantTaskRole(relay);
+    const baseScope = props.scope ?? Stack.of(this).stackName;
+    const single = relay.shardServices.length === 1 && relay.shardServices[0]!.shard.name === "default";
+    for (const shard of relay.shardServices) {
+      const container = shard.taskDefinition.defaultContainer;
+      if (!container) throw new Error("RelayDurability: a shard's task definition has no container");
+      container.addEnvironment("BACKLOG_BUCKET", this.backlogBucket.bucketName);
+      container.addEnvironment("COVERAGE_TABLE", this.coverageTable.tableName);
+      container.addEnvironment("COVERAGE_SCOPE", single ? baseScope : `${baseScope}-${shard.shard.name}`);
+      container.addEnvironment("BACKLOG_MAX_BYTES", String(maxBacklogBytes));
+      this.grantTaskRole(shard.taskDefinition);
+    }
 
     const metric = (name: Parameters<EventRelay["metric"]>[0], statistic: string) =>
       relay.metric(name, { period: Duration.minutes(1), statistic });
@@ -151,9 +155,11 @@ export class RelayDurability extends Construct {
       evaluationPeriods: 2,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    relay.service.enableDeploymentAlarms([this.notCovering.alarmName], {
-      behavior: AlarmBehavior.ROLLBACK_ON_ALARM,
-    });
+    for (const shard of relay.shardServices) {
+      shard.service.enableDeploymentAlarms([this.notCovering.alarmName], {
+        behavior: AlarmBehavior.ROLLBACK_ON_ALARM,
+      });
+    }
 
     if (props.topic) {
       const action = new SnsAction(props.topic);
@@ -169,8 +175,8 @@ export class RelayDurability extends Construct {
   }
 
   /** The task role only: read, write and delete backlog objects, list their prefix; heartbeat and claim. */
-  private grantTaskRole(relay: EventRelay): void {
-    const taskRole = relay.taskDefinition.taskRole;
+  private grantTaskRole(taskDefinition: FargateTaskDefinition): void {
+    const taskRole = taskDefinition.taskRole;
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({
         sid: "DurableBacklogObjects",
@@ -193,7 +199,7 @@ export class RelayDurability extends Construct {
         resources: [this.coverageTable.tableArn],
       }),
     );
-    const policy = relay.taskDefinition.node.tryFindChild("TaskRole")?.node.tryFindChild("DefaultPolicy");
+    const policy = taskDefinition.node.tryFindChild("TaskRole")?.node.tryFindChild("DefaultPolicy");
     if (policy) {
       acknowledge(
         policy,

@@ -9,6 +9,7 @@ import type { WorkerConfig } from "./config.ts";
 import type { EventSink } from "./core/event-sink.ts";
 import { Durability } from "./durability.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
+import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-controller.ts";
 import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
 import type { SessionFactory } from "./source/session.ts";
 import { createSessionFactory } from "./source/session-factory.ts";
@@ -143,12 +144,18 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
   };
   const durability = createDurability(config, deps, log, telemetry);
+  const inFlight = config.sinkInFlight ?? { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX };
+  // The SDK's default agent holds 50 sockets; every batch in flight needs its own.
+  const sockets = { keepAlive: true, maxSockets: inFlight.max + 8 };
   const sqsSink = deps.sink
     ? undefined
     : new SqsSink({
-        sqs: deps.sqs ?? new SQSClient(clientConfig),
+        sqs:
+          deps.sqs ??
+          new SQSClient({ ...clientConfig, requestHandler: { httpAgent: sockets, httpsAgent: sockets } }),
         queueUrl: config.queueUrl,
         spoolDir: config.spoolDir,
+        inFlight,
         ...durability?.sinkOptions(),
         ...(config.offloadBucket
           ? {
@@ -181,7 +188,17 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       ),
     },
   );
-  const stats = (): WorkerStats => supervisor.stats();
+  const stats = (): WorkerStats => {
+    const base = supervisor.stats();
+    if (!(sink instanceof SqsSink)) return base;
+    const backlog = sink.spoolBacklog();
+    return {
+      ...base,
+      backlogMessages: backlog.messages,
+      backlogAgeMs: backlog.oldestAgeMs,
+      sinkInFlightLimit: sink.inFlightLimit(),
+    };
+  };
   let health: HealthServer | undefined;
   const startedAtMs = Date.now();
   let coveredOnce = false;
@@ -200,6 +217,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     redundancy: config.redundancy,
     topics: config.topics.length,
     tokenSource: config.tokenSource.kind,
+    sinkInFlight: inFlight,
   });
   if (durability && sqsSink) await durability.start(sqsSink);
   supervisor.start();

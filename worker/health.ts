@@ -1,5 +1,7 @@
 /**
  * `/healthz` on HEALTH_PORT: 200 while at least one session is live and the sink is healthy, else 503.
+ * Status `degraded` (still 200) while a backlog waits on the spool: input exceeds what SQS accepts (or
+ * recovered from an outage), so events are safe but late.
  * The JSON body carries the worker's stats (counts only, never a token): upstream and sink state for
  * humans and load balancers.
  * `/livez`: liveness of the process, for the container health check that replaces the task: 200 while
@@ -20,6 +22,11 @@ export interface HealthServer {
 
 export function isHealthy(stats: WorkerStats): boolean {
   return stats.liveSessions >= 1 && stats.sinkHealthy;
+}
+
+export function healthStatus(stats: WorkerStats): "ok" | "degraded" | "unhealthy" {
+  if (!isHealthy(stats)) return "unhealthy";
+  return (stats.backlogMessages ?? 0) > 0 ? "degraded" : "ok";
 }
 
 export async function startHealthServer(opts: {
@@ -47,7 +54,7 @@ export async function startHealthServer(opts: {
     }
     const stats = opts.stats();
     const healthy = isHealthy(stats);
-    const body = JSON.stringify({ status: healthy ? "ok" : "unhealthy", ...stats });
+    const body = JSON.stringify({ status: healthStatus(stats), ...stats });
     res.writeHead(healthy ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
     res.end(req.method === "HEAD" ? undefined : body);
   });

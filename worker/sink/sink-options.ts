@@ -2,6 +2,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { BackoffOptions } from "../core/backoff.ts";
+import type { InflightLimits } from "./inflight-controller.ts";
 import type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "./sink-ports.ts";
 
 /** What the durable backlog (worker/backlog/backlog-mirror.ts) tells the sink. */
@@ -17,6 +18,9 @@ export interface SqsSinkOptions {
   queueUrl: string;
   /** Default: the queue URL ends in `.fifo`. */
   fifo?: boolean;
+  /** Bounds of the adaptive in-flight window. Default: DEFAULT_INFLIGHT_MIN to DEFAULT_INFLIGHT_MAX. */
+  inFlight?: InflightLimits;
+  /** A fixed number of batches in flight (min = max), when `inFlight` is not given. */
   maxInFlightBatches?: number;
   /** Entries held in memory (queued + in flight) before new ones spill to the spool. Default 10,000. */
   memoryLimit?: number;

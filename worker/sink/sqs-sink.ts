@@ -6,6 +6,7 @@ import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
 import { DeadLetterPath } from "./dead-letter.ts";
 import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
 import { EntryFactory } from "./entry-factory.ts";
+import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN, InflightController } from "./inflight-controller.ts";
 import { invalidMessage } from "./message-check.ts";
 import { Offloader } from "./offloader.ts";
 import { errorCode } from "./send-errors.ts";
@@ -27,13 +28,14 @@ export type { DurableTier, SqsSinkOptions } from "./sink-options.ts";
 export type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "./sink-ports.ts";
 
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
-/** SendMessageBatch requests in flight at once (FIFO: at most one per message group). */
-export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
+/** Most SendMessageBatch requests in flight at once by default (FIFO: at most one per message group). */
+export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
+/** Error codes that mean SQS wants fewer requests, not that something is broken. */
+const THROTTLED = /throttl|overlimit|requestlimit|slowdown|toomanyrequests/i;
 
 export class SqsSink implements EventSink {
   readonly fifo: boolean;
   readonly #o: SqsSinkOptions & {
-    maxInFlightBatches: number;
     maxMessageBytes: number;
     maxBatchBytes: number;
     requestTimeoutMs: number;
@@ -46,6 +48,7 @@ export class SqsSink implements EventSink {
   readonly #buffer: EntryBuffer;
   readonly #deadLetters: DeadLetterPath;
   readonly #offloader: Offloader;
+  readonly #controller: InflightController;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #drainWaiters = new Set<() => void>();
   #durable: DurableTier | undefined;
@@ -63,7 +66,6 @@ export class SqsSink implements EventSink {
 
   constructor(opts: SqsSinkOptions) {
     this.#o = {
-      maxInFlightBatches: DEFAULT_MAX_IN_FLIGHT_BATCHES,
       maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
       maxBatchBytes: SQS_MAX_MESSAGE_BYTES,
       requestTimeoutMs: 10_000,
@@ -72,6 +74,14 @@ export class SqsSink implements EventSink {
     this.fifo = opts.fifo ?? opts.queueUrl.endsWith(".fifo");
     this.#now = opts.now ?? Date.now;
     this.#lastPumpMs = this.#now();
+    const fixed = opts.maxInFlightBatches;
+    this.#controller = new InflightController({
+      ...(opts.inFlight ??
+        (fixed !== undefined
+          ? { min: fixed, max: fixed }
+          : { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX })),
+      now: this.#now,
+    });
     this.#log = opts.logger ?? SILENT_LOGGER;
     this.#metrics = opts.metrics ?? NO_METRICS;
     this.#backoff = new FullJitterBackoff(
@@ -79,12 +89,7 @@ export class SqsSink implements EventSink {
       opts.random,
       this.#now,
     );
-    this.#entries = new EntryFactory(
-      this.fifo,
-      this.#o.maxInFlightBatches,
-      this.#o.maxMessageBytes,
-      this.#now,
-    );
+    this.#entries = new EntryFactory(this.fifo, this.#controller.max, this.#o.maxMessageBytes, this.#now);
     this.#bound = new BacklogBound(opts.maxBacklogBytes, this.#log, this.#metrics);
     this.#buffer = new EntryBuffer(opts.memoryLimit ?? 10_000, opts.memoryLimitBytes ?? 16 * 1024 * 1024);
     this.#deadLetters = new DeadLetterPath(
@@ -177,6 +182,22 @@ export class SqsSink implements EventSink {
     if (this.#closed) return false;
     if (this.depth() === 0 || this.#pausedUntilMs > this.#now() || this.#held) return true;
     return this.#now() - this.#lastPumpMs <= maxIdleMs;
+  }
+
+  /** Batches the sink may have in flight now (the adaptive window). */
+  inFlightLimit(): number {
+    return this.#controller.limit();
+  }
+
+  /** The backlog on disk: messages spooled and not yet read back, and the age of the oldest spooled one. */
+  spoolBacklog(): { messages: number; oldestAgeMs: number } {
+    const messages = this.#handoff.unread();
+    let oldest: number | undefined;
+    for (const s of this.#handoff.spool.segments()) {
+      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
+    }
+    const oldestAgeMs = messages > 0 && oldest !== undefined ? Math.max(0, this.#now() - oldest) : 0;
+    return { messages, oldestAgeMs };
   }
 
   /** Bytes in the spool (the backlog on disk). */
@@ -307,7 +328,7 @@ export class SqsSink implements EventSink {
         });
       },
     );
-    while (this.#inFlightBatches < this.#o.maxInFlightBatches) {
+    while (this.#inFlightBatches < this.#controller.limit()) {
       const batch = this.#buffer.takeBatch(this.#o.maxBatchBytes, (lane, head) =>
         this.#track(this.#offload(lane, head)),
       );
@@ -328,6 +349,7 @@ export class SqsSink implements EventSink {
 
   async #send(batch: Entry[]): Promise<void> {
     this.#inFlightBatches++;
+    const sentAtMs = this.#now();
     let outcome: BatchOutcome;
     try {
       outcome = await sendBatch(
@@ -337,6 +359,16 @@ export class SqsSink implements EventSink {
     } finally {
       this.#inFlightBatches--;
     }
+    this.#controller.record({
+      outcome:
+        outcome.retryCode === undefined || outcome.split
+          ? "ok"
+          : THROTTLED.test(outcome.retryCode)
+            ? "throttled"
+            : "failed",
+      latencyMs: this.#now() - sentAtMs,
+      inFlight: this.#inFlightBatches + 1,
+    });
     this.#apply(outcome);
     this.#buffer.release(batch);
     if (this.#failing) this.#evictPending = true;

@@ -120,7 +120,8 @@ function orderAndDuplicates(refs: ReturnType<typeof refsOf>) {
   return { orderViolations, duplicates };
 }
 
-describe("a task dies; nothing is lost and the downtime is recorded once", () => {
+// Worker processes start through tsx: slow on a loaded 2-core machine, so more than the default 30 s.
+describe("a task dies; nothing is lost and the downtime is recorded once", { timeout: 120_000 }, () => {
   it("SIGKILL while SQS is unreachable with events buffered: a new task on fresh storage delivers every event once, in order", async () => {
     const { sim: s, spawn, queued } = await setup();
     const a = await spawn("task-a");

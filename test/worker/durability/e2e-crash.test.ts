@@ -143,7 +143,7 @@ describe("a task dies; nothing is lost and the downtime is recorded once", { tim
 
     proxy?.up();
     const b = await spawn("task-b");
-    await waitFor(() => refsOf(queued()).length >= emitted, 30_000, "the orphaned backlog to be delivered");
+    await waitFor(() => refsOf(queued()).length >= emitted, 60_000, "the orphaned backlog to be delivered");
     await new Promise((r) => setTimeout(r, 500)); // anything delivered twice would show now
     const refs = refsOf(queued());
     expect(s.ledger.missingFrom(refs, { onlyDelivered: true })).toEqual([]);

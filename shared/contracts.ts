@@ -33,6 +33,7 @@ export interface BrokerErrorResponse {
 
 export type BrokerErrorCode =
   | "unauthenticated"
+  | "forbidden"
   | "unknown_profile"
   | "bad_request"
   | "method_not_allowed"
@@ -59,6 +60,12 @@ export interface BrokerProfile {
   credentialsSecretArn: string;
   /** Broker-owned secret holding the CachedToken JSON. */
   tokenSecretArn: string;
+  /**
+   * IAM principals allowed to obtain this profile's token (functions/broker/core/authorization.ts): ARNs or
+   * ARN patterns with `*`; a role ARN also matches that role's sessions. The Lambda requires the list (an empty
+   * one refuses everyone); in-process brokers that omit it (tests, `npm start`) serve every verified caller.
+   */
+  allowedPrincipals?: string[];
 }
 
 export type AuditAction = "mint" | "rotation" | "handout" | "refusal" | "failure";

@@ -104,6 +104,12 @@ export interface QueuedEventMessage {
   event: NotificationEnvelope;
 }
 
+/**
+ * Key prefix of every offloaded event object (`<prefix>/<day>/<key>.json`); the worker's s3:PutObject is
+ * limited to it.
+ */
+export const OFFLOAD_OBJECT_PREFIX = "tokenstream/oversized";
+
 /** Written instead of QueuedEventMessage when the event is larger than an SQS message allows. */
 export interface QueuedEventPointerMessage {
   kind: "event-pointer";

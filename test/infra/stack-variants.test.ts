@@ -26,7 +26,7 @@ describe("configuration variants", () => {
       propertiesOf(r, "AWS::Lambda::Function").find((f) => JSON.stringify(f).includes("PROFILES"))!;
     expect(brokerFn(synth().resources).ReservedConcurrentExecutions).toBeUndefined();
     expect(brokerFn(synth({ brokerReservedConcurrency: 5 }).resources).ReservedConcurrentExecutions).toBe(5);
-  });
+  }, 90_000);
 
   it("runs in an existing VPC without creating network resources", () => {
     const { template, resources } = synth({

@@ -25,7 +25,12 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } from "@aws-sdk/client-sqs";
-import type { QueuedEventMessage, QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
+import {
+  OFFLOAD_OBJECT_PREFIX,
+  type QueuedEventMessage,
+  type QueuedGapMessage,
+  type QueuedMessage,
+} from "../../shared/contracts.ts";
 import { type BackoffOptions, FullJitterBackoff } from "../core/backoff.ts";
 import type { EventSink } from "../core/event-sink.ts";
 import { messageBody, pointerMessage, type SqsEntry, toSqsEntry } from "../core/message.ts";
@@ -591,7 +596,7 @@ export class SqsSink implements EventSink {
 
   #objectKey(msg: QueuedEventMessage, entry: Entry): string {
     const day = msg.receivedAt.slice(0, 10);
-    const prefix = (this.#o.offloadPrefix ?? "tokenstream/oversized").replace(/\/+$/, "");
+    const prefix = (this.#o.offloadPrefix ?? OFFLOAD_OBJECT_PREFIX).replace(/\/+$/, "");
     return `${prefix}/${day}/${msg.key || `seq-${entry.seq}`}.json`;
   }
 

@@ -90,5 +90,7 @@ export function createAuditTable(scope: Construct, id: string, props: AuditTable
 function deploymentRole(scope: Construct): string[] {
   const synthesizer = Stack.of(scope).synthesizer;
   // The synthesizer's ARN carries ${AWS::Partition}-style placeholders: Fn::Sub resolves them at deploy time.
-  return synthesizer instanceof DefaultStackSynthesizer ? [Fn.sub(synthesizer.cloudFormationExecutionRoleArn)] : [];
+  return synthesizer instanceof DefaultStackSynthesizer
+    ? [Fn.sub(synthesizer.cloudFormationExecutionRoleArn)]
+    : [];
 }

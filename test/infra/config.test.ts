@@ -134,7 +134,9 @@ describe("parseConfig", () => {
   });
 
   it("lists every problem in the thrown message", () => {
-    expect(() => parseConfig({ topics: [], sourceKind: "kafka", alarmEmail: "ops@example.com" })).toThrowError(
+    expect(() =>
+      parseConfig({ topics: [], sourceKind: "kafka", alarmEmail: "ops@example.com" }),
+    ).toThrowError(
       /3 problems[\s\S]*profiles: at least one profile is required[\s\S]*sourceKind: must be "genesys" or "generic"[\s\S]*topics: at least one topic/,
     );
   });

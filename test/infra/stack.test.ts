@@ -233,7 +233,9 @@ describe("token broker", () => {
     const onTokenKey = statements.filter((s) => mentions(s.Resource, tokenKeyId));
     expect(onTokenKey).toHaveLength(1);
     expect(actions(onTokenKey[0]!).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
-    expect(JSON.stringify(onTokenKey[0]!.Condition)).toMatch(/"kms:ViaService":\{"Fn::Join":\["",\["secretsmanager\./);
+    expect(JSON.stringify(onTokenKey[0]!.Condition)).toMatch(
+      /"kms:ViaService":\{"Fn::Join":\["",\["secretsmanager\./,
+    );
     const onDlq = statements.filter((s) => actions(s).includes("sqs:SendMessage"));
     expect(onDlq.map((s) => s.Resource)).toEqual([
       { "Fn::GetAtt": [logicalId("AWS::SQS::Queue", "BrokerScheduleDeadLetterQueue"), "Arn"] },

@@ -11,13 +11,7 @@ import {
   ServicePrincipal,
 } from "aws-cdk-lib/aws-iam";
 import { type IKey, Key } from "aws-cdk-lib/aws-kms";
-import {
-  Architecture,
-  type FunctionUrl,
-  FunctionUrlAuthType,
-  InvokeMode,
-  Runtime,
-} from "aws-cdk-lib/aws-lambda";
+import { Architecture, type FunctionUrl, FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
@@ -30,6 +24,7 @@ import { createAuditTable } from "./audit-table.ts";
 import { grantBrokerAccess } from "./broker-access.ts";
 import { BROKER_SERVICE_NAME, type BrokerMetricName, brokerMetric, METRICS_NAMESPACE } from "./metrics.ts";
 import { acknowledge, nagRef } from "./nag.ts";
+import { BROKER_BUNDLE_TARGET, BROKER_RUNTIME } from "./node-runtime.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { TokenCache } from "./token-cache.ts";
 
@@ -281,7 +276,7 @@ export class TokenBroker extends Construct {
       handler: "handler",
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: BROKER_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -290,7 +285,7 @@ export class TokenBroker extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: "node22",
+        target: BROKER_BUNDLE_TARGET,
         minify: true,
         sourceMap: true,
         // Bundle the pinned SDK clients instead of trusting whatever the runtime ships.
@@ -328,13 +323,6 @@ export class TokenBroker extends Construct {
         resources: [this.scheduleDeadLetterQueue.queueArn],
       }),
     );
-    for (const fn of [this.function, this.refreshFunction]) {
-      acknowledge(
-        fn,
-        "AwsSolutions-L1",
-        "L1 (latest runtime): Node.js 22 is a supported LTS Lambda runtime; the project pins Node 22 for both the broker bundle (esbuild target node22) and the worker image (node:22-bookworm-slim) so production runs what CI tested. Moving to Node 24 is a one-line change once the toolchain is verified on it.",
-      );
-    }
 
     this.functionUrl = this.function.addFunctionUrl({
       authType: FunctionUrlAuthType.AWS_IAM,

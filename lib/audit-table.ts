@@ -26,9 +26,15 @@ export interface AuditTableProps {
   readonly key: IKey;
   /** The only principal allowed to append. */
   readonly brokerRole: IRole;
-  /** A role that may still repair or remove items (and change TTL) in an emergency: every use is in CloudTrail. */
+  /**
+   * A role that may still repair or remove items (and change TTL) in an emergency: every use is in CloudTrail.
+   * @default - none: no principal may update or delete an item
+   */
   readonly breakGlassRoleArn?: string;
-  /** Stream every item (new and old image) so the archive can copy it to the Object Lock bucket. */
+  /**
+   * Stream every item (new and old image), for an archive outside DynamoDB.
+   * @default false
+   */
   readonly stream?: boolean;
   readonly removalPolicy: RemovalPolicy;
 }

@@ -13,6 +13,8 @@ export interface SecuritySettings {
   backlogAlarmDepth: number;
   /** Time from accepting an event to SQS confirming it that alarms (seconds). */
   backlogAlarmAgeSeconds: number;
+  /** Copy every audit-table change to an S3 bucket with Object Lock (compliance mode) for auditRetentionDays. */
+  auditArchive: boolean;
 }
 
 export const SECURITY_CONFIG_KEYS = [
@@ -20,6 +22,7 @@ export const SECURITY_CONFIG_KEYS = [
   "auditBreakGlassRoleArn",
   "backlogAlarmDepth",
   "backlogAlarmAgeSeconds",
+  "auditArchive",
 ] as const;
 
 /** A principal ARN or pattern: IAM role/user/root or an STS assumed-role session; `*` allowed after the type. */
@@ -50,8 +53,14 @@ export function parseSecuritySettings(raw: Record<string, unknown>, problems: st
     );
   }
 
+  const archive = raw.auditArchive;
+  if (archive !== undefined && typeof archive !== "boolean") {
+    problems.push(`auditArchive: must be true or false, got ${JSON.stringify(archive)}`);
+  }
+
   return {
     alarmsWithoutDestination: optOut === true,
+    auditArchive: archive === true,
     ...(typeof breakGlass === "string" && ROLE_ARN.test(breakGlass)
       ? { auditBreakGlassRoleArn: breakGlass }
       : {}),

@@ -20,6 +20,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { BrokerProfile } from "../shared/contracts.ts";
+import { AuditArchive } from "./audit-archive.ts";
 import { createAuditTable } from "./audit-table.ts";
 import { grantBrokerAccess } from "./broker-access.ts";
 import { BROKER_SERVICE_NAME, type BrokerMetricName, brokerMetric, METRICS_NAMESPACE } from "./metrics.ts";
@@ -97,10 +98,11 @@ export interface TokenBrokerProps {
    */
   readonly auditBreakGlassRoleArn?: string;
   /**
-   * Stream the audit table (new and old images), for an archive outside DynamoDB.
+   * Copy every audit-table change (its stream) to an S3 bucket with Object Lock in compliance mode, kept for
+   * `auditRetentionDays`.
    * @default false
    */
-  readonly auditStream?: boolean;
+  readonly auditArchive?: boolean;
   /**
    * Fraction of a token's life after which the scheduled refresh mints a new one.
    * @default 0.75
@@ -167,6 +169,8 @@ export class TokenBroker extends Construct {
   /** Token-cache secret ARN of each profile, by profile name. */
   readonly tokenSecrets: ReadonlyMap<string, string>;
   readonly schedule: Schedule;
+  /** The Object Lock copy of the audit trail, when `auditArchive` is set. */
+  readonly auditArchive?: AuditArchive;
   /** Receives scheduled refreshes that could not be delivered or failed after retries. */
   readonly scheduleDeadLetterQueue: Queue;
 
@@ -209,9 +213,18 @@ export class TokenBroker extends Construct {
       key: this.key,
       brokerRole: role,
       ...(props.auditBreakGlassRoleArn ? { breakGlassRoleArn: props.auditBreakGlassRoleArn } : {}),
-      stream: props.auditStream ?? false,
+      stream: props.auditArchive ?? false,
       removalPolicy,
     });
+
+    if (props.auditArchive) {
+      this.auditArchive = new AuditArchive(this, "AuditArchive", {
+        table: this.auditTable,
+        key: this.key,
+        retentionDays: props.auditRetentionDays ?? 400,
+        logRetention,
+      });
+    }
 
     this.tokenCache = new TokenCache(this, "TokenCache", {
       profileNames: props.profiles.map((p) => p.name),

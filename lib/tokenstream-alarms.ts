@@ -64,6 +64,8 @@ export class TokenstreamAlarms extends Construct {
   readonly brokerErrors: Alarm;
   readonly refreshErrors: Alarm;
   readonly brokerThrottles: Alarm;
+  /** Only with the audit archive. */
+  readonly auditArchiveFailures?: Alarm;
 
   constructor(scope: Construct, id: string, props: TokenstreamAlarmsProps) {
     super(scope, id);
@@ -191,6 +193,17 @@ export class TokenstreamAlarms extends Construct {
       }),
       "Lambda throttled the broker (reserved concurrency or the account's concurrency limit): callers got 429s and a worker could not get or refresh a token.",
     );
+
+    if (broker.auditArchive) {
+      this.auditArchiveFailures = this.#onAny(
+        "AuditArchiveFailures",
+        broker.auditArchive.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: Stats.MAXIMUM,
+        }),
+        "Audit-table changes could not be copied to the Object Lock archive after retries: the message names the stream records; copy them from the table (or point-in-time recovery) before they are gone.",
+      );
+    }
 
     if (props.topic) {
       const action = new SnsAction(props.topic);

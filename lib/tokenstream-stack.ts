@@ -67,6 +67,7 @@ export class TokenstreamStack extends Stack {
       minValidityFraction: config.minValidityFraction,
       auditRetentionDays: config.auditRetentionDays,
       ...(config.auditBreakGlassRoleArn ? { auditBreakGlassRoleArn: config.auditBreakGlassRoleArn } : {}),
+      auditArchive: config.auditArchive,
       logRetention,
     });
 
@@ -167,6 +168,12 @@ export class TokenstreamStack extends Stack {
       value: this.relay.taskDefinition.taskRole.roleArn,
       description: "The worker's task role: the principal of its broker hand-outs in the audit table",
     });
+    if (this.broker.auditArchive) {
+      new CfnOutput(this, "AuditArchiveBucketName", {
+        value: this.broker.auditArchive.bucket.bucketName,
+        description: "Object Lock (compliance) copy of every audit-table change, under audit/<pk>/<sk>/",
+      });
+    }
     if (this.alarmTopic) {
       new CfnOutput(this, "AlarmTopicArn", {
         value: this.alarmTopic.topicArn,

@@ -77,6 +77,14 @@ describe("security settings in the deployment configuration", () => {
     }
   });
 
+  it("turns the Object Lock audit archive on only when asked", () => {
+    expect(parseConfig({ ...base, alarmEmail: "a@b.co" }).auditArchive).toBe(false);
+    expect(parseConfig({ ...base, alarmEmail: "a@b.co", auditArchive: true }).auditArchive).toBe(true);
+    expect(problemsOf({ ...base, alarmEmail: "a@b.co", auditArchive: "on" })).toEqual([
+      'auditArchive: must be true or false, got "on"',
+    ]);
+  });
+
   it("bounds the backlog alarm thresholds", () => {
     const config = parseConfig({
       ...base,

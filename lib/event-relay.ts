@@ -3,7 +3,10 @@ import type { Metric, MetricOptions } from "aws-cdk-lib/aws-cloudwatch";
 import {
   FlowLogDestination,
   FlowLogTrafficType,
+  GatewayVpcEndpointAwsService,
   type IVpc,
+  Peer,
+  Port,
   SecurityGroup,
   SubnetType,
   Vpc,
@@ -22,6 +25,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { OFFLOAD_OBJECT_PREFIX } from "../shared/contracts.ts";
 import type { ResolvedShard, SourceKind } from "./config.ts";
 import { METRICS_NAMESPACE, WORKER_SERVICE_NAME, type WorkerMetricName, workerMetric } from "./metrics.ts";
 import { acknowledge, nagRef } from "./nag.ts";
@@ -30,6 +34,8 @@ import { ShardService } from "./shard-service.ts";
 import type { TokenBroker } from "./token-broker.ts";
 
 export const HEALTH_PORT = 8080;
+/** The `node` user of the worker image (worker/Dockerfile `USER node`), as uid:gid: never root. */
+export const CONTAINER_USER = "1000:1000";
 export const SPOOL_DIR = "/var/spool/tokenstream";
 /** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */
 export const STOP_TIMEOUT = Duration.seconds(120);
@@ -97,8 +103,10 @@ export interface EventRelayProps {
   readonly genericTokenIn?: "query" | "header";
   /**
    * An existing VPC with private subnets that reach the internet (NAT). Its subnets of type
-   * PRIVATE_WITH_EGRESS host the tasks.
-   * @default - a new VPC over 2 AZs: public subnets with NAT gateways, private subnets for the tasks, flow logs
+   * PRIVATE_WITH_EGRESS host the tasks. Its default security group, public IP mapping and endpoints are the
+   * owner's to configure.
+   * @default - a new VPC over 2 AZs: public subnets (no public IP mapping) with NAT gateways, private subnets
+   * for the tasks, an S3 gateway endpoint, a default security group without rules, flow logs
    */
   readonly vpc?: IVpc;
   /**
@@ -138,7 +146,7 @@ export interface EventRelayProps {
    */
   readonly offloadRetention?: Duration;
   /**
-   * Worker log retention (also the VPC flow logs' retention).
+   * Worker log retention (also the VPC flow logs' retention); both log groups are retained with the stack.
    * @default RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: RetentionDays;
@@ -275,7 +283,7 @@ export class EventRelay extends Construct {
 
     this.logGroup = new LogGroup(this, "LogGroup", {
       retention: logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     if (props.shards.length === 0) throw new Error("EventRelay: at least one shard");
@@ -307,11 +315,13 @@ export class EventRelay extends Construct {
       exclude: IMAGE_CONTEXT_EXCLUDES,
     });
 
+    // DNS (the VPC resolver) and time sync (169.254.169.123) are not subject to security groups.
     const securityGroup = new SecurityGroup(this, "SecurityGroup", {
       vpc: this.vpc,
       description: "tokenstream worker: no inbound traffic; outbound HTTPS to Genesys Cloud and AWS APIs",
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), "HTTPS: Genesys Cloud, broker URL, AWS APIs");
 
     const single = props.shards.length === 1 && props.shards[0]!.name === "default";
     this.shardServices = props.shards.map((shard) => {
@@ -325,10 +335,13 @@ export class EventRelay extends Construct {
         readonlyRootFilesystem: props.readonlyRootFilesystem ?? true,
         spoolDir: SPOOL_DIR,
         stopTimeout: STOP_TIMEOUT,
+        user: CONTAINER_USER,
         healthCheckCommand: HEALTH_CHECK_COMMAND,
         healthPort: HEALTH_PORT,
       });
       this.grantWorkerAccess(workers.taskDefinition, props.broker);
+      // The shard's own profile only: any other profile refuses its role (and audits the refusal).
+      props.broker.allowPrincipal(shard.profile, workers.taskDefinition.taskRole.roleArn);
       return workers;
     });
     this.taskDefinition = this.shardServices[0]!.taskDefinition;
@@ -355,7 +368,7 @@ export class EventRelay extends Construct {
       new PolicyStatement({
         sid: "OffloadLargeEvents",
         actions: ["s3:PutObject"],
-        resources: [this.offloadBucket.arnForObjects("*")],
+        resources: [this.offloadBucket.arnForObjects(`${OFFLOAD_OBJECT_PREFIX}/*`)],
       }),
     );
     taskRole.addToPrincipalPolicy(
@@ -363,14 +376,22 @@ export class EventRelay extends Construct {
         sid: "RelayKey",
         actions: ["kms:GenerateDataKey", "kms:Decrypt"],
         resources: [this.key.keyArn],
+        // Only through the queue and the offload bucket, never a direct KMS call.
+        conditions: {
+          StringEquals: {
+            "kms:ViaService": ["sqs", "s3"].map(
+              (s) => `${s}.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`,
+            ),
+          },
+        },
       }),
     );
     const policy = taskDefinition.node.tryFindChild("TaskRole")?.node.tryFindChild("DefaultPolicy");
     if (policy) {
       acknowledge(
         policy,
-        `AwsSolutions-IAM5[Resource::${nagRef(this, this.offloadBucket.bucketArn)}/*]`,
-        "IAM5 (wildcard resource): the worker writes one object per oversized event under a key it derives from the event; s3:PutObject is limited to objects of this one bucket, no read, list or delete.",
+        `AwsSolutions-IAM5[Resource::${nagRef(this, this.offloadBucket.bucketArn)}/${OFFLOAD_OBJECT_PREFIX}/*]`,
+        `IAM5 (wildcard resource): the worker writes one object per oversized event under a key it derives from the event; s3:PutObject is limited to objects under ${OFFLOAD_OBJECT_PREFIX}/ in this one bucket, no read, list or delete.`,
       );
     }
     const executionPolicy = taskDefinition.executionRole?.node.tryFindChild("DefaultPolicy");
@@ -387,14 +408,19 @@ export class EventRelay extends Construct {
     const vpc = new Vpc(this, "Vpc", {
       maxAzs: 2,
       natGateways,
+      // Security Hub EC2.2: the default security group keeps no rules (a custom resource removes them).
+      restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
-        { name: "public", subnetType: SubnetType.PUBLIC, cidrMask: 24 },
+        // Security Hub EC2.15: only the NAT gateways (Elastic IPs) live here; nothing gets a public IP on launch.
+        { name: "public", subnetType: SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: "workers", subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
       ],
+      // Offloaded events go to S3 without the NAT gateways.
+      gatewayEndpoints: { S3: { service: GatewayVpcEndpointAwsService.S3 } },
     });
     const flowLogGroup = new LogGroup(this, "FlowLogGroup", {
       retention: logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     vpc.addFlowLog("FlowLog", {
       destination: FlowLogDestination.toCloudWatchLogs(flowLogGroup),

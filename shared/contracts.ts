@@ -33,6 +33,7 @@ export interface BrokerErrorResponse {
 
 export type BrokerErrorCode =
   | "unauthenticated"
+  | "forbidden"
   | "unknown_profile"
   | "bad_request"
   | "method_not_allowed"
@@ -59,6 +60,12 @@ export interface BrokerProfile {
   credentialsSecretArn: string;
   /** Broker-owned secret holding the CachedToken JSON. */
   tokenSecretArn: string;
+  /**
+   * IAM principals allowed to obtain this profile's token (functions/broker/core/authorization.ts): ARNs or
+   * ARN patterns with `*`; a role ARN also matches that role's sessions. The Lambda requires the list (an empty
+   * one refuses everyone); in-process brokers that omit it (tests, `npm start`) serve every verified caller.
+   */
+  allowedPrincipals?: string[];
 }
 
 export type AuditAction = "mint" | "rotation" | "handout" | "refusal" | "failure";
@@ -96,6 +103,12 @@ export interface QueuedEventMessage {
   receivedAt: string;
   event: NotificationEnvelope;
 }
+
+/**
+ * Key prefix of every offloaded event object (`<prefix>/<day>/<key>.json`); the worker's s3:PutObject is
+ * limited to it.
+ */
+export const OFFLOAD_OBJECT_PREFIX = "tokenstream/oversized";
 
 /** Written instead of QueuedEventMessage when the event is larger than an SQS message allows. */
 export interface QueuedEventPointerMessage {

@@ -5,7 +5,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
-import { testApp } from "./helpers.ts";
+import { renderJoin, testApp } from "./helpers.ts";
 
 type Json = Record<string, unknown>;
 type Resources = Record<string, { Type: string; Properties: Json }>;
@@ -22,6 +22,7 @@ function synth(extra: Record<string, unknown> = {}): { template: Template; resou
   const config = parseConfig(
     {
       profiles: [profile("org-a"), profile("org-b"), profile("org-c")],
+      alarmEmail: "ops@example.com",
       shards: [
         {
           name: "agents",
@@ -157,5 +158,27 @@ describe("shards in the stack", () => {
       .map(([, q]) => q)
       .find((q) => q.RedrivePolicy)!;
     expect(offQueue).toMatchObject({ DeduplicationScope: "queue", FifoThroughputLimit: "perQueue" });
+  });
+
+  it("lets each shard's task role obtain its own profile's token and no other", () => {
+    const [fn] = ofType(resources, "AWS::Lambda::Function").filter(([id]) =>
+      /^BrokerFunction[0-9A-F]{8}$/.test(id),
+    );
+    const profiles = renderJoin((fn![1].Environment as { Variables: Json }).Variables.PROFILES) as Array<{
+      name: string;
+      allowedPrincipals: string[];
+    }>;
+    const role = (shard: string) => {
+      const ids = ofType(resources, "AWS::IAM::Role")
+        .map(([id]) => id)
+        .filter((id) => id.startsWith(`RelayShard${shard}TaskDefinitionTaskRole`));
+      expect(ids, shard).toHaveLength(1);
+      return `GetAtt:${ids[0]}`;
+    };
+    expect(profiles.map((p) => [p.name, p.allowedPrincipals])).toEqual([
+      ["org-a", [role("agents")]],
+      ["org-b", [role("queues")]],
+      ["org-c", [role("misc")]],
+    ]);
   });
 });

@@ -137,13 +137,14 @@ describe("token broker", () => {
     expect(invokeConfig.MaximumEventAgeInSeconds).toBe(240);
   });
 
-  it("keeps tokens in KMS-encrypted secrets it owns, and no plaintext secret in the template", () => {
-    const keyId = logicalId("AWS::KMS::Key", "BrokerKey");
+  it("keeps tokens in secrets it owns, created empty under the token-cache key, no plaintext in the template", () => {
+    const keyId = logicalId("AWS::KMS::Key", "BrokerTokenCacheKey");
     const secrets = ofType("AWS::SecretsManager::Secret").map(([, s]) => s);
     expect(secrets).toHaveLength(2);
     for (const s of secrets) {
       expect(s.SecretString).toBeUndefined();
-      expect(s.GenerateSecretString).toBeDefined();
+      // Empty until the broker's first mint: no deployer ever encrypts with the token key.
+      expect(s.GenerateSecretString).toBeUndefined();
       expect(mentions(s.KmsKeyId, keyId)).toBe(true);
     }
   });
@@ -225,8 +226,16 @@ describe("token broker", () => {
     const onKey = statements.filter((s) => mentions(s.Resource, keyId));
     expect(onKey).toHaveLength(1);
     const viaService = JSON.stringify(onKey[0]!.Condition);
-    for (const service of ["secretsmanager", "dynamodb", "sqs"]) expect(viaService).toContain(`"${service}.`);
+    for (const service of ["dynamodb", "sqs"]) expect(viaService).toContain(`"${service}.`);
+    expect(viaService).not.toContain('"secretsmanager.');
     expect(onKey[0]!.Condition).toHaveProperty(["StringEquals", "kms:ViaService"]);
+    const tokenKeyId = logicalId("AWS::KMS::Key", "BrokerTokenCacheKey");
+    const onTokenKey = statements.filter((s) => mentions(s.Resource, tokenKeyId));
+    expect(onTokenKey).toHaveLength(1);
+    expect(actions(onTokenKey[0]!).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
+    expect(JSON.stringify(onTokenKey[0]!.Condition)).toMatch(
+      /"kms:ViaService":\{"Fn::Join":\["",\["secretsmanager\./,
+    );
     const onDlq = statements.filter((s) => actions(s).includes("sqs:SendMessage"));
     expect(onDlq.map((s) => s.Resource)).toEqual([
       { "Fn::GetAtt": [logicalId("AWS::SQS::Queue", "BrokerScheduleDeadLetterQueue"), "Arn"] },
@@ -428,7 +437,8 @@ describe("event relay", () => {
 describe("stack", () => {
   it("rotates every customer-managed key and retains the data keys", () => {
     const keys = ofType("AWS::KMS::Key");
-    expect(keys.length).toBe(3);
+    // Audit/lease tables, token cache, relay, alarm topic.
+    expect(keys.length).toBe(4);
     for (const [id, k] of keys) {
       expect(k.EnableKeyRotation).toBe(true);
       expect(resources[id]!.DeletionPolicy).toBe("Retain");

@@ -19,6 +19,8 @@ export type CounterName =
   | "GapMs"
   | "TokenRefreshes"
   | "MalformedFrames"
+  | "SilentSessions"
+  | "PossibleDuplicates"
   | "DeadLettered";
 export type GaugeName = "LiveSessions" | "BufferDepth";
 export type TimingName = "SinkLatencyMs";
@@ -33,6 +35,8 @@ const COUNTER_UNITS: Record<CounterName, (typeof MetricUnit)[keyof typeof Metric
   GapMs: MetricUnit.Milliseconds,
   TokenRefreshes: MetricUnit.Count,
   MalformedFrames: MetricUnit.Count,
+  SilentSessions: MetricUnit.Count,
+  PossibleDuplicates: MetricUnit.Count,
   DeadLettered: MetricUnit.Count,
 };
 

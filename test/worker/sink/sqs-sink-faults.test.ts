@@ -15,7 +15,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
-import { eventKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/dedupe.ts";
 import { eventMessage } from "../../../worker/core/message.ts";
 import { SqsSink, type SqsSinkOptions } from "../../../worker/sink/sqs-sink.ts";
 
@@ -34,7 +34,7 @@ function ev(topic: string, i: number, pad = 0): QueuedEventMessage {
     eventBody: { i, pad: "x".repeat(pad) },
     metadata: { CorrelationId: `c${i}` },
   };
-  return eventMessage(env, eventKey(env, 1), 0);
+  return eventMessage(env, contentKey(env), 0);
 }
 
 /** Event bodies are labelled by their index, other messages by their kind. */

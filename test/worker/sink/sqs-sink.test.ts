@@ -5,7 +5,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
-import { eventKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/dedupe.ts";
 import { toGapMessage } from "../../../worker/core/gap-ledger.ts";
 import { eventMessage, messageBody, toSqsEntry } from "../../../worker/core/message.ts";
 import {
@@ -71,7 +71,7 @@ function ev(topic: string, i: number, pad = 0): QueuedEventMessage {
     eventBody: { i, pad: "x".repeat(pad) },
     metadata: { CorrelationId: `c-${topic}-${i}` },
   };
-  return eventMessage(env, eventKey(env, 1), Date.now());
+  return eventMessage(env, contentKey(env), Date.now());
 }
 
 interface Landed {

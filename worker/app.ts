@@ -142,6 +142,9 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       topics: config.topics,
       minSessionLifeMs: config.minSessionLifeMs,
       backoff: { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
+      lagBoundMs: config.lagBoundMs,
+      propagationMs: config.propagationMs,
+      drainMs: config.drainMs,
       ...deps.tuning,
     },
     {

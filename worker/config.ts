@@ -33,6 +33,12 @@ export interface WorkerConfig {
   minSessionLifeMs: number;
   metricsIntervalMs: number;
   logLevel: LogLevel;
+  /** Longest delay between two sessions delivering the same upstream event (de-dup window). */
+  lagBoundMs?: number;
+  /** Longest time a confirmed subscription takes to deliver events (upstream propagation). */
+  propagationMs?: number;
+  /** How long a replaced session keeps delivering after its replacement is live. */
+  drainMs?: number;
 }
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
@@ -180,7 +186,11 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     minSessionLifeMs: int("MIN_SESSION_LIFE_MS", 1_000, 10, 3_600_000),
     metricsIntervalMs: int("METRICS_INTERVAL_MS", 60_000, 100, 3_600_000),
     logLevel: "INFO",
+    lagBoundMs: int("LAG_BOUND_MS", 10_000, 10, 300_000),
+    propagationMs: int("SUBSCRIPTION_PROPAGATION_MS", 5_000, 0, 300_000),
   };
+  // Default: long enough to cover propagation, the peer's lag, and the evidence a held match waits for.
+  config.drainMs = int("DRAIN_MS", config.propagationMs! + 2 * config.lagBoundMs!, 0, 3_600_000);
   const logLevel = (str("LOG_LEVEL") ?? "INFO").toUpperCase();
   if (LOG_LEVELS.includes(logLevel)) config.logLevel = logLevel as LogLevel;
   else problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);

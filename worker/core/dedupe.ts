@@ -110,15 +110,21 @@ interface SessionState {
   liveAtMs: number | undefined;
   open: boolean;
   closedAtMs: number;
+  closedOrderly: boolean;
   lastEventAtMs: number;
   misses: number;
   reportedSilent: boolean;
   /** The occurrence this session accounted for last. */
   cursor: Occurrence | undefined;
+  /** Its held (ambiguous) matches not yet settled. */
+  pendings: Pending[];
 }
 
 interface Occurrence {
   readonly contentKey: string;
+  readonly topic: string;
+  /** Creation order (arrival order across all sessions). */
+  readonly seq: number;
   readonly atMs: number;
   /** Sessions that delivered (or accounted for) this occurrence. */
   readonly seen: SessionState[];
@@ -132,6 +138,13 @@ interface Occurrence {
 interface Pending {
   session: SessionState;
   peers: SessionState[];
+  /** The held occurrence's topic, first deliverer and first arrival. */
+  topic: string;
+  first: SessionState;
+  firstSeq: number;
+  /** Occurrences created up to the held arrival have seq <= this. */
+  sinceSeq: number;
+  settled: boolean;
   sinceMs: number;
   envelope: NotificationEnvelope;
   receivedAtMs: number;
@@ -156,6 +169,9 @@ export class EventDeduper {
   #pending: Pending[] = [];
   readonly #silent: string[] = [];
   readonly #content = new Utf8Writer();
+  #closing = false;
+  #occurrences = 0;
+  #maxPendingOverride: number | undefined;
 
   constructor(opts: DedupeOptions) {
     this.lagBoundMs = positive("lagBoundMs", opts.lagBoundMs ?? 10_000);
@@ -177,12 +193,16 @@ export class EventDeduper {
     }
   }
 
-  /** The session delivers nothing more (closed, or declared silent): its pending matches are re-judged. */
-  sessionClosed(id: string, atMs: number): ReleasedArrival[] {
+  /**
+   * The session delivers nothing more: the pending matches that relied on it are re-judged. `orderly`:
+   * the worker closed it while it was working (end of its drain, shutdown), not after a failure.
+   */
+  sessionClosed(id: string, atMs: number, orderly = false): ReleasedArrival[] {
     const s = this.#sessions.get(id);
     if (s?.open) {
       s.open = false;
       s.closedAtMs = atMs;
+      s.closedOrderly = orderly;
       this.#watched = this.#watched.filter((w) => w !== s);
     }
     return this.#resolvePending(atMs);
@@ -206,16 +226,24 @@ export class EventDeduper {
         cursor !== undefined && cursor.contentKey === key && !cursor.expired ? cursor.next : head;
       for (; o !== undefined; o = o.next) {
         if (o.seen.includes(session)) continue;
+        const first = o.seen[0]!;
+        if (session.pendings.length > 0 || first.pendings.length > 0) this.#settleByOrder(session, o);
         if (this.#ambiguous(session, o)) {
-          const peers = o.seen.slice();
-          this.#pending.push({
+          const pending: Pending = {
             session,
-            peers,
+            peers: o.seen.slice(),
+            topic: o.topic,
+            first,
+            firstSeq: o.seq,
+            sinceSeq: this.#occurrences,
+            settled: false,
             sinceMs: nowMs,
             envelope,
             receivedAtMs: nowMs,
             contentKey: key,
-          });
+          };
+          this.#pending.push(pending);
+          session.pendings.push(pending);
         }
         o.seen.push(session);
         session.cursor = o;
@@ -224,6 +252,8 @@ export class EventDeduper {
     }
     const created: Occurrence = {
       contentKey: key,
+      topic: String(envelope.topicName),
+      seq: ++this.#occurrences,
       atMs: nowMs,
       seen: [session],
       next: undefined,
@@ -247,6 +277,20 @@ export class EventDeduper {
    * lagBoundMs / 4. Returns the arrivals to emit now and the sessions newly found silent.
    */
   tick(nowMs: number): { released: ReleasedArrival[]; silent: string[] } {
+    return this.#tick(nowMs);
+  }
+
+  /**
+   * Shutdown: every pending match is settled now (the open sessions end in order at `nowMs`); what cannot
+   * be confirmed is released.
+   */
+  close(nowMs: number): ReleasedArrival[] {
+    this.#closing = true;
+    this.#maxPendingOverride = 0;
+    return this.#tick(nowMs).released;
+  }
+
+  #tick(nowMs: number): { released: ReleasedArrival[]; silent: string[] } {
     this.#expire(nowMs);
     const released = this.#resolvePending(nowMs);
     const silent = this.#silent.splice(0);
@@ -286,10 +330,12 @@ export class EventDeduper {
         liveAtMs: undefined,
         open: true,
         closedAtMs: Number.NaN,
+        closedOrderly: false,
         lastEventAtMs: nowMs,
         misses: 0,
         reportedSilent: false,
         cursor: undefined,
+        pendings: [],
       };
       this.#sessions.set(id, s);
     }
@@ -338,18 +384,42 @@ export class EventDeduper {
     }
   }
 
+  /**
+   * Settles held matches from delivery order (each channel delivers a topic's events in publish order).
+   * A held match of session S to occurrence o, first delivered by P, is a true copy once S accounts for a
+   * later event of the topic that P delivered after o (or P accounts for one S delivered after its held
+   * arrival): had S's arrival been a distinct repeat of o, it would have been published between o and
+   * that event, and P, subscribed and in order, would have delivered it as a new occurrence already.
+   * `s` is now accounting for `o`, which `o.seen[0]` delivered first.
+   */
+  #settleByOrder(s: SessionState, o: Occurrence): void {
+    const first = o.seen[0]!;
+    for (const p of s.pendings) {
+      if (!p.settled && p.topic === o.topic && p.first === first && o.seq > p.firstSeq) p.settled = true;
+    }
+    for (const p of first.pendings) {
+      if (!p.settled && p.topic === o.topic && p.first === s && o.seq > p.sinceSeq) p.settled = true;
+    }
+    s.pendings = s.pendings.filter((p) => !p.settled);
+    if (first !== s) first.pendings = first.pendings.filter((p) => !p.settled);
+  }
+
   #resolvePending(nowMs: number): ReleasedArrival[] {
     if (this.#pending.length === 0) return [];
     const released: ReleasedArrival[] = [];
     const kept: Pending[] = [];
     for (const p of this.#pending) {
-      const confirmed = p.peers.some((peer) => peer.lastEventAtMs > p.sinceMs + this.lagBoundMs);
-      if (confirmed) continue;
+      if (p.settled) continue;
+      if (p.peers.some((peer) => this.#vouches(peer, p.sinceMs, nowMs))) {
+        this.#unhold(p);
+        continue;
+      }
       const peerAlive = p.peers.some((peer) => peer.open && !peer.reportedSilent);
-      if (peerAlive && nowMs - p.sinceMs < this.#maxPendingMs) {
+      if (peerAlive && nowMs - p.sinceMs < (this.#maxPendingOverride ?? this.#maxPendingMs)) {
         kept.push(p);
         continue;
       }
+      this.#unhold(p);
       released.push({
         sessionId: p.session.id,
         envelope: p.envelope,
@@ -361,6 +431,30 @@ export class EventDeduper {
     }
     this.#pending = kept;
     return released;
+  }
+
+  #unhold(p: Pending): void {
+    p.settled = true;
+    p.session.pendings = p.session.pendings.filter((q) => q !== p);
+  }
+
+  /**
+   * Did `peer` show it kept delivering long enough that it would have delivered a repeat arriving at
+   * `sinceMs` (so a held match relying on it is a true copy)? Either it delivered events more than the lag
+   * bound later, or it ended in order (drain end, shutdown: `nowMs` for one still open) after that and had
+   * been delivering around `sinceMs` (a quiet stream gives no later events to show).
+   */
+  #vouches(peer: SessionState, sinceMs: number, nowMs: number): boolean {
+    if (peer.lastEventAtMs > sinceMs + this.lagBoundMs) return true;
+    if (peer.reportedSilent || peer.lastEventAtMs < sinceMs - this.lagBoundMs) return false;
+    const endedInOrderAt = peer.open
+      ? this.#closing
+        ? nowMs
+        : Number.NaN
+      : peer.closedOrderly
+        ? peer.closedAtMs
+        : Number.NaN;
+    return endedInOrderAt > sinceMs + this.lagBoundMs;
   }
 
   /**

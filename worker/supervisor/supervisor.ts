@@ -135,6 +135,8 @@ export class Supervisor {
   readonly #random: () => number;
   /** Sessions whose coverage ended before they were closed (watchdog, silent): their last evidence. */
   readonly #silentSince = new Map<string, number>();
+  /** Sessions closed at the end of their drain period (an orderly end, not a failure). */
+  readonly #drained = new Set<Session>();
   #running = false;
   #stopping = false;
 
@@ -177,7 +179,7 @@ export class Supervisor {
     this.#gaps.close();
     clearInterval(this.#dedupeTimer);
     // What the deduper still holds back is delivered (marked) rather than lost with the process.
-    for (const a of this.#deduper.tick(Number.POSITIVE_INFINITY).released) this.#submitReleased(a);
+    for (const a of this.#deduper.close(this.#now())) this.#submitReleased(a);
     for (const slot of this.#slots) {
       clearTimeout(slot.retryTimer);
       clearTimeout(slot.rotationTimer);
@@ -300,11 +302,13 @@ export class Supervisor {
   #drain(slot: Slot, old: Session): void {
     const drainMs = this.#drainMs();
     if (drainMs <= 0) {
+      this.#drained.add(old);
       old.close();
       return;
     }
     const timer = setTimeout(() => {
       slot.draining.delete(old);
+      this.#drained.add(old);
       old.close();
     }, drainMs);
     slot.draining.set(old, timer);
@@ -489,12 +493,13 @@ export class Supervisor {
     const silentSince = this.#silentSince.get(s.id);
     this.#silentSince.delete(s.id);
     this.#gaps.sessionDown(s.id, silentSince ?? nowMs);
-    for (const a of this.#deduper.sessionClosed(s.id, nowMs)) this.#submitReleased(a);
     const drainTimer = slot.draining.get(s);
     if (drainTimer) {
       clearTimeout(drainTimer);
       slot.draining.delete(s);
     }
+    const orderly = this.#drained.delete(s) && silentSince === undefined;
+    for (const a of this.#deduper.sessionClosed(s.id, nowMs, orderly)) this.#submitReleased(a);
     if (slot.candidate === s) slot.candidate = undefined;
     if (slot.active === s) {
       slot.active = undefined;

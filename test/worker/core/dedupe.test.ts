@@ -233,6 +233,79 @@ describe("EventDeduper: distinct events with identical content", () => {
     expect(s.d.pendingCount()).toBe(0);
   });
 
+  it("confirms a held match when the peer, delivering around then, is closed in order after the lag bound", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.advance(200);
+    s.deliver("new", ev("x"));
+    s.advance(LAG + 100); // a quiet stream: nothing more from anyone
+    for (const a of s.d.sessionClosed("old", s.now(), true)) s.emitted.push({ ...a });
+    expect(s.emitted).toHaveLength(1);
+  });
+
+  it("at shutdown settles what it holds: confirmed by an open, recently delivering peer, else released", () => {
+    const s = mature("old", "other");
+    s.deliver("old", ev("x"));
+    s.deliver("other", ev("y"));
+    s.live("new");
+    s.advance(100);
+    s.deliver("new", ev("x")); // held, relying on old (still open, delivering)
+    s.close("other");
+    s.deliver("new", ev("y")); // held, relying on other (already closed after a failure)
+    s.advance(100);
+    expect(s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey)).toEqual([
+      contentKey(ev("y")),
+    ]);
+    expect(s.d.pendingCount()).toBe(1);
+    s.advance(LAG); // x: the open peer is vouched for at shutdown once the lag bound has passed
+    expect(s.d.close(s.now())).toEqual([]);
+    expect(s.d.pendingCount()).toBe(0);
+  });
+
+  it("at shutdown within the lag bound of a held match, delivers it marked (it cannot tell)", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.deliver("new", ev("x"));
+    s.advance(100);
+    expect(s.d.close(s.now()).map((a) => a.contentKey)).toEqual([contentKey(ev("x"))]);
+  });
+
+  it("settles a held match from delivery order: a later event both delivered shows it was a copy", () => {
+    for (const newFirst of [false, true]) {
+      const s = mature("old");
+      s.deliver("old", ev("x"));
+      s.live("new");
+      s.deliver("new", ev("x")); // held: a copy of x, or a distinct repeat?
+      // A later event of the topic reaches both (in either order): had a distinct repeat been published
+      // between, the old session would have delivered it before this one.
+      if (newFirst) {
+        s.deliver("new", ev("later"));
+        s.deliver("old", ev("later"));
+      } else {
+        s.deliver("old", ev("later"));
+        s.deliver("new", ev("later"));
+      }
+      s.close("old"); // fails right after: x is no longer held, so it is not released
+      const released = s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey);
+      expect(released).not.toContain(contentKey(ev("x")));
+      // "later" itself is held only when the old session delivered it first (nothing after it settles it).
+      expect(released).toEqual(newFirst ? [] : [contentKey(ev("later"))]);
+    }
+  });
+
+  it("does not settle from a later event of another topic (subscriptions take effect per topic)", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.deliver("new", ev("x"));
+    s.deliver("old", ev("later", "c-1", "another.topic"));
+    s.deliver("new", ev("later", "c-1", "another.topic"));
+    s.close("old");
+    expect(s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey)).toContain(contentKey(ev("x")));
+  });
+
   it("releases a held match after maxPendingMs when the peer delivers nothing (quiet stream)", () => {
     const s = setup({ maxPendingMs: 5_000 });
     s.live("old");

@@ -96,6 +96,9 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     minSessionLifeMs: 100,
     metricsIntervalMs: 3_600_000,
     logLevel: "SILENT",
+    // The simulator's sessions see each event within milliseconds of each other: compressed bounds.
+    lagBoundMs: 300,
+    propagationMs: 200,
     ...o.config,
   };
   const direct = new DirectTokenSource({

@@ -303,7 +303,9 @@ describe("EventDeduper: distinct events with identical content", () => {
     s.deliver("old", ev("later", "c-1", "another.topic"));
     s.deliver("new", ev("later", "c-1", "another.topic"));
     s.close("old");
-    expect(s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey)).toContain(contentKey(ev("x")));
+    expect(s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey)).toContain(
+      contentKey(ev("x")),
+    );
   });
 
   it("releases a held match after maxPendingMs when the peer delivers nothing (quiet stream)", () => {

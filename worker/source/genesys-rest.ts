@@ -1,8 +1,11 @@
 /**
- * Genesys Cloud Notifications REST calls a session needs: create a channel, PUT its subscriptions.
- * Failures come back as SessionFailure (rest-error with Retry-After, or network), never as a token.
+ * Genesys Cloud Notifications REST calls a session needs: create a channel, PUT its subscriptions, remove
+ * an abandoned channel's subscriptions. Failures come back as SessionFailure (rest-error with Retry-After
+ * and Genesys' own error code and message, or network), never with a token.
  */
+import { fingerprint } from "../../shared/fingerprint.ts";
 import type { SessionFailure } from "../core/close-policy.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 
 export interface Channel {
   id: string;
@@ -62,6 +65,15 @@ export class GenesysRest {
     );
   }
 
+  /** Removes every subscription of a channel the worker abandons, so it stops costing upstream work. */
+  async deleteSubscriptions(accessToken: string, channelId: string): Promise<void> {
+    await this.#request(
+      "DELETE",
+      `${this.#base}/${encodeURIComponent(channelId)}/subscriptions`,
+      accessToken,
+    );
+  }
+
   async #request(method: string, url: string, accessToken: string, body?: unknown): Promise<unknown> {
     let res: Response;
     try {
@@ -81,11 +93,12 @@ export class GenesysRest {
     }
     const text = await res.text().catch(() => "");
     if (!res.ok) {
-      const retryAfter = Number(res.headers.get("retry-after"));
+      const retryAfterSec = retryAfterSeconds(res.headers.get("retry-after"));
       throw new RestFailure({
         kind: "rest-error",
         status: res.status,
-        retryAfterSec: res.headers.has("retry-after") && Number.isFinite(retryAfter) ? retryAfter : undefined,
+        ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+        ...upstreamError(text, accessToken),
       });
     }
     if (text === "") return null;
@@ -95,4 +108,29 @@ export class GenesysRest {
       throw new RestFailure({ kind: "rest-error", status: 502 });
     }
   }
+}
+
+/** Genesys' error body `{code, message, ...}`, cut short and with the token (should it be echoed) replaced. */
+export function upstreamError(
+  text: string,
+  accessToken: string,
+): { upstreamCode?: string; upstreamMessage?: string } {
+  let parsed: { code?: unknown; message?: unknown } | null;
+  try {
+    parsed = JSON.parse(text) as { code?: unknown; message?: unknown } | null;
+  } catch {
+    return {};
+  }
+  if (!parsed || typeof parsed !== "object") return {};
+  const clean = (v: unknown): string | undefined => {
+    if (typeof v !== "string" || v === "") return undefined;
+    const scrubbed = accessToken ? v.split(accessToken).join(`[token ${fingerprint(accessToken)}]`) : v;
+    return scrubbed.slice(0, 300);
+  };
+  const out: { upstreamCode?: string; upstreamMessage?: string } = {};
+  const code = clean(parsed.code);
+  const message = clean(parsed.message);
+  if (code !== undefined) out.upstreamCode = code;
+  if (message !== undefined) out.upstreamMessage = message;
+  return out;
 }

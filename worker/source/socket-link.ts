@@ -8,6 +8,7 @@
 import WebSocket from "ws";
 import type { SessionFailure } from "../core/close-policy.ts";
 import { classifyFrame, type Frame } from "./frame.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 
 export interface SocketLinkOptions {
   url: string;
@@ -58,8 +59,13 @@ export class SocketLink {
     this.#ws = ws;
     ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
+      const retryAfterSec = retryAfterSeconds(res.headers["retry-after"]);
       res.resume();
-      this.#fail({ kind: "upgrade-rejected", status });
+      this.#fail({
+        kind: "upgrade-rejected",
+        status,
+        ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+      });
     });
     ws.on("open", () => {
       if (this.#done) return;

@@ -362,6 +362,7 @@ export class Supervisor {
         refreshFraction: this.opts.refreshFraction ?? 0.75,
         jitterMs: this.opts.rotationJitterMs ?? 0,
         minLifeMs: this.#minLifeMs(),
+        drainMs: this.#drainMs(),
       },
       this.#random,
     );
@@ -413,6 +414,11 @@ export class Supervisor {
       role,
       failure: f.kind,
       detail: "code" in f ? f.code : "status" in f ? f.status : undefined,
+      ...(f.kind === "rest-error" && f.upstreamCode !== undefined ? { upstreamCode: f.upstreamCode } : {}),
+      ...(f.kind === "rest-error" && f.upstreamMessage !== undefined
+        ? { upstreamMessage: f.upstreamMessage }
+        : {}),
+      ...(d.retryAfterMs !== undefined ? { retryAfterMs: d.retryAfterMs } : {}),
       action: d.action,
       reason: d.reason,
       alarm: d.alarm,
@@ -444,7 +450,7 @@ export class Supervisor {
       // Announced its end right after going live: replacing it at once would loop at connect speed
       // against a server that does this to every session. Back off instead (make-before-break still holds).
       slot.backoff.failed();
-      this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), { reason: d.reason });
+      this.#retryLater(slot, this.#delayAfter(slot, d), { reason: d.reason });
       return;
     }
     slot.backoff.failed();
@@ -468,6 +474,12 @@ export class Supervisor {
     slot.rotationTimer = setTimeout(() => this.#rotateInTurn(slot, s, reason, waitUntilMs), 25);
   }
 
+  /** The upstream's Retry-After exactly when it sent one, else the backoff (the attempt counts either way). */
+  #delayAfter(slot: Slot, d: PolicyDecision): number {
+    const backoffMs = slot.backoff.nextDelayMs(d.minDelayMs);
+    return d.retryAfterMs ?? backoffMs;
+  }
+
   #maxTurnWaitMs(): number {
     return this.opts.maxTurnWaitMs ?? 10_000;
   }
@@ -478,13 +490,13 @@ export class Supervisor {
         this.#stopSlot(slot, d.reason);
         return;
       case "refresh-token-then-reconnect":
-        this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), {
+        this.#retryLater(slot, this.#delayAfter(slot, d), {
           reason,
           refreshFp: s.token.fingerprint,
         });
         return;
       default:
-        this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), { reason });
+        this.#retryLater(slot, this.#delayAfter(slot, d), { reason });
     }
   }
 

@@ -410,7 +410,7 @@ export class EventDeduper {
     const kept: Pending[] = [];
     for (const p of this.#pending) {
       if (p.settled) continue;
-      if (p.peers.some((peer) => this.#vouches(peer, p.sinceMs, nowMs))) {
+      if (p.peers.some((peer) => this.#vouches(peer, p.sinceMs))) {
         this.#unhold(p);
         continue;
       }
@@ -441,20 +441,16 @@ export class EventDeduper {
   /**
    * Did `peer` show it kept delivering long enough that it would have delivered a repeat arriving at
    * `sinceMs` (so a held match relying on it is a true copy)? Either it delivered events more than the lag
-   * bound later, or it ended in order (drain end, shutdown: `nowMs` for one still open) after that and had
+   * bound later, or it ended in order (end of its drain past the lag bound, or worker shutdown) and had
    * been delivering around `sinceMs` (a quiet stream gives no later events to show).
    */
-  #vouches(peer: SessionState, sinceMs: number, nowMs: number): boolean {
+  #vouches(peer: SessionState, sinceMs: number): boolean {
     if (peer.lastEventAtMs > sinceMs + this.lagBoundMs) return true;
     if (peer.reportedSilent || peer.lastEventAtMs < sinceMs - this.lagBoundMs) return false;
-    const endedInOrderAt = peer.open
-      ? this.#closing
-        ? nowMs
-        : Number.NaN
-      : peer.closedOrderly
-        ? peer.closedAtMs
-        : Number.NaN;
-    return endedInOrderAt > sinceMs + this.lagBoundMs;
+    // At shutdown an open peer that was delivering ends in order now: what it would still have delivered
+    // is in flight at shutdown like any other event (the next task's sessions cover from their start).
+    if (peer.open) return this.#closing;
+    return peer.closedOrderly && peer.closedAtMs > sinceMs + this.lagBoundMs;
   }
 
   /**

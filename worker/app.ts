@@ -107,6 +107,8 @@ export function createSessions(config: WorkerConfig): SessionFactory {
           },
     topics: config.topics,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    probeIntervalMs: config.probeIntervalMs,
+    maxFrameBytes: config.maxFrameBytes,
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from "node:path";
 import type { TokenPlacement } from "./source/generic-session.ts";
+import { MAX_FRAME_BYTES } from "./source/frame.ts";
 import { MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL } from "./source/genesys-limits.ts";
 
 export interface WorkerConfig {
@@ -39,6 +40,10 @@ export interface WorkerConfig {
   propagationMs?: number;
   /** How long a replaced session keeps delivering after its replacement is live. */
   drainMs?: number;
+  /** How often a live Genesys channel and its token are probed (0 = never). */
+  probeIntervalMs?: number;
+  /** Frames above this are malformed (counted, logged), not events. */
+  maxFrameBytes?: number;
 }
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
@@ -188,6 +193,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     logLevel: "INFO",
     lagBoundMs: int("LAG_BOUND_MS", 10_000, 10, 300_000),
     propagationMs: int("SUBSCRIPTION_PROPAGATION_MS", 5_000, 0, 300_000),
+    probeIntervalMs: int("CHANNEL_PROBE_INTERVAL_MS", 60_000, 0, 3_600_000),
+    maxFrameBytes: int("MAX_FRAME_BYTES", MAX_FRAME_BYTES, 1_024, 1_073_741_824),
   };
   // Default: long enough to cover propagation, the peer's lag, and the evidence a held match waits for.
   config.drainMs = int("DRAIN_MS", config.propagationMs! + 2 * config.lagBoundMs!, 0, 3_600_000);

@@ -14,6 +14,8 @@ export type SessionFailure =
       /** Genesys' error `code` and `message` (never a token), for logs and failure records. */
       upstreamCode?: string;
       upstreamMessage?: string;
+      /** From the periodic channel probe of a live session (its events may have stopped long before). */
+      probe?: true;
     }
   | { kind: "idp-permanent" }
   | { kind: "watchdog" }

@@ -142,6 +142,9 @@ interface Pending {
   topic: string;
   first: SessionState;
   firstSeq: number;
+  /** The held occurrence, and whether an earlier occurrence of the same content was remembered then. */
+  occurrence: Occurrence;
+  hadEarlier: boolean;
   /** Occurrences created up to the held arrival have seq <= this. */
   sinceSeq: number;
   settled: boolean;
@@ -235,6 +238,8 @@ export class EventDeduper {
             topic: o.topic,
             first,
             firstSeq: o.seq,
+            occurrence: o,
+            hadEarlier: o !== head,
             sinceSeq: this.#occurrences,
             settled: false,
             sinceMs: nowMs,
@@ -420,6 +425,10 @@ export class EventDeduper {
         continue;
       }
       this.#unhold(p);
+      // Content that occurred only once within the lag bound cannot be two distinct events unless the
+      // unseen twin was the only one of its kind: treat it as the copy it almost surely is (README states
+      // this residual case); content that repeats is delivered, marked.
+      if (!p.hadEarlier && p.occurrence.next === undefined) continue;
       released.push({
         sessionId: p.session.id,
         envelope: p.envelope,

@@ -65,6 +65,20 @@ export class GenesysRest {
     );
   }
 
+  /** The channel's subscriptions (topic ids): the periodic probe of a live channel and its token. */
+  async getSubscriptions(accessToken: string, channelId: string): Promise<string[]> {
+    const body = await this.#request(
+      "GET",
+      `${this.#base}/${encodeURIComponent(channelId)}/subscriptions`,
+      accessToken,
+    );
+    const entities = (body as { entities?: unknown } | null)?.entities;
+    if (!Array.isArray(entities)) throw new RestFailure({ kind: "rest-error", status: 502 });
+    return entities.flatMap((e) =>
+      typeof (e as { id?: unknown })?.id === "string" ? [(e as { id: string }).id] : [],
+    );
+  }
+
   /** Removes every subscription of a channel the worker abandons, so it stops costing upstream work. */
   async deleteSubscriptions(accessToken: string, channelId: string): Promise<void> {
     await this.#request(

@@ -23,6 +23,11 @@ export interface GenesysSessionOptions {
   heartbeatTimeoutMs: number;
   maxTopicsPerChannel?: number;
   maxFrameBytes?: number;
+  /**
+   * How often a live channel is probed (GET subscriptions with the session's token): a revoked token or a
+   * deleted channel that still sends heartbeats is found within this bound. 0 = never. Default 60000.
+   */
+  probeIntervalMs?: number;
   /** Attempts of a subscriptions call answered 429 before the session gives up. Default 5. */
   maxSubscribeAttempts?: number;
 }
@@ -45,6 +50,7 @@ export class GenesysSession implements Session {
   readonly #emitter = new SessionEmitter();
   readonly #links: SocketLink[] = [];
   readonly #channelIds: string[] = [];
+  #probeTimer: NodeJS.Timeout | undefined;
   /** Settles what start() still awaits when the session ends first (no promise is left pending). */
   readonly #onEnd: Array<() => void> = [];
   #state: "new" | "starting" | "live" | "ended" = "new";
@@ -76,6 +82,7 @@ export class GenesysSession implements Session {
       () => {
         if (this.#state !== "starting") return;
         this.#state = "live";
+        this.#startProbe();
         this.#emitter.emit("live");
       },
       (err: unknown) => {
@@ -135,6 +142,27 @@ export class GenesysSession implements Session {
     }
   }
 
+  #startProbe(): void {
+    const every = this.opts.probeIntervalMs ?? 60_000;
+    if (!(every > 0)) return;
+    this.#probeTimer = setInterval(() => void this.#probe(), every);
+    this.#probeTimer.unref?.();
+  }
+
+  /** 401 (token revoked or expired) and 404 (channel gone) end the session; other answers are not evidence. */
+  async #probe(): Promise<void> {
+    for (const id of this.#channelIds) {
+      try {
+        await this.opts.rest.getSubscriptions(this.token.accessToken, id);
+      } catch (err) {
+        const f = err instanceof RestFailure ? err.failure : undefined;
+        if (this.#state !== "live" || f?.kind !== "rest-error") return;
+        if (f.status === 401 || f.status === 404) this.#end({ ...f, probe: true });
+        return;
+      }
+    }
+  }
+
   /** PUT the subscriptions; a 429 is retried on the same channel after exactly its Retry-After. */
   async #subscribe(channelId: string, topics: string[]): Promise<void> {
     const maxAttempts = Math.max(1, this.opts.maxSubscribeAttempts ?? 5);
@@ -175,6 +203,7 @@ export class GenesysSession implements Session {
   #end(failure: SessionFailure | undefined): void {
     if (this.#state === "ended") return;
     this.#state = "ended";
+    clearInterval(this.#probeTimer);
     for (const link of this.#links) link.close();
     for (const settle of this.#onEnd.splice(0)) settle();
     for (const id of this.#channelIds) {

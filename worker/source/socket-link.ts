@@ -53,7 +53,7 @@ export class SocketLink {
       headers: this.opts.headers,
       handshakeTimeout: this.opts.handshakeTimeoutMs ?? 10_000,
       // Frames above maxFrameBytes are counted as malformed, not fatal: only absurd ones hit this limit.
-      maxPayload: 64 * 1024 * 1024,
+      maxPayload: Math.max(64 * 1024 * 1024, (this.opts.maxFrameBytes ?? 0) + 1024),
       perMessageDeflate: false,
     });
     this.#ws = ws;

@@ -424,6 +424,10 @@ export class Supervisor {
       alarm: d.alarm,
     });
     if (f.kind === "watchdog" && !this.#silentSince.has(s.id)) this.#silentSince.set(s.id, s.lastFrameAtMs);
+    if (f.kind === "rest-error" && f.probe && !this.#silentSince.has(s.id)) {
+      // Heartbeats may have gone on without events: its coverage ends at its last event.
+      this.#silentSince.set(s.id, this.#deduper.lastEventAtMs(s.id) ?? s.lastFrameAtMs);
+    }
     if (this.#stopping || slot.stopped || role === "retired") return;
     if (role === "candidate") {
       slot.candidate = undefined;

@@ -35,10 +35,16 @@ export interface Goal {
 
 /** The targets the issues set; a field without a goal is reported as measured. */
 export const GOALS: Record<string, Goal> = {
-  "soak.lost": { op: "==", value: 0 },
+  "soak.lostUncovered": { op: "==", value: 0 },
   "soak.duplicatesInQueue": { op: "==", value: 0 },
-  "soak.emitted": { op: ">=", value: 100_000 },
+  "soak.published": { op: ">=", value: 100_000 },
   "soak.rotations": { op: ">=", value: 20 },
+  "chaos.lostUncovered": { op: "==", value: 0 },
+  "chaos.duplicatesInQueue": { op: "==", value: 0 },
+  "chaos.identicalMissing": { op: "==", value: 0 },
+  "chaos.published": { op: ">=", value: 100_000 },
+  "chaos.produceSeconds": { op: ">=", value: 180 },
+  "chaos.faultKindsBelowTwice": { op: "==", value: 0 },
   "throughput.coreVsRawRatio": { op: ">=", value: 0.5 },
   "throughput.e2eVsCeilingRatio": { op: ">=", value: 0.8 },
   "throughput.rssMbAt5k": { op: "<", value: 200 },

@@ -44,6 +44,14 @@ export const SCENARIOS: ScenarioSpec[] = [
     timeoutMs: 180_000,
   },
   {
+    name: "chaos",
+    file: "chaos.ts",
+    exportName: "runChaos",
+    prefixes: ["chaos"],
+    // At least 3 minutes of chaos, then up to ~1.5 minutes to settle and drain.
+    timeoutMs: 420_000,
+  },
+  {
     name: "throughput",
     file: "throughput.ts",
     exportName: "runThroughput",

@@ -5,12 +5,19 @@
 import { randomBytes } from "node:crypto";
 import type { Connection } from "./connection.ts";
 import type { Hub, Subscriber } from "./hub.ts";
+import type { Random } from "./random.ts";
 import type { ChannelLimitPolicy, SimulatorCounters } from "./types.ts";
 
 export interface ChannelSettings {
   channelLifetimeMs: number;
   maxChannelsPerClient: number;
   channelLimitPolicy: ChannelLimitPolicy;
+  /** New topics start flowing a uniform [min, max] ms after the subscription request returns. */
+  subscriptionDelayMinMs: number;
+  subscriptionDelayMaxMs: number;
+  /** Each channel's events are delayed by a base lag uniform in [0, max] plus per-event jitter. */
+  channelLagMaxMs: number;
+  channelLagJitterMs: number;
 }
 
 export class Channel implements Subscriber {
@@ -18,6 +25,15 @@ export class Channel implements Subscriber {
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
   readonly createdAt = Date.now();
+  /** Delivery lag of this channel's socket. */
+  lagMs = 0;
+  lagJitterMs = 0;
+  /** Last time the channel was used (created, subscribed, connected): eviction takes the oldest first. */
+  lastUsedAt = this.createdAt;
+  /** Its token was revoked silently: no events any more, heartbeats continue. */
+  silenced = false;
+  /** Held by a simulated second consumer of the same OAuth client: counts as actively connected. */
+  external = false;
 
   constructor(
     readonly id: string,
@@ -29,11 +45,11 @@ export class Channel implements Subscriber {
   }
 
   connection(): Connection | undefined {
-    return this.conn;
+    return this.silenced ? undefined : this.conn;
   }
 
   get hasOpenSocket(): boolean {
-    return this.conn !== undefined && !this.conn.closed;
+    return this.external || (this.conn !== undefined && !this.conn.closed);
   }
 }
 
@@ -49,10 +65,16 @@ export class ChannelStore {
     private readonly settings: ChannelSettings,
     private readonly hub: Hub,
     private readonly counters: SimulatorCounters,
+    private readonly random: Random,
   ) {}
 
+  /**
+   * A 21st channel removes the channel with the oldest last-used date, channels without an active
+   * connection first (Genesys' documented rule); with policy "reject" a client whose channels are all
+   * connected gets a 400 instead.
+   */
   create(clientId: string, tokenFingerprint: string): CreateResult {
-    const owned = this.ofClient(clientId);
+    const owned = this.ofClient(clientId).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
     if (owned.length >= this.settings.maxChannelsPerClient) {
       const victim =
         owned.find((channel) => !channel.hasOpenSocket) ??
@@ -70,6 +92,8 @@ export class ChannelStore {
       tokenFingerprint,
       this.settings.channelLifetimeMs,
     );
+    channel.lagMs = this.random.next() * this.settings.channelLagMaxMs;
+    channel.lagJitterMs = this.settings.channelLagJitterMs;
     this.channels.set(channel.id, channel);
     this.armExpiry(channel);
     this.counters.channelsCreated++;
@@ -93,12 +117,33 @@ export class ChannelStore {
     return this.hub.topicsOf(channel);
   }
 
+  /** Replaces the channel's topics; new ones take effect after the propagation delay. */
   setTopics(channel: Channel, topics: Iterable<string>): void {
-    this.hub.setTopics(channel, topics);
+    const { subscriptionDelayMinMs: min, subscriptionDelayMaxMs: max } = this.settings;
+    this.hub.setTopics(channel, topics, min + this.random.next() * (max - min));
+  }
+
+  /** Sets a channel's delivery lag (and its open socket's). */
+  setLag(channel: Channel, lagMs: number, jitterMs: number): void {
+    channel.lagMs = lagMs;
+    channel.lagJitterMs = jitterMs;
+    channel.conn?.setDeliveryLag(lagMs, jitterMs, () => this.random.next());
+  }
+
+  all(): Channel[] {
+    return [...this.channels.values()];
+  }
+
+  /** A second consumer of the same client creates a channel and holds it connected. */
+  createExternal(clientId: string): CreateResult {
+    const created = this.create(clientId, "external");
+    if (created.ok) created.channel.external = true;
+    return created;
   }
 
   /** Re-subscribing extends the channel's life. */
   extend(channel: Channel): void {
+    channel.lastUsedAt = Date.now();
     channel.expiresAt = Date.now() + this.settings.channelLifetimeMs;
     this.armExpiry(channel);
   }
@@ -121,6 +166,13 @@ export class ChannelStore {
     return true;
   }
 
+  /** The token was revoked without closing anything: its channels stop delivering events, sockets stay up. */
+  silenceByToken(tokenFingerprint: string): number {
+    const silenced = this.ofToken(tokenFingerprint);
+    for (const channel of silenced) channel.silenced = true;
+    return silenced.length;
+  }
+
   killByToken(tokenFingerprint: string): number {
     const doomed = this.ofToken(tokenFingerprint);
     for (const channel of doomed) this.kill(channel.id);
@@ -131,6 +183,8 @@ export class ChannelStore {
   attach(channel: Channel, conn: Connection): void {
     const previous = channel.conn;
     channel.conn = conn;
+    channel.lastUsedAt = Date.now();
+    conn.setDeliveryLag(channel.lagMs, channel.lagJitterMs, () => this.random.next());
     if (previous && !previous.closed) {
       this.counters.socketsKicked++;
       previous.close(1000, "replaced by a new connection");

@@ -12,7 +12,11 @@ export const USAGE = `usage: npx tsx sim/main.ts [options]
   --socket-closing-every-ms MS  --socket-closing-grace-ms MS
   --random-drop-every-ms MS   --generic-close-code 4001|1008
   --max-channels N            --max-topics N
-  --seed N                    --status-every-ms MS (default 5000, 0 = quiet)`;
+  --seed N                    --status-every-ms MS (default 5000, 0 = quiet)
+  --topics a,b                (published whether or not anyone subscribes)
+  --correlation unique|shared|absent|mixed   --identical-share 0..1
+  --chaos-seed N              seeded chaos schedule of every fault kind
+  --chaos-interval-ms MS      mean time between chaos faults (default 3000)`;
 
 export interface CliConfig {
   options: SimulatorOptions;
@@ -48,6 +52,11 @@ export function parseCliArgs(argv: string[]): CliConfig {
         "max-channels": { type: "string" },
         "max-topics": { type: "string" },
         seed: { type: "string" },
+        topics: { type: "string" },
+        correlation: { type: "string" },
+        "identical-share": { type: "string" },
+        "chaos-seed": { type: "string" },
+        "chaos-interval-ms": { type: "string" },
         "status-every-ms": { type: "string" },
         help: { type: "boolean" },
       },
@@ -81,7 +90,24 @@ export function parseCliArgs(argv: string[]): CliConfig {
     maxChannelsPerClient: num("max-channels", s("max-channels")),
     maxTopicsPerChannel: num("max-topics", s("max-topics")),
     seed: num("seed", s("seed")),
+    topics: s("topics")
+      ?.split(",")
+      .map((topic) => topic.trim())
+      .filter((topic) => topic !== ""),
+    correlationModel: s("correlation") as SimulatorOptions["correlationModel"],
+    identicalShare: num("identical-share", s("identical-share")),
   };
+  const chaosSeed = num("chaos-seed", s("chaos-seed"));
+  const chaosInterval = num("chaos-interval-ms", s("chaos-interval-ms"));
+  if (chaosInterval !== undefined && chaosSeed === undefined)
+    throw new CliArgsError("--chaos-interval-ms needs --chaos-seed");
+  if (chaosSeed !== undefined) {
+    if (!Number.isInteger(chaosSeed)) throw new CliArgsError("--chaos-seed needs an integer");
+    options.chaos = {
+      seed: chaosSeed,
+      ...(chaosInterval === undefined ? {} : { meanIntervalMs: chaosInterval }),
+    };
+  }
   for (const key of Object.keys(options) as (keyof SimulatorOptions)[]) {
     if (options[key] === undefined) delete options[key];
   }

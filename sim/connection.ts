@@ -35,6 +35,8 @@ export class Connection {
   closing = false;
   closed = false;
   readonly openedAt = Date.now();
+  /** This socket's serial in the ledger (which sockets each event was written to). */
+  readonly serial: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private maintenance: NodeJS.Timeout | undefined;
   private forcedClose: NodeJS.Timeout | undefined;
@@ -44,6 +46,13 @@ export class Connection {
   private unflushedIndex: number[] = [];
   private unflushedEnd: number[] = [];
   private unflushedHead = 0;
+  /** Delivery lag of this socket's channel (events only; heartbeats and control frames are not delayed). */
+  private lagBaseMs = 0;
+  private lagJitterMs = 0;
+  private lagRandom: () => number = Math.random;
+  private lagged: { frame: Buffer; index: number; releaseAt: number }[] = [];
+  private lastReleaseAt = 0;
+  private lagTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
@@ -54,6 +63,7 @@ export class Connection {
     readonly channelId?: string,
   ) {
     this.queuedBytes = ws.bufferedAmount;
+    this.serial = hooks.ledger.registerSocket(id);
     hooks.counters.socketsOpened++;
     this.heartbeat = setInterval(() => this.sendHeartbeat(), settings.heartbeatIntervalMs);
     if (settings.socketClosingEveryMs !== undefined) {
@@ -94,6 +104,60 @@ export class Connection {
     }
     this.ws.send(frame, { binary: false });
     return true;
+  }
+
+  /** Events reach this socket `baseMs` (plus up to `jitterMs`) after they are published, in order. */
+  setDeliveryLag(baseMs: number, jitterMs: number, random: () => number): void {
+    this.lagBaseMs = Math.max(0, baseMs);
+    this.lagJitterMs = Math.max(0, jitterMs);
+    this.lagRandom = random;
+  }
+
+  get lagging(): boolean {
+    return this.lagBaseMs > 0 || this.lagJitterMs > 0;
+  }
+
+  /**
+   * Queues an event frame for its lagged release; the ledger records the delivery when it is written.
+   * Frames still queued when the socket ends are never delivered (upstream lost them with the socket).
+   */
+  enqueueLagged(frame: Buffer, eventIndex: number): boolean {
+    if (!this.deliverable) return false;
+    const releaseAt = Math.max(
+      this.lastReleaseAt,
+      Date.now() + this.lagBaseMs + this.lagRandom() * this.lagJitterMs,
+    );
+    this.lastReleaseAt = releaseAt;
+    this.lagged.push({ frame, index: eventIndex, releaseAt });
+    if (this.lagged.length === 1) this.armLag();
+    return true;
+  }
+
+  /** Event frames waiting for their lagged release. */
+  get laggedFrames(): number {
+    return this.lagged.length;
+  }
+
+  private armLag(): void {
+    clearTimeout(this.lagTimer);
+    const head = this.lagged[0];
+    if (!head) return;
+    this.lagTimer = setTimeout(() => this.releaseLagged(), Math.max(0, head.releaseAt - Date.now()));
+  }
+
+  private releaseLagged(): void {
+    const now = Date.now();
+    let due = 0;
+    while (due < this.lagged.length && this.lagged[due]!.releaseAt <= now) due++;
+    const batch = this.lagged.splice(0, due);
+    if (batch.length > 0) socketOf(this.ws)?.cork();
+    for (const { frame, index } of batch) {
+      if (!this.send(frame, index)) break;
+      this.hooks.ledger.addDelivered(index, 1, [this.serial]);
+      this.hooks.counters.eventFramesSent++;
+    }
+    this.uncork();
+    this.armLag();
   }
 
   sendJson(body: unknown): boolean {
@@ -192,6 +256,8 @@ export class Connection {
     clearInterval(this.heartbeat);
     clearTimeout(this.maintenance);
     clearTimeout(this.forcedClose);
+    clearTimeout(this.lagTimer);
+    this.lagged = [];
     this.heartbeat = this.maintenance = this.forcedClose = undefined;
   }
 
@@ -228,7 +294,7 @@ export class Connection {
     const flushed = this.flushedOffset();
     for (let i = this.unflushedHead; i < this.unflushedEnd.length; i++) {
       if (this.unflushedEnd[i]! > flushed) {
-        this.hooks.ledger.retractDelivery(this.unflushedIndex[i]!);
+        this.hooks.ledger.retractDelivery(this.unflushedIndex[i]!, this.serial);
         this.hooks.counters.eventFramesSent--;
       }
     }

@@ -1,12 +1,14 @@
 /**
- * Emits `ratePerSec` events per second for every subscribed topic, in batches per tick (rate kept
+ * Emits `ratePerSec` events per second for every upstream topic (subscribed or not: upstream events happen
+ * whether or not anyone listens), in batches per tick (rate kept
  * exact over time with per-topic fractional carry; a stalled loop catches up, capped at 5 s).
  */
 const MAX_CATCH_UP_MS = 5000;
 
 export interface GeneratorDeps {
   tickMs: number;
-  subscribedTopics(): string[];
+  /** Every topic the upstream publishes on right now. */
+  topics(): string[];
   emit(topic: string): void;
   beforeBatch(): void;
   afterBatch(): void;
@@ -54,11 +56,11 @@ export class EventGenerator {
     const elapsedMs = Math.min(now - this.lastTick, MAX_CATCH_UP_MS);
     this.lastTick = now;
     const due = (this.rate * elapsedMs) / 1000;
-    const topics = this.deps.subscribedTopics();
+    const topics = this.deps.topics();
     const nextCarry = new Map<string, number>();
     const plan: [string, number][] = [];
     for (const topic of topics) {
-      // A topic subscribed since the last tick starts counting now.
+      // A topic that appeared since the last tick starts counting now.
       const previous = this.carry.get(topic);
       const total = previous === undefined ? 0 : previous + due;
       const count = Math.floor(total);

@@ -4,13 +4,16 @@ import type { Hub, Subscriber } from "./hub.ts";
 import type { SimulatorCounters } from "./types.ts";
 
 export class GenericStream implements Subscriber {
+  /** Its token was revoked silently: no events, heartbeats continue. */
+  silenced = false;
+
   constructor(
     readonly conn: Connection,
     readonly tokenFingerprint: string,
   ) {}
 
-  connection(): Connection {
-    return this.conn;
+  connection(): Connection | undefined {
+    return this.silenced ? undefined : this.conn;
   }
 }
 
@@ -34,6 +37,16 @@ export class GenericStreams {
     if (!stream) return;
     this.streams.delete(conn);
     this.hub.remove(stream);
+  }
+
+  silenceByToken(tokenFingerprint: string): number {
+    let silenced = 0;
+    for (const stream of this.streams.values()) {
+      if (stream.tokenFingerprint !== tokenFingerprint) continue;
+      stream.silenced = true;
+      silenced++;
+    }
+    return silenced;
   }
 
   /** The token expired or was revoked: close its sockets with the configured code. */

@@ -10,7 +10,12 @@ function statusLine(sim: Simulator): string {
     `tokens ${c.tokensIssued}/${c.tokenRequests} req, channels ${c.channelsCreated}, ` +
     `sockets open ${sim.openSockets().length} (opened ${c.socketsOpened}, drops ${c.drops}, ` +
     `socket_closing ${c.socketClosingSent}), topics ${sim.subscribedTopics().length}, ` +
-    `events ${ledger.emitted} emitted / ${ledger.delivered} delivered / ${ledger.undelivered} undelivered`
+    `events ${ledger.published} published / ${ledger.delivered} written to a socket / ${ledger.undelivered} to none` +
+    (sim.chaos
+      ? `, chaos seed ${sim.chaos.seed}: ${Object.entries(sim.chaos.counts)
+          .map(([kind, n]) => `${kind} ${n}`)
+          .join(", ")}`
+      : "")
   );
 }
 

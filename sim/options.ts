@@ -1,4 +1,6 @@
 /** Defaults and validation of SimulatorOptions (bad input -> RangeError naming the option). */
+import { CORRELATION_MODELS, type CorrelationModelName } from "./correlation.ts";
+import { REPEAT_KINDS, type RepeatKind } from "./repeats.ts";
 import type { ChannelLimitPolicy, SimulatedClient, SimulatorOptions } from "./types.ts";
 
 export interface ResolvedOptions {
@@ -15,10 +17,26 @@ export interface ResolvedOptions {
   socketClosingEveryMs: number | undefined;
   randomDropEveryMs: number | undefined;
   genericCloseCode: 4001 | 1008;
+  topics: string[];
   eventRatePerSec: number;
   generatorTickMs: number;
+  correlationModel: CorrelationModelName;
+  correlationGroupSize: number;
+  identicalShare: number;
+  identicalKinds: RepeatKind[];
+  identicalDelayMinMs: number;
+  identicalDelayMaxMs: number;
+  subscriptionDelayMinMs: number;
+  subscriptionDelayMaxMs: number;
+  channelLagMaxMs: number;
+  channelLagJitterMs: number;
+  largeEventShare: number;
+  largeEventSizes: number[];
   seed: number | undefined;
 }
+
+/** 300 KiB, 1.5 MiB and 5 MiB: under, over and far over SQS's 1 MiB message limit. */
+export const LARGE_EVENT_SIZES = [300 * 1024, 1536 * 1024, 5 * 1024 * 1024] as const;
 
 export const DEFAULT_CLIENT: SimulatedClient = { clientId: "sim-client", clientSecret: "sim-secret" };
 
@@ -57,7 +75,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   if (!Number.isFinite(rate) || rate < 0) throw new RangeError(`eventRatePerSec must be >= 0, got ${rate}`);
   const closeCode = options.genericCloseCode ?? 4001;
   if (closeCode !== 4001 && closeCode !== 1008) throw new RangeError(`genericCloseCode must be 4001 or 1008`);
-  const policy = options.channelLimitPolicy ?? "reject";
+  const policy = options.channelLimitPolicy ?? "evictOldest";
   if (policy !== "reject" && policy !== "evictOldest")
     throw new RangeError(`unknown channelLimitPolicy ${policy}`);
   return {
@@ -74,8 +92,71 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     socketClosingEveryMs: optionalPositive("socketClosingEveryMs", options.socketClosingEveryMs),
     randomDropEveryMs: optionalPositive("randomDropEveryMs", options.randomDropEveryMs),
     genericCloseCode: closeCode,
+    topics: upstreamTopics(options.topics),
     eventRatePerSec: rate,
     generatorTickMs: positive("generatorTickMs", options.generatorTickMs, 50),
+    ...eventShapeOptions(options),
+    ...timingOptions(options),
     seed: options.seed,
+  };
+}
+
+function upstreamTopics(topics: string[] | undefined): string[] {
+  for (const topic of topics ?? []) {
+    if (typeof topic !== "string" || topic.trim() === "")
+      throw new RangeError("topics must be non-empty strings");
+  }
+  return [...new Set(topics ?? [])];
+}
+
+function share(name: string, value: number | undefined): number {
+  const v = value ?? 0;
+  if (!Number.isFinite(v) || v < 0 || v > 1) throw new RangeError(`${name} must be within 0..1, got ${v}`);
+  return v;
+}
+
+function eventShapeOptions(options: SimulatorOptions) {
+  const correlationModel = options.correlationModel ?? "unique";
+  if (!CORRELATION_MODELS.includes(correlationModel))
+    throw new RangeError(`correlationModel must be one of ${CORRELATION_MODELS.join(", ")}`);
+  const identicalKinds = options.identicalKinds ?? [...REPEAT_KINDS];
+  for (const kind of identicalKinds) {
+    if (!REPEAT_KINDS.includes(kind))
+      throw new RangeError(`identicalKinds: unknown kind ${kind} (${REPEAT_KINDS.join(", ")})`);
+  }
+  const identicalDelayMinMs = positive("identicalDelayMinMs", options.identicalDelayMinMs, 60_000);
+  const identicalDelayMaxMs = positive("identicalDelayMaxMs", options.identicalDelayMaxMs, 360_000);
+  if (identicalDelayMaxMs < identicalDelayMinMs)
+    throw new RangeError("identicalDelayMaxMs must be >= identicalDelayMinMs");
+  return {
+    correlationModel,
+    correlationGroupSize: count("correlationGroupSize", options.correlationGroupSize, 3),
+    identicalShare: share("identicalShare", options.identicalShare),
+    identicalKinds,
+    identicalDelayMinMs,
+    identicalDelayMaxMs,
+  };
+}
+
+function nonNegative(name: string, value: number | undefined): number {
+  const v = value ?? 0;
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+  return v;
+}
+
+function timingOptions(options: SimulatorOptions) {
+  const subscriptionDelayMaxMs = nonNegative("subscriptionDelayMaxMs", options.subscriptionDelayMaxMs);
+  const subscriptionDelayMinMs = nonNegative("subscriptionDelayMinMs", options.subscriptionDelayMinMs);
+  if (subscriptionDelayMaxMs < subscriptionDelayMinMs)
+    throw new RangeError("subscriptionDelayMaxMs must be >= subscriptionDelayMinMs");
+  return {
+    subscriptionDelayMinMs,
+    subscriptionDelayMaxMs,
+    channelLagMaxMs: nonNegative("channelLagMaxMs", options.channelLagMaxMs),
+    channelLagJitterMs: nonNegative("channelLagJitterMs", options.channelLagJitterMs),
+    largeEventShare: share("largeEventShare", options.largeEventShare),
+    largeEventSizes: (options.largeEventSizes ?? [...LARGE_EVENT_SIZES]).map((size) =>
+      count("largeEventSizes[]", size, 1),
+    ),
   };
 }

@@ -3,12 +3,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Channel, ChannelStore } from "./channels.ts";
 import type { FaultQueue } from "./fault-queue.ts";
 import { applyFault, genesysError, readBody, sendEmpty, sendJson } from "./http-util.ts";
+import type { Permissions } from "./permissions.ts";
 import { planSubscription } from "./subscriptions.ts";
 import type { TokenRecord, TokenStore } from "./tokens.ts";
-import type { SimulatedClient, SimulatorCounters } from "./types.ts";
+import type { SimulatorCounters } from "./types.ts";
 
 export interface RestDeps {
-  clients: ReadonlyMap<string, SimulatedClient>;
+  permissions: Permissions;
   tokens: TokenStore;
   channels: ChannelStore;
   counters: SimulatorCounters;
@@ -35,13 +36,23 @@ function channelJson(channel: Channel, deps: RestDeps) {
   };
 }
 
-function topicsJson(channel: Channel, hubTopics: ReadonlySet<string>) {
-  return {
-    entities: [...hubTopics].map((id) => ({
-      id,
-      selfUri: `${PREFIX}/${channel.id}/subscriptions`,
-    })),
-  };
+/**
+ * ChannelTopicEntityListing. With ignoreErrors=true, refused topics are listed too, as the SDK models
+ * describe a ChannelTopic: `state` "Permitted" | "Rejected" and a `rejectionReason` (its wording is not
+ * documented; the simulator's is its own).
+ */
+function topicsJson(channel: Channel, hubTopics: ReadonlySet<string>, rejected: readonly string[] = []) {
+  const selfUri = `${PREFIX}/${channel.id}/subscriptions`;
+  const permitted = [...hubTopics].map((id) =>
+    rejected.length > 0 ? { id, state: "Permitted", selfUri } : { id, selfUri },
+  );
+  const refused = rejected.map((id) => ({
+    id,
+    state: "Rejected",
+    rejectionReason: "Missing permission for this topic",
+    selfUri,
+  }));
+  return { entities: [...permitted, ...refused] };
 }
 
 function notFound(res: ServerResponse, method: string | undefined) {
@@ -150,9 +161,8 @@ async function subscriptions(
     deps.counters.subscriptionsRejected++;
     return sendJson(res, 400, genesysError(400, "bad.request", "body is not valid JSON"));
   }
-  const client = deps.clients.get(caller.clientId);
   const plan = planSubscription(req.method === "PUT" ? "replace" : "add", current, body, {
-    deniedTopics: new Set(client?.deniedTopics ?? []),
+    deniedTopics: deps.permissions.deniedFor(caller.clientId),
     ignoreErrors: url.searchParams.get("ignoreErrors") === "true",
     maxTopics: deps.maxTopicsPerChannel,
   });
@@ -165,5 +175,5 @@ async function subscriptions(
   store.extend(channel);
   if (req.method === "PUT") deps.counters.subscriptionsPut++;
   else deps.counters.subscriptionsPost++;
-  sendJson(res, 200, topicsJson(channel, store.topicsOf(channel)));
+  sendJson(res, 200, topicsJson(channel, store.topicsOf(channel), plan.rejected));
 }

@@ -4,7 +4,11 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { ChannelStore } from "./channels.ts";
+import { ChaosRunner } from "./chaos.ts";
+import { chaosTarget } from "./chaos-target.ts";
 import { Connection, type ConnectionHooks, type ConnectionSettings } from "./connection.ts";
+import { CorrelationModel } from "./correlation.ts";
+import { newCounters } from "./counters.ts";
 import { FaultQueue } from "./fault-queue.ts";
 import { EventGenerator } from "./generator.ts";
 import { GenericStreams, parseTopicsParam } from "./generic.ts";
@@ -13,52 +17,13 @@ import { Hub } from "./hub.ts";
 import { Ledger } from "./ledger.ts";
 import { handleOAuth } from "./oauth.ts";
 import { resolveOptions } from "./options.ts";
+import { Permissions } from "./permissions.ts";
 import { Publisher } from "./publisher.ts";
 import { correlationPrefix, Random } from "./random.ts";
+import { IdenticalRepeats } from "./repeats.ts";
 import { bearerToken, handleRest } from "./rest.ts";
 import { TokenStore } from "./tokens.ts";
-import type {
-  Simulator,
-  SimulatorCounters,
-  SimulatorFaults,
-  SimulatorOptions,
-  SocketSelector,
-} from "./types.ts";
-
-export function newCounters(): SimulatorCounters {
-  return {
-    tokenRequests: 0,
-    tokensIssued: 0,
-    oauthFailures: 0,
-    tokensRevoked: 0,
-    tokensExpired: 0,
-    restRequests: 0,
-    restUnauthorized: 0,
-    channelsCreated: 0,
-    channelsEvicted: 0,
-    channelsDied: 0,
-    channelCreateRejected: 0,
-    subscriptionsPut: 0,
-    subscriptionsPost: 0,
-    subscriptionsDeleted: 0,
-    subscriptionsRejected: 0,
-    socketsOpened: 0,
-    socketsClosed: 0,
-    socketsKicked: 0,
-    upgradesRejected: 0,
-    heartbeatsSent: 0,
-    pongsSent: 0,
-    socketClosingSent: 0,
-    forcedCloses: 0,
-    drops: 0,
-    halfOpens: 0,
-    notFoundFramesSent: 0,
-    genericExpiryCloses: 0,
-    eventsEmitted: 0,
-    eventFramesSent: 0,
-    eventsUndelivered: 0,
-  };
-}
+import type { Simulator, SimulatorFaults, SimulatorOptions, SocketSelector } from "./types.ts";
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify(
@@ -78,19 +43,50 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const hub = new Hub(random);
   const abort = new AbortController();
   const clients = new Map(settings.clients.map((client) => [client.clientId, client]));
-  const channels = new ChannelStore(settings, hub, counters);
+  const channels = new ChannelStore(settings, hub, counters, random);
   const generic = new GenericStreams(hub, counters, settings.genericCloseCode);
+  const permissions = new Permissions(settings.clients);
   const tokens = new TokenStore((token, reason) => {
     if (reason === "expired") counters.tokensExpired++;
     else counters.tokensRevoked++;
+    if (reason === "revokedSilently") {
+      channels.silenceByToken(token.fingerprint);
+      generic.silenceByToken(token.fingerprint);
+      return;
+    }
     channels.killByToken(token.fingerprint);
     generic.closeByToken(token.fingerprint);
   });
+  const configuredTopics = new Set(settings.topics);
+  const upstreamTopics = (): string[] => {
+    const known = hub.knownTopics();
+    return known.every((topic) => configuredTopics.has(topic))
+      ? [...configuredTopics]
+      : [...new Set([...configuredTopics, ...known])];
+  };
   const publisher = new Publisher(hub, ledger, counters, random);
+  const correlation = new CorrelationModel(settings.correlationModel, settings.correlationGroupSize, random);
+  const repeats = new IdenticalRepeats(
+    {
+      share: settings.identicalShare,
+      kinds: settings.identicalKinds,
+      minDelayMs: settings.identicalDelayMinMs,
+      maxDelayMs: settings.identicalDelayMaxMs,
+    },
+    random,
+    (event) => publisher.republish(event),
+  );
   const generator = new EventGenerator({
     tickMs: settings.generatorTickMs,
-    subscribedTopics: () => hub.subscribedTopics(),
-    emit: (topic) => publisher.publish(topic),
+    topics: () => upstreamTopics(),
+    emit: (topic) => {
+      const large = settings.largeEventShare > 0 && random.next() < settings.largeEventShare;
+      const event = publisher.publish(topic, {
+        correlationId: correlation.next(),
+        frameBytes: large ? random.pick(settings.largeEventSizes) : undefined,
+      });
+      repeats.afterPublish(event);
+    },
     beforeBatch: () => hub.corkAll(),
     afterBatch: () => hub.uncorkAll(),
   });
@@ -139,7 +135,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       url.pathname.startsWith("/api/v2/notifications/channels/")
     ) {
       return handleRest(req, res, url, {
-        clients,
+        permissions,
         tokens,
         channels,
         counters,
@@ -179,6 +175,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         );
         hub.addConnection(conn);
         channels.attach(channel, conn);
+        repeats.onSocketOpened();
       });
       return;
     }
@@ -239,12 +236,75 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     subscriptions: faultQueues.subscriptions,
     dropSocket: (which = "random") => forEach(which, (conn) => conn.drop()),
     halfOpen: (which = "random") => forEach(which, (conn) => conn.goHalfOpen()),
+    setChannelLag: (which, lagMs, jitterMs = 0) => {
+      if (!Number.isFinite(lagMs) || lagMs < 0 || !Number.isFinite(jitterMs) || jitterMs < 0)
+        throw new RangeError("lag and jitter must be finite numbers >= 0");
+      const all = channels.all();
+      const chosen =
+        which === "all"
+          ? all
+          : which === "random"
+            ? [random.pick(all)].filter((c) => c !== undefined)
+            : all.filter((c) => c.id === which);
+      for (const channel of chosen) channels.setLag(channel, lagMs, jitterMs);
+      return chosen.length;
+    },
     sendSocketClosing: (which = "all") => forEach(which, (conn) => conn.sendSocketClosing()),
     killChannel: (channelId) => channels.kill(channelId),
     revokeToken: (tokenOrFingerprint) => tokens.revoke(tokenOrFingerprint),
+    revokeTokenSilently: (tokenOrFingerprint) => tokens.revoke(tokenOrFingerprint, "revokedSilently"),
+    maintenance: (clientId) => {
+      let n = 0;
+      for (const channel of channels.all()) {
+        if (clientId !== undefined && channel.clientId !== clientId) continue;
+        if (channel.conn?.sendSocketClosing("maintenance")) n++;
+      }
+      return n;
+    },
+    secondConsumer: (clientId = settings.clients[0]!.clientId, count = 1) => {
+      if (!clients.has(clientId)) throw new RangeError(`unknown client ${clientId}`);
+      const before = counters.channelsEvicted;
+      for (let i = 0; i < count; i++) channels.createExternal(clientId);
+      return counters.channelsEvicted - before;
+    },
+    forbidTopic: (topic, clientId) => {
+      for (const id of clientId === undefined ? clients.keys() : [clientId]) {
+        permissions.forbid(id, topic);
+        for (const channel of channels.ofClient(id)) {
+          const current = channels.topicsOf(channel);
+          if (current.has(topic))
+            channels.setTopics(
+              channel,
+              [...current].filter((t) => t !== topic),
+            );
+        }
+      }
+    },
+    allowTopic: (topic, clientId) => {
+      for (const id of clientId === undefined ? clients.keys() : [clientId]) permissions.allow(id, topic);
+    },
     expireAllTokens: () => tokens.expireAll(),
   };
 
+  const chaos =
+    options.chaos === undefined
+      ? undefined
+      : new ChaosRunner(
+          options.chaos,
+          chaosTarget(options.chaos.clientId ?? settings.clients[0]!.clientId, {
+            faults,
+            settings,
+            hub,
+            channels,
+            tokens,
+            publisher,
+            repeats,
+            correlation,
+            counters,
+            upstreamTopics,
+          }),
+        );
+  if (chaos && options.chaos?.autoStart !== false) chaos.start();
   const dropTimer =
     settings.randomDropEveryMs === undefined
       ? undefined
@@ -256,6 +316,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     closing ??= (async () => {
       abort.abort();
       generator.stop();
+      chaos?.stop();
+      repeats.close();
       clearInterval(dropTimer);
       for (const conn of hub.allConnections()) conn.terminate();
       channels.close();
@@ -275,11 +337,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     counters,
     faults,
     ledger,
-    publish: (topic, body, opts) => publisher.publish(topic, body, opts?.correlationId),
+    chaos,
+    publish: (topic, body, opts) => publisher.publish(topic, { body, correlationId: opts?.correlationId }),
+    publishIdentical: (previous) => publisher.republish(previous),
+    publishLarge: (topic, frameBytes) => {
+      if (!Number.isInteger(frameBytes) || frameBytes < 1)
+        throw new RangeError("frameBytes must be an integer >= 1");
+      return publisher.publish(topic, { frameBytes });
+    },
+    setCorrelationModel: (model) => correlation.set(model),
     startGenerator: (ratePerSec) =>
       generator.start(ratePerSec ?? (settings.eventRatePerSec > 0 ? settings.eventRatePerSec : 1)),
     stopGenerator: () => generator.stop(),
     subscribedTopics: () => hub.subscribedTopics(),
+    upstreamTopics,
     openSockets: () => hub.info(),
     close,
   };

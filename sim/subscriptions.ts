@@ -1,7 +1,8 @@
 /** Pure rules for a subscription request: body shape, permissions (403 / ignoreErrors) and the topic cap. */
 
 export type SubscriptionPlan =
-  | { ok: true; topics: string[] }
+  /** `rejected`: denied topics left out under ignoreErrors=true. */
+  | { ok: true; topics: string[]; rejected: string[] }
   | { ok: false; status: 400 | 403; code: string; message: string };
 
 export interface SubscriptionRules {
@@ -42,6 +43,7 @@ export function planSubscription(
     };
   }
   const allowed = requested.filter((topic) => !rules.deniedTopics.has(topic));
+  const rejected = [...new Set(denied)];
   const next = new Set(mode === "add" ? [...current, ...allowed] : allowed);
   if (next.size > rules.maxTopics) {
     return {
@@ -51,5 +53,5 @@ export function planSubscription(
       message: `A channel may subscribe to at most ${rules.maxTopics} topics (requested ${next.size})`,
     };
   }
-  return { ok: true, topics: [...next] };
+  return { ok: true, topics: [...next], rejected };
 }

@@ -9,7 +9,8 @@ export interface TokenRecord {
   readonly expiresAt: number;
 }
 
-export type TokenDeathReason = "expired" | "revoked";
+/** "revokedSilently": the token stops working for REST, but what it created is not closed. */
+export type TokenDeathReason = "expired" | "revoked" | "revokedSilently";
 
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -52,13 +53,18 @@ export class TokenStore {
   }
 
   /** Accepts the token itself or its fingerprint. */
-  revoke(tokenOrFingerprint: string): boolean {
+  revoke(tokenOrFingerprint: string, reason: "revoked" | "revokedSilently" = "revoked"): boolean {
     const accessToken = this.byToken.has(tokenOrFingerprint)
       ? tokenOrFingerprint
       : this.byFingerprint.get(tokenOrFingerprint);
     if (accessToken === undefined) return false;
-    this.kill(accessToken, "revoked");
+    this.kill(accessToken, reason);
     return true;
+  }
+
+  /** Fingerprints of live tokens (for the chaos schedule to pick one). */
+  liveFingerprints(): string[] {
+    return [...this.byFingerprint.keys()];
   }
 
   expireAll(): number {

@@ -3,7 +3,11 @@
  * Wire formats come from shared/contracts.ts; these are the simulator's own controls.
  */
 import type { NotificationEnvelope } from "../shared/contracts.ts";
+import type { ChaosLogEntry, ChaosOptions } from "./chaos.ts";
+import type { ChaosFaultKind } from "./chaos-plan.ts";
+import type { CorrelationModelName } from "./correlation.ts";
 import type { Ledger } from "./ledger.ts";
+import type { RepeatKind } from "./repeats.ts";
 
 export interface SimulatedClient {
   clientId: string;
@@ -29,7 +33,11 @@ export interface SimulatorOptions {
   maxChannelsPerClient?: number;
   /** Default 1000. */
   maxTopicsPerChannel?: number;
-  /** Default "reject" (HTTP 400 `notification.channel.limit`). */
+  /**
+   * Default "evictOldest", as documented: the 21st channel removes the one with the oldest last-used date,
+   * channels without an active connection first. "reject" answers 400 `notification.channel.limit` when
+   * every channel is connected.
+   */
   channelLimitPolicy?: ChannelLimitPolicy;
   /** Default 30000. */
   heartbeatIntervalMs?: number;
@@ -41,12 +49,58 @@ export interface SimulatorOptions {
   randomDropEveryMs?: number;
   /** Close code of the generic stream at token expiry. Default 4001. */
   genericCloseCode?: 4001 | 1008;
-  /** Generator rate in events per second per subscribed topic; 0 (default) = generator off. */
+  /**
+   * Topics the upstream publishes on whether or not anyone is subscribed. Topics subscribed at any point
+   * are added to these (and keep being published after every subscriber has gone).
+   */
+  topics?: string[];
+  /** Generator rate in events per second per upstream topic; 0 (default) = generator off. */
   eventRatePerSec?: number;
   /** Generator tick in ms (events are emitted in batches per tick). Default 50. */
   generatorTickMs?: number;
+  /** CorrelationIds of generated events (sim/correlation.ts). Default "unique". */
+  correlationModel?: CorrelationModelName;
+  /** Events per request under the "shared" model. Default 3. */
+  correlationGroupSize?: number;
+  /** Share (0..1) of generated events published again identically (sim/repeats.ts). Default 0. */
+  identicalShare?: number;
+  /** Which repeat timings to use. Default all three. */
+  identicalKinds?: RepeatKind[];
+  /** Delay range of `later` repeats. Default 60000..360000 (1 to 6 minutes). */
+  identicalDelayMinMs?: number;
+  identicalDelayMaxMs?: number;
+  /**
+   * Subscription propagation: topics added by a PUT/POST start receiving events a uniform
+   * [min, max] ms after the 200 (GET already lists them). Default 0.
+   */
+  subscriptionDelayMinMs?: number;
+  subscriptionDelayMaxMs?: number;
+  /** Per-channel delivery lag: each channel's base lag is uniform in [0, max] ms. Default 0. */
+  channelLagMaxMs?: number;
+  /** Extra per-event lag, uniform in [0, jitter] ms (order within a channel is kept). Default 0. */
+  channelLagJitterMs?: number;
+  /** Share (0..1) of generated events padded to one of `largeEventSizes`. Default 0. */
+  largeEventShare?: number;
+  /** Frame sizes of large events in bytes. Default 300 KiB, 1.5 MiB, 5 MiB. */
+  largeEventSizes?: number[];
   /** Seed for the simulator's own randomness (drops, payloads, correlation-id prefix). */
   seed?: number;
+  /** A seeded chaos schedule of every fault kind (sim/chaos.ts); starts with the simulator unless autoStart is false. */
+  chaos?: ChaosOptions & { autoStart?: boolean };
+}
+
+export interface ChaosControl {
+  readonly seed: number;
+  /** Faults that took effect, per kind. */
+  readonly counts: Readonly<Partial<Record<ChaosFaultKind, number>>>;
+  /** Faults that found nothing to act on (e.g. no socket open), per kind. */
+  readonly skipped: Readonly<Partial<Record<ChaosFaultKind, number>>>;
+  readonly log: readonly ChaosLogEntry[];
+  start(): void;
+  /** Stops the schedule and ends windowed faults (lag, forbidden topic, subscription delay). */
+  stop(): void;
+  /** Fires one fault now. */
+  fire(kind: ChaosFaultKind): boolean;
 }
 
 /**
@@ -84,12 +138,30 @@ export interface SimulatorFaults {
   dropSocket(which?: SocketSelector): number;
   /** The server goes silent on the socket (no heartbeats, events, pongs; stops reading) without closing it. */
   halfOpen(which?: SocketSelector): number;
+  /** Delays events to the selected channels' sockets by `lagMs` (+ up to `jitterMs`); 0 = in step. */
+  setChannelLag(which: SocketSelector, lagMs: number, jitterMs?: number): number;
   /** Sends v2.system.socket_closing, then force-closes (1001) after socketClosingGraceMs. */
   sendSocketClosing(which?: SocketSelector): number;
   /** Deletes a genesys channel: its socket gets {"result":"404",...} and is closed. */
   killChannel(channelId: string): boolean;
   /** Revokes a token given as the token itself or its fingerprint; its channels and generic sockets die. */
   revokeToken(tokenOrFingerprint: string): boolean;
+  /**
+   * Revokes a token without closing anything: REST calls with it get 401, and the channels (and generic
+   * sockets) it created stop delivering events while heartbeats and pongs continue.
+   */
+  revokeTokenSilently(tokenOrFingerprint: string): boolean;
+  /** Maintenance: v2.system.socket_closing to every socket of the client's channels at once, forced 1001 closes after the grace. */
+  maintenance(clientId?: string): number;
+  /**
+   * A second consumer of the same OAuth client creates `channels` channels and keeps them connected; past
+   * the cap each one evicts a channel as documented. Returns how many channels were evicted.
+   */
+  secondConsumer(clientId?: string, channels?: number): number;
+  /** The client loses permission for a topic now: subscribing to it is refused and existing subscriptions stop delivering it. */
+  forbidTopic(topic: string, clientId?: string): void;
+  /** Gives the permission back (existing channels must subscribe again). */
+  allowTopic(topic: string, clientId?: string): void;
   /** Every issued token expires now (channels and generic sockets die accordingly). */
   expireAllTokens(): number;
 }
@@ -130,17 +202,26 @@ export interface SimulatorCounters {
 }
 
 export interface PublishOptions {
-  correlationId?: string;
+  /** A CorrelationId to use; null = the event carries none. Default: a unique uuid-shaped id. */
+  correlationId?: string | null;
 }
 
 export interface PublishedEvent {
   topic: string;
-  /** Per-topic sequence (1-based), also in the generated eventBody. */
+  /** Per-topic ledger sequence (1-based); in the generated eventBody except for identical repeats. */
   sequence: number;
-  correlationId: string;
+  correlationId: string | undefined;
   envelope: NotificationEnvelope;
-  /** Sockets the event was written to. */
+  /** Content identity (topic, CorrelationId, eventBody): equal for legitimately identical events. */
+  contentKey: string;
+  /** True when this event repeats an earlier one exactly. */
+  identical: boolean;
+  /** Sockets the event was written to at publish time. */
   deliveredSockets: number;
+  /** Lagging sockets that queued it for a later write (the ledger records those writes when they happen). */
+  queuedSockets: number;
+  /** Frame size in bytes. */
+  sizeBytes: number;
 }
 
 export interface Simulator {
@@ -154,13 +235,23 @@ export interface Simulator {
   readonly counters: Readonly<SimulatorCounters>;
   readonly faults: SimulatorFaults;
   readonly ledger: Ledger;
+  /** The chaos schedule, when options.chaos was given. */
+  readonly chaos: ChaosControl | undefined;
   /** Publishes one event now. Without `body` the eventBody is the generator's `{sequence, topic, emittedAt, data}`. */
   publish(topic: string, body?: unknown, opts?: PublishOptions): PublishedEvent;
+  /** Publishes a generated event whose frame is `frameBytes` long (e.g. 300 KiB, 1.5 MiB, 5 MiB). */
+  publishLarge(topic: string, frameBytes: number): PublishedEvent;
+  /** Publishes `previous` again byte for byte: a distinct, legitimately identical upstream event. */
+  publishIdentical(previous: PublishedEvent): PublishedEvent;
+  /** Switches the CorrelationId model of generated events. */
+  setCorrelationModel(model: CorrelationModelName): void;
   /** Starts (or re-rates) the generator; default rate = options.eventRatePerSec. */
   startGenerator(ratePerSec?: number): void;
   stopGenerator(): void;
   /** Topics that at least one channel or generic socket is subscribed to. */
   subscribedTopics(): string[];
+  /** Topics the upstream publishes on: configured `topics` plus every topic ever subscribed. */
+  upstreamTopics(): string[];
   /** Open sockets: genesys (by channel) and generic. */
   openSockets(): SocketInfo[];
   /** Closes everything; idempotent; leaves no timers. */

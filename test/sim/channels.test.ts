@@ -137,8 +137,8 @@ describe("channels", () => {
     expect((await api(sim, tb, "HEAD", `/channels/${b1.id}`)).status).toBe(200);
   });
 
-  it("with every channel connected the next create is a 400 (default) or evicts the oldest (evictOldest)", async () => {
-    sim = await startSimulator({ maxChannelsPerClient: 2 });
+  it("with every channel connected the next create evicts the oldest (default, as documented) or is a 400 (reject)", async () => {
+    sim = await startSimulator({ maxChannelsPerClient: 2, channelLimitPolicy: "reject" });
     let token = await getToken(sim);
     for (let i = 0; i < 2; i++) await open((await createChannel(sim, token)).connectUri);
     const refused = await api(sim, token, "POST", "/channels");
@@ -147,7 +147,7 @@ describe("channels", () => {
     expect(sim.counters.channelCreateRejected).toBe(1);
     await sim.close();
 
-    sim = await startSimulator({ maxChannelsPerClient: 2, channelLimitPolicy: "evictOldest" });
+    sim = await startSimulator({ maxChannelsPerClient: 2 });
     token = await getToken(sim);
     const first = await createChannel(sim, token);
     const firstSocket = await open(first.connectUri);

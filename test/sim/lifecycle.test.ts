@@ -70,10 +70,45 @@ describe("lifecycle", () => {
     expect(() => parseCliArgs(["--client", "nosecret"])).toThrow(/id:secret/);
   });
 
+  it("parses the upstream-truth, event-shape and chaos flags", () => {
+    const { options } = parseCliArgs([
+      "--topics",
+      "v2.a, v2.b",
+      "--correlation",
+      "mixed",
+      "--identical-share",
+      "0.1",
+      "--chaos-seed",
+      "42",
+      "--chaos-interval-ms",
+      "500",
+    ]);
+    expect(options).toEqual({
+      topics: ["v2.a", "v2.b"],
+      correlationModel: "mixed",
+      identicalShare: 0.1,
+      chaos: { seed: 42, meanIntervalMs: 500 },
+    });
+    expect(() => parseCliArgs(["--chaos-interval-ms", "5"])).toThrow(/--chaos-seed/);
+    expect(() => parseCliArgs(["--chaos-seed", "1.5"])).toThrow(/integer/);
+  });
+
   it("CLI prints the URLs and status lines and exits 0 on SIGINT", async () => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "sim/main.ts", "--status-every-ms", "100", "--rate", "5"],
+      [
+        "--import",
+        "tsx",
+        "sim/main.ts",
+        "--status-every-ms",
+        "100",
+        "--rate",
+        "5",
+        "--chaos-seed",
+        "3",
+        "--chaos-interval-ms",
+        "600000",
+      ],
       {
         cwd: new URL("../..", import.meta.url).pathname,
         stdio: ["ignore", "pipe", "pipe"],
@@ -105,6 +140,7 @@ describe("lifecycle", () => {
       child.kill("SIGINT");
       expect(await exited).toBe(0);
       expect(out).toContain("final: tokens 1/1 req");
+      expect(out).toMatch(/chaos seed 3: /);
     } finally {
       child.kill("SIGKILL");
     }

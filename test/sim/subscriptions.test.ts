@@ -69,7 +69,19 @@ describe("subscriptions", () => {
     expect(deniedPost.status).toBe(403);
     const partial = await api(sim, token, "POST", `${path}?ignoreErrors=true`, topics("ok", "secret.topic"));
     expect(partial.status).toBe(200);
-    expect(ids(partial).sort()).toEqual(["keep", "ok"]);
+    // ChannelTopicEntityListing: subscribed topics "Permitted", refused ones "Rejected" with a reason.
+    const entities = (partial.json as { entities: { id: string; state: string; rejectionReason?: string }[] })
+      .entities;
+    expect(
+      entities
+        .filter((e) => e.state === "Permitted")
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(["keep", "ok"]);
+    expect(entities.filter((e) => e.state === "Rejected")).toEqual([
+      expect.objectContaining({ id: "secret.topic", rejectionReason: expect.any(String) }),
+    ]);
+    expect(ids(await api(sim, token, "GET", path)).sort()).toEqual(["keep", "ok"]);
   });
 
   it("malformed bodies are 400 without a crash", async () => {
@@ -105,6 +117,7 @@ describe("planSubscription (pure rules)", () => {
     expect(planSubscription("add", new Set(["a", "b"]), topics("b", "c"), rules)).toEqual({
       ok: true,
       topics: ["a", "b", "c"],
+      rejected: [],
     });
     expect(planSubscription("add", new Set(["a", "b"]), topics("c", "d"), rules)).toMatchObject({
       ok: false,
@@ -113,6 +126,7 @@ describe("planSubscription (pure rules)", () => {
     expect(planSubscription("replace", new Set(["a", "b"]), topics("c", "d"), rules)).toEqual({
       ok: true,
       topics: ["c", "d"],
+      rejected: [],
     });
   });
   it("denied topics: 403 unless ignoreErrors", () => {
@@ -125,6 +139,7 @@ describe("planSubscription (pure rules)", () => {
     ).toEqual({
       ok: true,
       topics: ["x"],
+      rejected: ["no"],
     });
   });
 });

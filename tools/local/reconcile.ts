@@ -1,37 +1,51 @@
-import type { QueuedMessage } from "../../shared/contracts.ts";
+/**
+ * Loss accounting: what the upstream published (the simulator's ledger, subscribers or not) against what
+ * is in the queue. `lost = published - delivered`, split by the worker's own `tokenstream.gap` records:
+ * `lostCoveredByGap` (published inside a recorded gap for its topic: known, reported, back-fillable) and
+ * `lostUncovered` (everything else: the figure that must be 0).
+ */
+import type { QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
+import { envelopeContentKey } from "../../sim/content-key.ts";
 
-/** An event the source emitted (the simulator's ledger entry). */
-export interface EmittedEvent {
+/** An event the source published (a simulator ledger entry). */
+export interface PublishedRecord {
   topic: string;
   sequence: number;
-  correlationId: string;
+  correlationId: string | undefined;
+  /** Epoch ms. */
+  publishedAt: number;
+  /** Content identity (sim/content-key.ts); without it the event is matched by CorrelationId or sequence. */
+  contentKey?: string;
 }
 
-/** What ended up in the queue compared with what was emitted. */
+/** What ended up in the queue compared with what was published. */
 export interface Reconciliation {
-  emitted: number;
-  /** Distinct emitted events found in the queue at least once. */
+  published: number;
+  /** Published events found in the queue (identical events each need their own copy). */
   delivered: number;
-  /** Emitted events not in the queue. */
   lost: number;
-  /** Extra copies in the queue of an event already counted (same event, more than one message). */
+  /** Lost, but published inside a recorded gap for the event's topic. */
+  lostCoveredByGap: number;
+  /** Lost outside every recorded gap: silent loss. */
+  lostUncovered: number;
+  /** Copies in the queue beyond the number of events published with that content. */
   duplicates: number;
-  /** Event messages in the queue that match nothing emitted (should be 0 with the simulator). */
+  /** Event messages in the queue that match nothing published (pointer messages included: no body to match). */
   unknown: number;
-  /** Event messages seen, duplicates included. */
+  /** Event and pointer messages seen, duplicates included. */
   eventMessages: number;
+  /** Published events that repeat an earlier one exactly (same topic, body, CorrelationId). */
+  identicalPublished: number;
+  /** Of those repeats, how many have their own copy in the queue. */
+  identicalDelivered: number;
   /** `tokenstream.gap` messages and their total duration. */
   gaps: number;
   gapMs: number;
-  /** Up to `sampleLimit` lost events, for the report. */
-  lostSample: EmittedEvent[];
+  /** Up to `sampleLimit` lost events, uncovered ones first. */
+  lostSample: PublishedRecord[];
 }
 
-/**
- * Identity of an event across the whole run: its CorrelationId (unique per simulator event), else topic and
- * the generator's per-topic sequence. The worker's own de-duplication key is deliberately not used, so a
- * worker that wrote one event twice under different keys is still caught as a duplicate.
- */
+/** Legacy identity when no content key is known: CorrelationId, else topic and the generator's sequence. */
 export function eventIdentity(message: QueuedMessage): string | undefined {
   if (message.kind !== "event") return undefined;
   const correlationId = message.event.metadata?.CorrelationId;
@@ -43,62 +57,119 @@ export function eventIdentity(message: QueuedMessage): string | undefined {
   return undefined;
 }
 
+function publishedIdentity(event: PublishedRecord): string {
+  if (event.contentKey !== undefined) return `k:${event.contentKey}`;
+  return event.correlationId ? `c:${event.correlationId}` : `s:${event.topic}#${event.sequence}`;
+}
+
+/** Gap intervals per topic, for "was this publish time inside a recorded gap?". */
+export class GapCoverage {
+  private readonly byTopic = new Map<string, [number, number][]>();
+
+  constructor(gaps: Iterable<QueuedGapMessage>) {
+    for (const gap of gaps) {
+      const interval: [number, number] = [Date.parse(gap.start), Date.parse(gap.end)];
+      for (const topic of gap.topics) {
+        const list = this.byTopic.get(topic) ?? [];
+        list.push(interval);
+        this.byTopic.set(topic, list);
+      }
+    }
+  }
+
+  covers(topic: string, atMs: number): boolean {
+    return this.byTopic.get(topic)?.some(([start, end]) => atMs >= start && atMs <= end) ?? false;
+  }
+}
+
 export function reconcile(
-  emitted: Iterable<EmittedEvent>,
+  published: Iterable<PublishedRecord>,
   received: Iterable<QueuedMessage>,
   sampleLimit = 10,
 ): Reconciliation {
+  const groups = new Map<string, PublishedRecord[]>();
+  let publishedCount = 0;
+  for (const event of published) {
+    publishedCount += 1;
+    const identity = publishedIdentity(event);
+    const group = groups.get(identity);
+    if (group) group.push(event);
+    else groups.set(identity, [event]);
+  }
+
   const copies = new Map<string, number>();
+  const gapMessages: QueuedGapMessage[] = [];
   let eventMessages = 0;
-  let gaps = 0;
-  let gapMs = 0;
-  let unidentified = 0;
+  let unknown = 0;
   for (const message of received) {
     if (message.kind === "gap") {
-      gaps += 1;
-      gapMs += message.durationMs;
+      gapMessages.push(message);
       continue;
     }
     eventMessages += 1;
-    const identity = eventIdentity(message);
-    if (identity === undefined) unidentified += 1;
+    if (message.kind !== "event") {
+      unknown += 1;
+      continue;
+    }
+    const byContent = `k:${envelopeContentKey(message.event)}`;
+    const legacy = eventIdentity(message);
+    const identity = groups.has(byContent)
+      ? byContent
+      : legacy !== undefined && groups.has(legacy)
+        ? legacy
+        : undefined;
+    if (identity === undefined) unknown += 1;
     else copies.set(identity, (copies.get(identity) ?? 0) + 1);
   }
 
-  let emittedCount = 0;
+  const coverage = new GapCoverage(gapMessages);
   let delivered = 0;
   let duplicates = 0;
-  const lostSample: EmittedEvent[] = [];
-  const matched = new Set<string>();
-  for (const event of emitted) {
-    emittedCount += 1;
-    const byCorrelation = `c:${event.correlationId}`;
-    const bySequence = `s:${event.topic}#${event.sequence}`;
-    const identity = copies.has(byCorrelation)
-      ? byCorrelation
-      : copies.has(bySequence)
-        ? bySequence
-        : undefined;
-    if (identity === undefined || matched.has(identity)) {
-      if (lostSample.length < sampleLimit) lostSample.push(event);
-      continue;
+  let lostCoveredByGap = 0;
+  let lostUncovered = 0;
+  let identicalPublished = 0;
+  let identicalDelivered = 0;
+  const uncoveredSample: PublishedRecord[] = [];
+  const coveredSample: PublishedRecord[] = [];
+  for (const [identity, group] of groups) {
+    const got = copies.get(identity) ?? 0;
+    const matched = Math.min(got, group.length);
+    delivered += matched;
+    duplicates += got - matched;
+    identicalPublished += group.length - 1;
+    identicalDelivered += Math.max(0, matched - 1);
+    let lost = group.length - matched;
+    if (lost === 0) continue;
+    // Which of several identical events was lost cannot be known: count the uncovered ones as lost first.
+    const uncovered = group.filter((event) => !coverage.covers(event.topic, event.publishedAt));
+    const covered = group.filter((event) => coverage.covers(event.topic, event.publishedAt));
+    for (const event of uncovered) {
+      if (lost === 0) break;
+      lost -= 1;
+      lostUncovered += 1;
+      if (uncoveredSample.length < sampleLimit) uncoveredSample.push(event);
     }
-    matched.add(identity);
-    delivered += 1;
-    duplicates += (copies.get(identity) ?? 1) - 1;
+    for (const event of covered) {
+      if (lost === 0) break;
+      lost -= 1;
+      lostCoveredByGap += 1;
+      if (coveredSample.length < sampleLimit) coveredSample.push(event);
+    }
   }
-  let unknown = unidentified;
-  for (const [identity, count] of copies) if (!matched.has(identity)) unknown += count;
 
   return {
-    emitted: emittedCount,
+    published: publishedCount,
     delivered,
-    lost: emittedCount - delivered,
+    lost: publishedCount - delivered,
+    lostCoveredByGap,
+    lostUncovered,
     duplicates,
     unknown,
     eventMessages,
-    gaps,
-    gapMs,
-    lostSample,
+    identicalPublished,
+    identicalDelivered,
+    gaps: gapMessages.length,
+    gapMs: gapMessages.reduce((sum, gap) => sum + gap.durationMs, 0),
+    lostSample: [...uncoveredSample, ...coveredSample].slice(0, sampleLimit),
   };
 }

@@ -223,12 +223,14 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
       },
     };
     if (sim) {
-      const reconciliation = reconcile(sim.ledger.emitted(), messages);
+      const reconciliation = reconcile(sim.ledger.published(), messages);
       result.reconciliation = reconciliation;
       Object.assign(result.summary, {
-        emitted: reconciliation.emitted,
+        published: reconciliation.published,
         delivered: reconciliation.delivered,
         lost: reconciliation.lost,
+        lostCoveredByGap: reconciliation.lostCoveredByGap,
+        lostUncovered: reconciliation.lostUncovered,
         duplicates: reconciliation.duplicates,
         idpCalls: sim.counters.tokenRequests,
         gaps: reconciliation.gaps,

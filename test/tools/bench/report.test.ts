@@ -22,7 +22,12 @@ const outcomes: ScenarioOutcome[] = [
     name: "soak",
     status: "ok",
     durationMs: 90_123.4,
-    fields: { "soak.emitted": 100_500, "soak.lost": 0, "baseline.lost": 812, "soak.rotations": 19 },
+    fields: {
+      "soak.published": 100_500,
+      "soak.lostUncovered": 0,
+      "baseline.lost": 812,
+      "soak.rotations": 19,
+    },
   },
   { name: "throughput", status: "failed", durationMs: 5_000, error: "worker did not start", fields: {} },
 ];
@@ -44,8 +49,8 @@ describe("bench report", () => {
         soak: { status: "ok", durationMs: 90_123 },
         throughput: { status: "failed", durationMs: 5_000, error: "worker did not start" },
       },
-      "soak.emitted": 100_500,
-      "soak.lost": 0,
+      "soak.published": 100_500,
+      "soak.lostUncovered": 0,
       "baseline.lost": 812,
       "soak.rotations": 19,
     });
@@ -54,7 +59,7 @@ describe("bench report", () => {
   it("markdown: one row per field with its goal, failed scenarios as a row", () => {
     const lines = renderMarkdown(outcomes, machine, at).trimEnd().split("\n");
     expect(lines[0]).toBe(`Benchmark ${at} on 2 x Test CPU, 4 GB, Node v20.0.0`);
-    expect(lines).toContain("| soak | soak.lost | 0 | == 0 | ok |");
+    expect(lines).toContain("| soak | soak.lostUncovered | 0 | == 0 | ok |");
     expect(lines).toContain("| soak | soak.rotations | 19 | >= 20 | MISSED |");
     expect(lines).toContain("| soak | baseline.lost | 812 |  |  |");
     expect(lines).toContain("| throughput | (scenario failed) | worker did not start |  | FAILED |");

@@ -1,91 +1,177 @@
 import { describe, expect, it } from "vitest";
-import type { QueuedMessage } from "../../../shared/contracts.ts";
-import { type EmittedEvent, eventIdentity, reconcile } from "../../../tools/local/reconcile.ts";
+import type { NotificationEnvelope, QueuedMessage } from "../../../shared/contracts.ts";
+import { envelopeContentKey } from "../../../sim/content-key.ts";
+import { eventIdentity, type PublishedRecord, reconcile } from "../../../tools/local/reconcile.ts";
 
-function emitted(topic: string, sequence: number): EmittedEvent {
-  return { topic, sequence, correlationId: `corr-${topic}-${sequence}` };
-}
+const T0 = Date.parse("2026-11-23T10:00:00.000Z");
 
-function message(event: EmittedEvent, key = `key-${event.correlationId}`): QueuedMessage {
+function envelope(topic: string, sequence: number, correlationId: string | undefined): NotificationEnvelope {
   return {
-    kind: "event",
-    key,
-    receivedAt: "2026-11-23T10:00:00.000Z",
-    event: {
-      topicName: event.topic,
-      eventBody: { sequence: event.sequence, topic: event.topic },
-      metadata: { CorrelationId: event.correlationId },
-    },
+    topicName: topic,
+    version: "2",
+    eventBody: { sequence, topic },
+    metadata: correlationId === undefined ? {} : { CorrelationId: correlationId },
   };
 }
 
-const gap = (durationMs: number): QueuedMessage => ({
-  kind: "gap",
-  topicName: "tokenstream.gap",
-  start: "2026-11-23T10:00:00.000Z",
-  end: "2026-11-23T10:00:01.000Z",
-  durationMs,
-  topics: ["a"],
-});
+/** A published event at T0 + atMs; `correlationId` null = none. */
+function published(
+  topic: string,
+  sequence: number,
+  atMs = 0,
+  correlationId: string | null = `corr-${topic}-${sequence}`,
+): PublishedRecord & { env: NotificationEnvelope } {
+  const env = envelope(topic, sequence, correlationId ?? undefined);
+  return {
+    topic,
+    sequence,
+    correlationId: correlationId ?? undefined,
+    publishedAt: T0 + atMs,
+    contentKey: envelopeContentKey(env),
+    env,
+  };
+}
 
-describe("reconcile", () => {
-  const all = [emitted("a", 1), emitted("a", 2), emitted("b", 1), emitted("b", 2)];
+function message(event: { env: NotificationEnvelope }, key = "k"): QueuedMessage {
+  return { kind: "event", key, receivedAt: "2026-11-23T10:00:05.000Z", event: event.env };
+}
 
-  it("everything exactly once: delivered == emitted, nothing lost or duplicated", () => {
+function gap(fromMs: number, toMs: number, topics: string[]): QueuedMessage {
+  return {
+    kind: "gap",
+    topicName: "tokenstream.gap",
+    start: new Date(T0 + fromMs).toISOString(),
+    end: new Date(T0 + toMs).toISOString(),
+    durationMs: toMs - fromMs,
+    topics,
+  };
+}
+
+describe("reconcile: published vs the queue", () => {
+  const all = [published("a", 1), published("a", 2), published("b", 1), published("b", 2)];
+
+  it("everything exactly once: delivered == published, nothing lost or duplicated", () => {
     const result = reconcile(
       all,
       all.map((event) => message(event)),
     );
     expect(result).toMatchObject({
-      emitted: 4,
+      published: 4,
       delivered: 4,
       lost: 0,
+      lostCoveredByGap: 0,
+      lostUncovered: 0,
       duplicates: 0,
       unknown: 0,
       eventMessages: 4,
+      identicalPublished: 0,
+      identicalDelivered: 0,
     });
   });
 
-  it("counts lost events, extra copies (even under a different key), gaps and unknown messages", () => {
+  it("splits loss by the recorded gaps of the event's own topic, inclusive of both ends", () => {
+    const events = [
+      published("a", 1, 100),
+      published("a", 2, 1_000), // inside a's gap (start)
+      published("a", 3, 1_500), // inside a's gap
+      published("a", 4, 2_000), // inside a's gap (end)
+      published("a", 5, 2_001), // just after: uncovered
+      published("b", 1, 1_500), // b has no gap
+    ];
+    const received = [message(events[0]!), gap(1_000, 2_000, ["a"]), gap(5_000, 6_000, ["a", "b"])];
+    const result = reconcile(events, received);
+    expect(result).toMatchObject({
+      published: 6,
+      delivered: 1,
+      lost: 5,
+      lostCoveredByGap: 3,
+      lostUncovered: 2,
+      gaps: 2,
+      gapMs: 2_000,
+    });
+    // Uncovered loss is listed first.
+    expect(result.lostSample.slice(0, 2).map((e) => `${e.topic}#${e.sequence}`)).toEqual(["a#5", "b#1"]);
+  });
+
+  it("counts extra copies (even under another key), unknown and pointer messages", () => {
+    const pointer: QueuedMessage = {
+      kind: "event-pointer",
+      key: "p",
+      receivedAt: "2026-11-23T10:00:00.000Z",
+      topicName: "a",
+      bucket: "b",
+      objectKey: "o",
+      sizeBytes: 5,
+    };
     const received = [
       message(all[0]!),
       message(all[0]!, "another-key"),
       message(all[0]!),
       message(all[2]!),
-      message(emitted("c", 9)),
-      gap(1200),
-      gap(300),
+      message(published("c", 9)),
+      pointer,
     ];
-    const result = reconcile(all, received);
-    expect(result).toMatchObject({
-      emitted: 4,
+    expect(reconcile(all, received)).toMatchObject({
+      published: 4,
       delivered: 2,
       lost: 2,
+      lostUncovered: 2,
       duplicates: 2,
-      unknown: 1,
-      eventMessages: 5,
-      gaps: 2,
-      gapMs: 1500,
+      unknown: 2,
+      eventMessages: 6,
     });
-    expect(result.lostSample).toEqual([all[1], all[3]]);
   });
 
-  it("matches by topic and sequence when a message has no CorrelationId", () => {
+  it("legitimately identical events each need their own copy; uncovered ones count as lost first", () => {
+    const original = published("a", 1, 0, "shared");
+    const repeat = { ...original, publishedAt: T0 + 3_000 }; // same content, published later
+    const other = published("a", 2, 100, "shared"); // same CorrelationId, different body: distinct
+    const events = [original, other, repeat];
+    const both = reconcile(events, [message(original), message(other), message(repeat)]);
+    expect(both).toMatchObject({
+      delivered: 3,
+      lost: 0,
+      duplicates: 0,
+      identicalPublished: 1,
+      identicalDelivered: 1,
+    });
+
+    // The worker de-duplicated the repeat away: one copy for two events. The original lies in a gap, the
+    // repeat does not; which one the copy stands for cannot be known, so the loss counts as uncovered.
+    const deduped = reconcile(events, [message(original), message(other), gap(-10, 10, ["a"])]);
+    expect(deduped).toMatchObject({
+      delivered: 2,
+      lost: 1,
+      lostUncovered: 1,
+      lostCoveredByGap: 0,
+      identicalPublished: 1,
+      identicalDelivered: 0,
+    });
+    expect(deduped.lostSample[0]?.publishedAt).toBe(T0 + 3_000);
+  });
+
+  it("events without a CorrelationId are matched by content", () => {
+    const bare = [published("g", 1, 0, null), published("g", 2, 0, null)];
+    expect(reconcile(bare, [message(bare[1]!)])).toMatchObject({ delivered: 1, lost: 1 });
+  });
+
+  it("without a content key falls back to CorrelationId, else topic and sequence", () => {
+    const legacy: PublishedRecord = { topic: "a", sequence: 2, correlationId: undefined, publishedAt: T0 };
     const bare: QueuedMessage = {
       kind: "event",
       key: "k",
       receivedAt: "2026-11-23T10:00:00.000Z",
-      event: { topicName: "a", eventBody: { sequence: 2 } },
+      event: { topicName: "a", eventBody: { sequence: 2, extra: true } },
     };
     expect(eventIdentity(bare)).toBe("s:a#2");
-    expect(reconcile([emitted("a", 2)], [bare])).toMatchObject({ delivered: 1, lost: 0 });
-    expect(eventIdentity(gap(1))).toBeUndefined();
+    expect(reconcile([legacy], [bare])).toMatchObject({ delivered: 1, lost: 0, unknown: 0 });
+    expect(eventIdentity(gap(0, 1, ["a"]))).toBeUndefined();
   });
 
   it("nothing received: everything lost, sample bounded", () => {
-    const many = Array.from({ length: 50 }, (_, i) => emitted("a", i + 1));
+    const many = Array.from({ length: 50 }, (_, i) => published("a", i + 1));
     const result = reconcile(many, [], 5);
-    expect(result).toMatchObject({ emitted: 50, delivered: 0, lost: 50 });
+    expect(result).toMatchObject({ published: 50, delivered: 0, lost: 50, lostUncovered: 50 });
     expect(result.lostSample).toHaveLength(5);
   });
 });

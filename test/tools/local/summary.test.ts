@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { formatSummaryTable, type RunSummary, verdict } from "../../../tools/local/summary.ts";
+import { formatSummaryTable, goalMet, type RunSummary, verdict } from "../../../tools/local/summary.ts";
 
 const summary: RunSummary = {
   durationMs: 61_234,
-  emitted: 12_345,
+  published: 12_345,
   delivered: 12_345,
   lost: 0,
+  lostCoveredByGap: 0,
+  lostUncovered: 0,
   duplicates: 0,
   rotations: 7,
   idpCalls: 9,
@@ -18,15 +20,17 @@ describe("summary table", () => {
     const lines = formatSummaryTable(summary).split("\n");
     expect(lines[0]).toMatch(/^metric\s+value$/);
     expect(lines.slice(2)).toEqual([
-      "duration             61.2 s",
-      "events emitted       12,345",
-      "events delivered     12,345",
-      "events lost               0",
-      "duplicates in queue       0",
-      "rotations                 7",
-      "IdP calls                 9",
-      "gaps                      0",
-      "gap ms                    0",
+      "duration                   61.2 s",
+      "events published           12,345",
+      "events delivered           12,345",
+      "events lost                     0",
+      "lost inside recorded gaps       0",
+      "lost uncovered (goal 0)         0",
+      "duplicates in queue             0",
+      "rotations                       7",
+      "IdP calls                       9",
+      "gaps                            0",
+      "gap ms                          0",
     ]);
   });
 
@@ -39,17 +43,32 @@ describe("summary table", () => {
   });
 
   it("says n/a where there is no ledger (real org)", () => {
-    const table = formatSummaryTable({ ...summary, emitted: undefined, lost: undefined });
-    expect(table).toMatch(/events emitted\s+n\/a/);
+    const real = {
+      ...summary,
+      published: undefined,
+      lost: undefined,
+      lostCoveredByGap: undefined,
+      lostUncovered: undefined,
+    };
+    const table = formatSummaryTable(real);
+    expect(table).toMatch(/events published\s+n\/a/);
     expect(table).toMatch(/events lost\s+n\/a/);
-    expect(verdict({ ...summary, emitted: undefined, lost: undefined })).toContain("no simulator ledger");
+    expect(table).toMatch(/lost uncovered \(goal 0\)\s+n\/a/);
+    expect(verdict(real)).toContain("no simulator ledger");
+    expect(goalMet(real)).toBeUndefined();
   });
 
-  it("verdict: OK only with nothing lost and nothing duplicated", () => {
-    expect(verdict(summary)).toMatch(/^OK: every one of 12345 emitted events/);
-    expect(verdict({ ...summary, lost: 3, delivered: 12_342 })).toBe(
-      "NOT OK: 3 lost, 0 duplicated of 12345 emitted.",
+  it("verdict: loss inside recorded gaps is reported but meets the goal; any other loss or a duplicate does not", () => {
+    expect(verdict(summary)).toMatch(/^OK: every one of 12345 published events/);
+    const covered = { ...summary, lost: 3, lostCoveredByGap: 3, delivered: 12_342 };
+    expect(goalMet(covered)).toBe(true);
+    expect(verdict(covered)).toMatch(/^OK: nothing lost outside a recorded gap; 3 of 12345 published/);
+    const uncovered = { ...summary, lost: 3, lostCoveredByGap: 1, lostUncovered: 2, delivered: 12_342 };
+    expect(goalMet(uncovered)).toBe(false);
+    expect(verdict(uncovered)).toBe(
+      "NOT OK: 2 lost outside every recorded gap (1 more inside), 0 duplicated, of 12345 published.",
     );
+    expect(goalMet({ ...summary, duplicates: 1 })).toBe(false);
     expect(verdict({ ...summary, duplicates: 1 })).toMatch(/^NOT OK/);
   });
 });

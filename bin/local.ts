@@ -53,8 +53,6 @@ async function main(): Promise<number> {
     }),
   );
   process.on("SIGTERM", () => abort.abort());
-  // The SDK's notice about its future Node 22 requirement says nothing about this run; keep the screen clean.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   process.stdout.write(
     options.real

@@ -57,7 +57,7 @@ export const IMAGE_CONTEXT_EXCLUDES = [
 ];
 
 /**
- * Container health probe (node:22-bookworm-slim has no curl; Node's global fetch does the job): healthy while
+ * Container health probe (node:24-bookworm-slim has no curl; Node's global fetch does the job): healthy while
  * `/healthz` reports at least one live session, whatever the sink's state.
  * - Deployments stay make-before-break: a new task is healthy only once a session is live, so ECS stops
  *   the old task only then.

@@ -12,13 +12,7 @@ import {
   ServicePrincipal,
 } from "aws-cdk-lib/aws-iam";
 import { type IKey, Key } from "aws-cdk-lib/aws-kms";
-import {
-  Architecture,
-  type FunctionUrl,
-  FunctionUrlAuthType,
-  InvokeMode,
-  Runtime,
-} from "aws-cdk-lib/aws-lambda";
+import { Architecture, type FunctionUrl, FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
@@ -29,6 +23,7 @@ import { Construct } from "constructs";
 import type { BrokerProfile } from "../shared/contracts.ts";
 import { BROKER_SERVICE_NAME, type BrokerMetricName, brokerMetric, METRICS_NAMESPACE } from "./metrics.ts";
 import { acknowledge, nagRef } from "./nag.ts";
+import { BROKER_BUNDLE_TARGET, BROKER_RUNTIME } from "./node-runtime.ts";
 import { REPO_ROOT } from "./paths.ts";
 
 /** The scheduler's payload; the broker handler recognises it. */
@@ -240,7 +235,7 @@ export class TokenBroker extends Construct {
       handler: "handler",
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: BROKER_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -264,7 +259,7 @@ export class TokenBroker extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: "node22",
+        target: BROKER_BUNDLE_TARGET,
         minify: true,
         sourceMap: true,
         // Bundle the pinned SDK clients instead of trusting whatever the runtime ships.
@@ -286,11 +281,6 @@ export class TokenBroker extends Construct {
         actions: ["sqs:SendMessage"],
         resources: [this.scheduleDeadLetterQueue.queueArn],
       }),
-    );
-    acknowledge(
-      this.function,
-      "AwsSolutions-L1",
-      "L1 (latest runtime): Node.js 22 is a supported LTS Lambda runtime; the project pins Node 22 for both the broker bundle (esbuild target node22) and the worker image (node:22-bookworm-slim) so production runs what CI tested. Moving to Node 24 is a one-line change once the toolchain is verified on it.",
     );
 
     this.functionUrl = this.function.addFunctionUrl({

@@ -239,7 +239,6 @@ function spawnWorkerProcess(
       AWS_ENDPOINT_URL: fauxqs.address,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       HEALTH_PORT: String(healthPort),
       SPOOL_DIR: spoolDir,
       SHUTDOWN_TIMEOUT_MS: "10000",
@@ -281,7 +280,6 @@ async function measureCeiling(
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
   });
   let out = "";

@@ -55,10 +55,10 @@ function mentions(value: unknown, id: string): boolean {
 }
 
 describe("token broker", () => {
-  it("runs Node 22 on arm64 with explicit timeout and memory, its own log group and role", () => {
+  it("runs Node 24 on arm64 with explicit timeout and memory, its own log group and role", () => {
     const fnId = logicalId("AWS::Lambda::Function", "BrokerFunction");
     const fn = resources[fnId]!.Properties;
-    expect(fn.Runtime).toBe("nodejs22.x");
+    expect(fn.Runtime).toBe("nodejs24.x");
     expect(fn.Architectures).toEqual(["arm64"]);
     expect(fn.Timeout).toBe(30);
     expect(fn.MemorySize).toBe(512);

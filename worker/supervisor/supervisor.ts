@@ -478,10 +478,14 @@ export class Supervisor {
     slot.rotationTimer = setTimeout(() => this.#rotateInTurn(slot, s, reason, waitUntilMs), 25);
   }
 
-  /** The upstream's Retry-After exactly when it sent one, else the backoff (the attempt counts either way). */
+  /**
+   * The upstream's Retry-After exactly when it sent one (the attempt counts for the backoff either way);
+   * one below the backoff base (e.g. 0) gets the backoff instead, which is never shorter: a server that keeps
+   * answering "retry now" must not cause a tight loop.
+   */
   #delayAfter(slot: Slot, d: PolicyDecision): number {
     const backoffMs = slot.backoff.nextDelayMs(d.minDelayMs);
-    return d.retryAfterMs ?? backoffMs;
+    return d.retryAfterMs !== undefined && d.retryAfterMs >= slot.backoff.baseMs ? d.retryAfterMs : backoffMs;
   }
 
   #maxTurnWaitMs(): number {

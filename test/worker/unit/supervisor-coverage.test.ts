@@ -172,3 +172,34 @@ describe("silent sessions", () => {
     r.supervisor.stop();
   });
 });
+
+describe("upstream errors", () => {
+  it("waits exactly the Retry-After of a 429 (no longer, no shorter) and logs Genesys' code and message", async () => {
+    const r = run(
+      (n) =>
+        n === 0
+          ? {
+              failure: {
+                kind: "rest-error",
+                status: 429,
+                retryAfterSec: 2,
+                upstreamCode: "too.many.requests.retry.after",
+                upstreamMessage: "Rate limit exceeded the maximum. Retry the request in [2] seconds",
+              },
+              failAfterMs: 10,
+            }
+          : { liveAfterMs: 10 },
+      1,
+    );
+    await vi.advanceTimersByTimeAsync(3_000);
+    const [first, second] = r.sessions.created;
+    expect(second!.startedAtMs - (first!.closedAtMs ?? 0)).toBe(2_000);
+    const line = r.log.lines.find((l) => l.message === "session failure");
+    expect(line?.extra).toMatchObject({
+      upstreamCode: "too.many.requests.retry.after",
+      upstreamMessage: expect.stringContaining("Retry the request"),
+      retryAfterMs: 2_000,
+    });
+    r.supervisor.stop();
+  });
+});

@@ -34,6 +34,9 @@ import { acknowledge, nagRef } from "./nag.ts";
 import { REPO_ROOT } from "./paths.ts";
 import type { TokenBroker } from "./token-broker.ts";
 
+/** SQS MaximumMessageSize of the event queue and its DLQ: 1 MiB, the SQS maximum since 2025. */
+export const QUEUE_MAX_MESSAGE_BYTES = 1_048_576;
+
 export const HEALTH_PORT = 8080;
 export const SPOOL_DIR = "/var/spool/tokenstream";
 /** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */
@@ -146,7 +149,7 @@ export interface EventRelayProps {
    */
   readonly visibilityTimeout?: Duration;
   /**
-   * Lifetime of an offloaded (> 256 KiB) event in S3; keep it at least the queue retention.
+   * Lifetime of an offloaded (> 1 MiB) event in S3; keep it at least the queue retention.
    * @default Duration.days(14)
    */
   readonly offloadRetention?: Duration;
@@ -215,6 +218,8 @@ export class EventRelay extends Construct {
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       fifo: true,
+      // As large as the queue's, so every message can be redriven here.
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: this.key,
       enforceSSL: true,
@@ -223,6 +228,8 @@ export class EventRelay extends Construct {
     });
     this.queue = new Queue(this, "Queue", {
       fifo: true,
+      // Set explicitly: the worker sends events up to this size inline (worker/sink SQS_MAX_MESSAGE_BYTES).
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       // Per-topic message groups with high-throughput FIFO: groups do not throttle each other.
       deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,

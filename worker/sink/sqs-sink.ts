@@ -33,7 +33,8 @@ import type { CounterName, GaugeName, TimingName } from "../telemetry.ts";
 import { classifyBatchError, classifyFailedEntry, errorCode } from "./send-errors.ts";
 import { Spool } from "./spool.ts";
 
-export const SQS_MAX_MESSAGE_BYTES = 262_144;
+/** SQS's message (and batch) size limit since 2025; the CDK queue sets MaximumMessageSize to it explicitly. */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** SendMessageBatch requests in flight at once (FIFO: at most one per message group). */
 export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
 /** Heap an entry costs beyond its SQS size (entry, fields and strings' headers), for the memory bound. */

@@ -220,7 +220,7 @@ describe("SqsSink under injected faults", () => {
     s3mock.on(PutObjectCommand).rejectsOnce(sdkError("SlowDown", 503)).resolves({});
     const sink = makeSink(fake.client, { s3, offloadBucket: "b" });
     sink.submit(ev("t", 0));
-    sink.submit(ev("t", 1, 300_000));
+    sink.submit(ev("t", 1, 1_100_000));
     sink.submit(ev("t", 2));
     expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
     expect(s3mock.commandCalls(PutObjectCommand)).toHaveLength(2);

@@ -249,7 +249,7 @@ describe("SqsSink against fauxqs", () => {
     server.createBucket("offload");
     const s3 = s3Client(proxyUrl);
     const sink = makeSink(q.url, { s3, offloadBucket: "offload" });
-    const big = ev("t", 1, 300_000);
+    const big = ev("t", 1, 1_100_000);
     sink.submit(ev("t", 0));
     sink.submit(big);
     sink.submit(ev("t", 2));
@@ -290,7 +290,7 @@ describe("SqsSink against fauxqs", () => {
       onDeadLetter: (entry, error) =>
         dead.push({ code: error.code, key: entry.message.kind === "event" ? entry.message.key : undefined }),
     });
-    const big = ev("t", 1, 300_000);
+    const big = ev("t", 1, 1_100_000);
     sink.submit(ev("t", 0));
     sink.submit(big);
     sink.submit(ev("t", 2));

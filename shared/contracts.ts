@@ -24,6 +24,8 @@ export interface BrokerTokenResponse {
 export interface BrokerRefreshRequest {
   profile: string;
   rejectedFingerprint: string;
+  /** Token lane (0 when absent): redundant sessions hold tokens of different lanes. */
+  lane?: number;
 }
 
 /** Every broker 4xx/5xx body. `code` is stable and documented; `message` never carries a secret. */

@@ -213,7 +213,7 @@ export class Supervisor {
     this.#stagger.tryStart(slot.label, true);
     let token: WorkerToken;
     try {
-      token = await this.#token(req);
+      token = await this.#token(req, slot.index);
     } catch (err) {
       slot.building = false;
       this.#stagger.finish(slot.label);
@@ -246,16 +246,17 @@ export class Supervisor {
     session.start();
   }
 
-  async #token(req: BuildRequest): Promise<WorkerToken> {
+  /** The slot's own token lane: redundant sessions hold distinct tokens. */
+  async #token(req: BuildRequest, lane: number): Promise<WorkerToken> {
     const src = this.deps.tokenSource;
     if (req.refreshFp !== undefined) {
       this.#countRefresh();
-      return src.refresh(req.refreshFp);
+      return src.refresh(req.refreshFp, lane);
     }
-    const token = await src.current();
+    const token = await src.current(lane);
     if (req.replaceTokenFp !== undefined && token.fingerprint === req.replaceTokenFp) {
       this.#countRefresh();
-      return src.refresh(req.replaceTokenFp);
+      return src.refresh(req.replaceTokenFp, lane);
     }
     return token;
   }

@@ -47,7 +47,9 @@ export class BrokerTokenSource implements TokenSource {
   readonly #signer: RequestSigner;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
-  readonly #cache: TokenCache;
+  /** One cache per lane (`GET /token?profile=P&lane=N`; lane 0 sends no lane parameter). */
+  readonly #caches = new Map<number, TokenCache>();
+  readonly #refreshFraction: number | undefined;
   readonly #now: () => number;
 
   constructor(opts: BrokerTokenSourceOptions) {
@@ -64,22 +66,36 @@ export class BrokerTokenSource implements TokenSource {
     this.#fetch = opts.fetch ?? fetch;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#now = opts.now ?? Date.now;
-    this.#cache = new TokenCache({ refreshFraction: opts.refreshFraction, now: this.#now });
+    this.#refreshFraction = opts.refreshFraction;
   }
 
-  current(): Promise<WorkerToken> {
-    const fresh = this.#cache.fresh();
+  current(lane = 0): Promise<WorkerToken> {
+    const cache = this.#cache(lane);
+    const fresh = cache.fresh();
     if (fresh) return Promise.resolve(fresh);
-    return this.#cache.singleFlight(() => this.#call("GET", "token", { profile: this.#profile }));
+    const query: Record<string, string> = { profile: this.#profile };
+    if (lane > 0) query.lane = String(lane);
+    return cache.singleFlight(() => this.#call("GET", "token", query));
   }
 
-  refresh(rejectedFingerprint: string): Promise<WorkerToken> {
-    const cached = this.#cache.peek();
-    if (cached && cached.fingerprint !== rejectedFingerprint && this.#cache.fresh()) {
+  refresh(rejectedFingerprint: string, lane = 0): Promise<WorkerToken> {
+    const cache = this.#cache(lane);
+    const cached = cache.peek();
+    if (cached && cached.fingerprint !== rejectedFingerprint && cache.fresh()) {
       return Promise.resolve(cached);
     }
     const body: BrokerRefreshRequest = { profile: this.#profile, rejectedFingerprint };
-    return this.#cache.singleFlight(() => this.#call("POST", "token/refresh", undefined, body));
+    if (lane > 0) body.lane = lane;
+    return cache.singleFlight(() => this.#call("POST", "token/refresh", undefined, body));
+  }
+
+  #cache(lane: number): TokenCache {
+    let cache = this.#caches.get(lane);
+    if (!cache) {
+      cache = new TokenCache({ refreshFraction: this.#refreshFraction, now: this.#now });
+      this.#caches.set(lane, cache);
+    }
+    return cache;
   }
 
   async #call(

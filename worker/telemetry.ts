@@ -21,6 +21,7 @@ export type CounterName =
   | "MalformedFrames"
   | "SilentSessions"
   | "PossibleDuplicates"
+  | "TopicsRefused"
   | "DeadLettered";
 export type GaugeName = "LiveSessions" | "BufferDepth";
 export type TimingName = "SinkLatencyMs";
@@ -37,6 +38,7 @@ const COUNTER_UNITS: Record<CounterName, (typeof MetricUnit)[keyof typeof Metric
   MalformedFrames: MetricUnit.Count,
   SilentSessions: MetricUnit.Count,
   PossibleDuplicates: MetricUnit.Count,
+  TopicsRefused: MetricUnit.Count,
   DeadLettered: MetricUnit.Count,
 };
 

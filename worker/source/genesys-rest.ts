@@ -55,14 +55,31 @@ export class GenesysRest {
     };
   }
 
-  async putSubscriptions(accessToken: string, channelId: string, topics: readonly string[]): Promise<void> {
-    const url = `${this.#base}/${encodeURIComponent(channelId)}/subscriptions`;
-    await this.#request(
+  /**
+   * PUT the channel's subscriptions with `ignoreErrors=true`: topics the client may not see are refused
+   * one by one (listed with `state: "Rejected"`, or missing from the answer) instead of failing the whole
+   * request with a 403. Returns the refused topics.
+   */
+  async putSubscriptions(
+    accessToken: string,
+    channelId: string,
+    topics: readonly string[],
+  ): Promise<string[]> {
+    const url = `${this.#base}/${encodeURIComponent(channelId)}/subscriptions?ignoreErrors=true`;
+    const body = await this.#request(
       "PUT",
       url,
       accessToken,
       topics.map((id) => ({ id })),
     );
+    const entities = (body as { entities?: unknown } | null)?.entities;
+    // An answer without a listing (e.g. an empty 200) cannot say anything was refused.
+    if (!Array.isArray(entities)) return [];
+    const permitted = new Set<string>();
+    for (const e of entities as Array<{ id?: unknown; state?: unknown }>) {
+      if (typeof e?.id === "string" && e.state !== "Rejected") permitted.add(e.id);
+    }
+    return topics.filter((t) => !permitted.has(t));
   }
 
   /** The channel's subscriptions (topic ids): the periodic probe of a live channel and its token. */

@@ -51,6 +51,7 @@ export class GenesysSession implements Session {
   readonly #links: SocketLink[] = [];
   readonly #channelIds: string[] = [];
   #probeTimer: NodeJS.Timeout | undefined;
+  readonly #refused: string[] = [];
   /** Settles what start() still awaits when the session ends first (no promise is left pending). */
   readonly #onEnd: Array<() => void> = [];
   #state: "new" | "starting" | "live" | "ended" = "new";
@@ -83,6 +84,7 @@ export class GenesysSession implements Session {
         if (this.#state !== "starting") return;
         this.#state = "live";
         this.#startProbe();
+        if (this.#refused.length > 0) this.#emitter.emit("refused", [...this.#refused]);
         this.#emitter.emit("live");
       },
       (err: unknown) => {
@@ -168,7 +170,9 @@ export class GenesysSession implements Session {
     const maxAttempts = Math.max(1, this.opts.maxSubscribeAttempts ?? 5);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics);
+        this.#refused.push(
+          ...(await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics)),
+        );
         return;
       } catch (err) {
         const f = err instanceof RestFailure ? err.failure : undefined;

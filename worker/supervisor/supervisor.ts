@@ -45,6 +45,7 @@ export interface SupervisorMetrics {
       | "MalformedFrames"
       | "SilentSessions"
       | "PossibleDuplicates"
+      | "TopicsRefused"
       | "SessionsStopped",
     n?: number,
   ): void;
@@ -274,6 +275,7 @@ export class Supervisor {
     s.on("live", () => this.#onLive(slot, s));
     s.on("event", (env, at) => this.#onEvent(s, env, at));
     s.on("malformed", (code, size) => this.#onMalformed(s, code, size));
+    s.on("refused", (topics) => this.#onRefused(slot, s, topics));
     s.on("failure", (f) => this.#onFailure(slot, s, f));
     s.on("closed", () => this.#onClosed(slot, s));
   }
@@ -397,6 +399,23 @@ export class Supervisor {
     this.deps.sink.submit(eventMessage(envelope, decision.key, receivedAtMs, decision));
     // The EventsOut metric is the sink's (acknowledged by the queue); this counts hand-offs.
     this.#stats.eventsOut++;
+  }
+
+  /**
+   * Some topics were refused (permission) while the rest were subscribed: the session goes on with those.
+   * Each rotation subscribes the full list again, so a permission given back is picked up then.
+   */
+  #onRefused(slot: Slot, s: Session, topics: string[]): void {
+    this.#metrics.count("TopicsRefused", topics.length);
+    // ALARM: events of these topics are not being received at all. Stable log code for metric filters.
+    this.deps.log.error("topics refused by the upstream; the others keep flowing", {
+      code: "topics_refused",
+      alarm: true,
+      slot: slot.label,
+      session: s.id,
+      topics: topics.slice(0, 50),
+      refusedCount: topics.length,
+    });
   }
 
   #onMalformed(s: Session, code: MalformedCode, sizeBytes: number): void {

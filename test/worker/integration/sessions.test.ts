@@ -154,6 +154,23 @@ describe("GenesysSession against the simulator", () => {
     expect(tokens).toBeDefined();
   });
 
+  it("a forbidden topic is refused alone (ignoreErrors=true): the others are subscribed and flow", async () => {
+    const { sim, token } = await setup();
+    sim.faults.forbidTopic("t.secret");
+    const s = genesys(sim, token, ["t.a", "t.secret", "t.b"]);
+    const seen = observe(s);
+    const refused: string[][] = [];
+    s.on("refused", (topics) => refused.push(topics));
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    expect(refused).toEqual([["t.secret"]]);
+    expect(sim.subscribedTopics().sort()).toEqual(["t.a", "t.b"]);
+    sim.publish("t.a");
+    sim.publish("t.b");
+    await waitFor(() => seen.events.length === 2, 5_000, "events of the permitted topics");
+    expect(seen.failures).toEqual([]);
+  });
+
   it("a 429 on the subscriptions call is retried on the same channel after exactly its Retry-After", async () => {
     const { sim, token } = await setup();
     sim.faults.subscriptions.next(2, { status: 429, retryAfterSec: 0.3 });

@@ -3,8 +3,8 @@
  * secret values are never echoed (only the names of the variables that are wrong).
  */
 import { isAbsolute } from "node:path";
-import type { TokenPlacement } from "./source/generic-session.ts";
 import { MAX_FRAME_BYTES } from "./source/frame.ts";
+import type { TokenPlacement } from "./source/generic-session.ts";
 import { MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL } from "./source/genesys-limits.ts";
 
 export interface WorkerConfig {

@@ -51,6 +51,14 @@ export const GOALS: Record<string, Goal> = {
   "broker.idpCallsPerRotation": { op: "==", value: 1 },
   "broker.idpCallsPerRefreshStampede": { op: "==", value: 1 },
   "broker.concurrentRequests": { op: ">=", value: 1000 },
+  "sink.e2eAt20msEventsPerSec": { op: ">=", value: 10_000 },
+  "sink.hotTopicAt20msEventsPerSec": { op: ">=", value: 450 },
+  "sink.rssMbOverload": { op: "<", value: 300 },
+  "sink.overloadBacklogMessages": { op: ">=", value: 1 },
+  "sink.overloadLost": { op: "==", value: 0 },
+  "scale.shards": { op: ">=", value: 3 },
+  "scale.topics": { op: ">=", value: 3_000 },
+  "scale.lostUncovered": { op: "==", value: 0 },
 };
 
 export function meetsGoal(value: number, goal: Goal): boolean {

@@ -59,6 +59,21 @@ export const SCENARIOS: ScenarioSpec[] = [
     // About 80 s: the RSS phase must outlast the 60 s de-dup window.
     timeoutMs: 150_000,
   },
+  {
+    name: "sink",
+    file: "sink.ts",
+    exportName: "runSink",
+    prefixes: ["sink"],
+    // Two 10 s rate phases, then 60 s of overload and its drain.
+    timeoutMs: 600_000,
+  },
+  {
+    name: "scale",
+    file: "scale.ts",
+    exportName: "runScale",
+    prefixes: ["scale"],
+    timeoutMs: 240_000,
+  },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Construct } from "constructs";
 import { ConfigError, parseConfig, type TokenstreamConfig } from "./config.ts";
 
@@ -31,7 +31,8 @@ export function loadConfig(scope: Construct): TokenstreamConfig {
     } catch (error) {
       throw new ConfigError([`config file ${path} is not valid JSON: ${(error as Error).message}`]);
     }
-    return parseConfig(raw);
+    // Topic files named in the config file are relative to it.
+    return parseConfig(raw, { baseDir: dirname(path) });
   }
   let inline = scope.node.tryGetContext(CONFIG_CONTEXT_KEY) as unknown;
   if (inline === undefined) {

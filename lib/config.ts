@@ -5,6 +5,22 @@
  * {@link ConfigError}, so an operator fixes the whole file in one pass.
  */
 
+import {
+  fargateSizeProblem,
+  MAX_CHANNELS_PER_CLIENT,
+  MAX_TOPICS_PER_CHANNEL,
+  parseShards,
+  type ResolvedShard,
+} from "./config-shards.ts";
+
+export {
+  MAX_CHANNELS_PER_CLIENT,
+  MAX_TOPICS_PER_CHANNEL,
+  type ResolvedShard,
+  SHARD_CONFIG_KEYS,
+  type TopicSource,
+} from "./config-shards.ts";
+
 export type SourceKind = "genesys" | "generic";
 
 /** One OAuth client the broker mints tokens for. */
@@ -45,10 +61,23 @@ export interface TokenstreamConfig {
   genericStreamUrl?: string;
   /** Where the generic source kind carries the token: `access_token` query parameter or Bearer header. */
   genericTokenIn?: "query" | "header";
+  /** Every topic known at synth, across shards (S3 topic sets are read by the worker at start). */
   topics: string[];
+  /** Lowest redundancy of any shard (the live-sessions alarm's threshold). */
   redundancy: number;
+  /** Profile of the first shard. */
   workerProfile: string;
+  /** Worker tasks across all shards. */
   workerCount: number;
+  /**
+   * One ECS service each: (profile, topic set) with its own size. Without `shards` in the file, one shard
+   * `default` made of `workerProfile`, `topics`, `workerCount`, `redundancy`, `workerCpu`, `workerMemoryMiB`.
+   */
+  shards: ResolvedShard[];
+  /** Bounds of the sink's adaptive SendMessageBatch concurrency per task. */
+  sinkInFlight: { min: number; max: number };
+  /** SQS FIFO high throughput: de-duplication per message group, throughput limit per message group. */
+  queueHighThroughput: boolean;
   vpcId?: string;
   natGateways: number;
   alarmEmail?: string;
@@ -82,9 +111,6 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
 ] as const;
 
-/** Genesys Cloud accepts at most this many topics on one notification channel (the worker shards above it). */
-export const MAX_TOPICS_PER_CHANNEL = 1000;
-
 /**
  * Budget for the worker's comma-separated `TOPICS` environment value: ECS refuses a task definition larger than
  * 64 KiB, and everything else in ours takes well under 4 KiB (test/infra/stack-variants.test.ts measures it).
@@ -111,9 +137,6 @@ function brokerProfilesEnvBytes(profiles: readonly ResolvedProfile[]): number {
   return Buffer.byteLength(JSON.stringify(entries), "utf8");
 }
 
-/** Genesys Cloud keeps at most this many notification channels per OAuth client; the 21st evicts one. */
-export const MAX_CHANNELS_PER_CLIENT = 20;
-
 /** Every top-level configuration key (docs/deploy.md documents each; test/infra/deploy-doc.test.ts checks). */
 export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "stackName",
@@ -128,6 +151,12 @@ export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "redundancy",
   "workerProfile",
   "workerCount",
+  "workerCpu",
+  "workerMemoryMiB",
+  "shards",
+  "sinkMinInFlight",
+  "sinkMaxInFlight",
+  "queueHighThroughput",
   "vpcId",
   "natGateways",
   "alarmEmail",
@@ -294,7 +323,13 @@ function isWebSocketUrl(value: string): boolean {
 /**
  * Validates a raw configuration object. Throws one {@link ConfigError} listing every problem.
  */
-export function parseConfig(raw: unknown): TokenstreamConfig {
+export interface ParseConfigOptions {
+  /** Directory `shards[].topicsFile` paths are relative to. Default: the working directory. */
+  baseDir?: string;
+  readFile?: (path: string) => string;
+}
+
+export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): TokenstreamConfig {
   const problems: string[] = [];
   if (!isRecord(raw)) throw new ConfigError(["configuration must be a JSON object"]);
   const r = new Reader(problems, raw, "");
@@ -334,49 +369,106 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
   if (sourceKindRaw === "genesys" || sourceKindRaw === "generic") sourceKind = sourceKindRaw;
   else problems.push(`sourceKind: must be "genesys" or "generic", got ${JSON.stringify(sourceKindRaw)}`);
 
-  const topics = r.stringArray("topics") ?? [];
-  if (raw.topics === undefined || (Array.isArray(raw.topics) && raw.topics.length === 0)) {
-    problems.push("topics: at least one topic is required");
+  const profileNames = profiles.map((p) => p.name);
+  const redundancyDefault = r.integer("redundancy", 1, 4) ?? 2;
+  const workerCpu = r.integer("workerCpu", 256, 16_384) ?? 512;
+  const workerMemoryMiB = r.integer("workerMemoryMiB", 512, 122_880) ?? 1024;
+  const sizeProblem = fargateSizeProblem(workerCpu, workerMemoryMiB);
+  if (sizeProblem) problems.push(`workerCpu/workerMemoryMiB: ${sizeProblem}`);
+  let shards: ResolvedShard[];
+  if (raw.shards !== undefined) {
+    for (const key of ["topics", "workerProfile", "workerCount"]) {
+      if (raw[key] !== undefined) problems.push(`${key}: with shards, set it on each shard instead`);
+    }
+    shards = parseShards(
+      problems,
+      raw.shards,
+      {
+        redundancy: redundancyDefault,
+        cpu: workerCpu,
+        memoryMiB: workerMemoryMiB,
+        profileNames,
+        baseDir: options.baseDir ?? process.cwd(),
+        ...(options.readFile ? { readFile: options.readFile } : {}),
+      },
+      sourceKind,
+    );
+  } else {
+    shards = [legacyShard()];
   }
-  topics.forEach((topic, i) => {
-    if (/[,\s]/.test(topic)) {
+  const topics = shards.flatMap((s) => (s.topics.kind === "s3" ? [] : s.topics.topics));
+  const redundancy = Math.min(...shards.map((s) => s.redundancy), redundancyDefault);
+  const workerCount = shards.reduce((n, s) => n + s.workerCount, 0);
+  const workerProfile = shards[0]?.profile ?? profileNames[0] ?? "";
+
+  /** The single-shard form: top-level topics, workerProfile, workerCount, redundancy. */
+  function legacyShard(): ResolvedShard {
+    const r = new Reader(problems, raw as Record<string, unknown>, "");
+    const raw_ = raw as Record<string, unknown>;
+    const topics = r.stringArray("topics") ?? [];
+    if (raw_.topics === undefined || (Array.isArray(raw_.topics) && raw_.topics.length === 0)) {
+      problems.push("topics: at least one topic is required");
+    }
+    topics.forEach((topic, i) => {
+      if (/[,\s]/.test(topic)) {
+        problems.push(
+          `topics[${i}]: "${topic}" must not contain a comma or whitespace (the worker gets a comma list)`,
+        );
+      }
+    });
+    const topicsEnvBytes = Buffer.byteLength(topics.join(","), "utf8");
+    if (topicsEnvBytes > MAX_TOPICS_ENV_BYTES) {
       problems.push(
-        `topics[${i}]: "${topic}" must not contain a comma or whitespace (the worker gets a comma list)`,
+        `topics: ${topics.length} topics take ${topicsEnvBytes} bytes as the worker's TOPICS variable, over the ${MAX_TOPICS_ENV_BYTES} that fit in an ECS task definition (64 KiB); split them over several stacks`,
       );
     }
-  });
-  const topicsEnvBytes = Buffer.byteLength(topics.join(","), "utf8");
-  if (topicsEnvBytes > MAX_TOPICS_ENV_BYTES) {
-    problems.push(
-      `topics: ${topics.length} topics take ${topicsEnvBytes} bytes as the worker's TOPICS variable, over the ${MAX_TOPICS_ENV_BYTES} that fit in an ECS task definition (64 KiB); split them over several stacks`,
-    );
-  }
-  const duplicateTopics = topics.filter((t, i) => topics.indexOf(t) !== i);
-  if (duplicateTopics.length > 0) {
-    problems.push(`topics: duplicated ${[...new Set(duplicateTopics)].map((t) => `"${t}"`).join(", ")}`);
+    const duplicateTopics = topics.filter((t, i) => topics.indexOf(t) !== i);
+    if (duplicateTopics.length > 0) {
+      problems.push(`topics: duplicated ${[...new Set(duplicateTopics)].map((t) => `"${t}"`).join(", ")}`);
+    }
+
+    const redundancy = redundancyDefault;
+    const workerCount = r.integer("workerCount", 1, 10) ?? 1;
+
+    // A session holds one channel per shard of up to 1,000 topics. Worst case in a task, every slot is replaced
+    // make-before-break at once (socket_closing reaches all sessions): 2 x redundancy sessions, the model
+    // worker/config.ts checks. A deployment runs old and new tasks side by side (maxHealthyPercent 200), and all
+    // of them use the worker profile's one OAuth client.
+    const channelsPerSession = Math.max(1, Math.ceil(new Set(topics).size / MAX_TOPICS_PER_CHANNEL));
+    const peakChannels = 2 * workerCount * 2 * redundancy * channelsPerSession;
+    if (sourceKind === "genesys" && peakChannels > MAX_CHANNELS_PER_CLIENT) {
+      problems.push(
+        `workerCount (${workerCount}) and redundancy (${redundancy}): 2 task generations x ${workerCount} task(s) x 2 x ${redundancy} sessions while rotating x ${channelsPerSession} channel(s) per session = ${peakChannels} channels during a deployment exceed the ${MAX_CHANNELS_PER_CLIENT} Genesys Cloud keeps per OAuth client (the 21st evicts one); lower workerCount, redundancy or the number of topics`,
+      );
+    }
+    const workerProfile = r.string("workerProfile") ?? profileNames[0] ?? "";
+    if (raw_.workerProfile !== undefined && profiles.length > 0 && !profileNames.includes(workerProfile)) {
+      problems.push(
+        `workerProfile: "${workerProfile}" is not one of the profiles (${profileNames.join(", ")})`,
+      );
+    }
+    return {
+      name: "default",
+      profile: workerProfile,
+      topics: { kind: "inline", topics },
+      topicCount: topics.length,
+      workerCount,
+      redundancy,
+      cpu: workerCpu,
+      memoryMiB: workerMemoryMiB,
+    };
   }
 
-  const redundancy = r.integer("redundancy", 1, 4) ?? 2;
-  const workerCount = r.integer("workerCount", 1, 10) ?? 1;
-
-  // A session holds one channel per shard of up to 1,000 topics. Worst case in a task, every slot is replaced
-  // make-before-break at once (socket_closing reaches all sessions): 2 x redundancy sessions, the model
-  // worker/config.ts checks. A deployment runs old and new tasks side by side (maxHealthyPercent 200), and all
-  // of them use the worker profile's one OAuth client.
-  const channelsPerSession = Math.max(1, Math.ceil(new Set(topics).size / MAX_TOPICS_PER_CHANNEL));
-  const peakChannels = 2 * workerCount * 2 * redundancy * channelsPerSession;
-  if (sourceKind === "genesys" && peakChannels > MAX_CHANNELS_PER_CLIENT) {
+  const sinkMinInFlight = r.integer("sinkMinInFlight", 1, 256) ?? 2;
+  const sinkMaxInFlight = r.integer("sinkMaxInFlight", 1, 256) ?? 64;
+  if (sinkMaxInFlight < sinkMinInFlight) {
     problems.push(
-      `workerCount (${workerCount}) and redundancy (${redundancy}): 2 task generations x ${workerCount} task(s) x 2 x ${redundancy} sessions while rotating x ${channelsPerSession} channel(s) per session = ${peakChannels} channels during a deployment exceed the ${MAX_CHANNELS_PER_CLIENT} Genesys Cloud keeps per OAuth client (the 21st evicts one); lower workerCount, redundancy or the number of topics`,
+      `sinkMaxInFlight (${sinkMaxInFlight}) must be at least sinkMinInFlight (${sinkMinInFlight})`,
     );
   }
-
-  const profileNames = profiles.map((p) => p.name);
-  const workerProfile = r.string("workerProfile") ?? profileNames[0] ?? "";
-  if (raw.workerProfile !== undefined && profiles.length > 0 && !profileNames.includes(workerProfile)) {
-    problems.push(
-      `workerProfile: "${workerProfile}" is not one of the profiles (${profileNames.join(", ")})`,
-    );
+  const queueHighThroughput = raw.queueHighThroughput ?? true;
+  if (typeof queueHighThroughput !== "boolean") {
+    problems.push(`queueHighThroughput: must be true or false, got ${JSON.stringify(queueHighThroughput)}`);
   }
 
   let genesysEnv = r.string("genesysEnv", DOMAIN, "a domain such as mypurecloud.com");
@@ -476,6 +568,9 @@ export function parseConfig(raw: unknown): TokenstreamConfig {
     redundancy,
     workerProfile,
     workerCount,
+    shards,
+    sinkInFlight: { min: sinkMinInFlight, max: sinkMaxInFlight },
+    queueHighThroughput: queueHighThroughput !== false,
     ...(vpcId ? { vpcId } : {}),
     natGateways,
     ...(alarmEmail ? { alarmEmail } : {}),

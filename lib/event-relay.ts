@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { Metric, MetricOptions } from "aws-cdk-lib/aws-cloudwatch";
 import {
   FlowLogDestination,
@@ -10,17 +10,11 @@ import {
 } from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import {
-  AwsLogDriverMode,
-  Capability,
   Cluster,
   ContainerImage,
   ContainerInsights,
-  CpuArchitecture,
-  FargateService,
-  FargateTaskDefinition,
-  LinuxParameters,
-  LogDrivers,
-  OperatingSystemFamily,
+  type FargateService,
+  type FargateTaskDefinition,
 } from "aws-cdk-lib/aws-ecs";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
@@ -28,10 +22,11 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { SourceKind } from "./config.ts";
+import type { ResolvedShard, SourceKind } from "./config.ts";
 import { METRICS_NAMESPACE, WORKER_SERVICE_NAME, type WorkerMetricName, workerMetric } from "./metrics.ts";
 import { acknowledge, nagRef } from "./nag.ts";
 import { REPO_ROOT } from "./paths.ts";
+import { ShardService } from "./shard-service.ts";
 import type { TokenBroker } from "./token-broker.ts";
 
 /** SQS MaximumMessageSize of the event queue and its DLQ: 1 MiB, the SQS maximum since 2025. */
@@ -77,10 +72,12 @@ export const HEALTH_CHECK_COMMAND = [
 export interface EventRelayProps {
   /** The broker the worker gets its tokens from; the task role may invoke its Function URL only. */
   readonly broker: TokenBroker;
-  /** Broker profile whose token the worker uses (`TOKEN_PROFILE`). */
-  readonly tokenProfile: string;
-  /** Notification topics to subscribe. */
-  readonly topics: readonly string[];
+  /**
+   * The shards: each a broker profile (`TOKEN_PROFILE`) and topic set, run as its own Fargate service with its
+   * own task count, redundancy, CPU and memory. A single shard named `default` keeps the construct paths of
+   * the single-service relay; other shards live under `Shard-<name>`.
+   */
+  readonly shards: readonly ResolvedShard[];
   /**
    * Upstream kind.
    * @default "genesys"
@@ -102,17 +99,6 @@ export interface EventRelayProps {
    */
   readonly genericTokenIn?: "query" | "header";
   /**
-   * Sessions each worker keeps live at once.
-   * @default 2
-   */
-  readonly redundancy?: number;
-  /**
-   * Number of worker tasks. Each runs `redundancy` sessions; duplicates across tasks are removed by the
-   * FIFO queue's de-duplication id.
-   * @default 1
-   */
-  readonly desiredCount?: number;
-  /**
    * An existing VPC with private subnets that reach the internet (NAT). Its subnets of type
    * PRIVATE_WITH_EGRESS host the tasks.
    * @default - a new VPC over 2 AZs: public subnets with NAT gateways, private subnets for the tasks, flow logs
@@ -124,15 +110,16 @@ export interface EventRelayProps {
    */
   readonly natGateways?: number;
   /**
-   * Task CPU units.
-   * @default 512
+   * Bounds of each worker's adaptive SendMessageBatch concurrency (`SINK_MIN_IN_FLIGHT`, `SINK_MAX_IN_FLIGHT`).
+   * @default - the worker's defaults (2 and 64)
    */
-  readonly cpu?: number;
+  readonly sinkInFlight?: { readonly min: number; readonly max: number };
   /**
-   * Task memory (MiB).
-   * @default 1024
+   * SQS FIFO high throughput: de-duplication scope and throughput limit per message group (= topic), so
+   * groups do not throttle each other. Needs de-duplication ids unique per event within a group (they are).
+   * @default true
    */
-  readonly memoryLimitMiB?: number;
+  readonly highThroughput?: boolean;
   /**
    * How long SQS keeps an undelivered message.
    * @default Duration.days(4)
@@ -189,7 +176,11 @@ export class EventRelay extends Construct {
   readonly accessLogBucket: Bucket;
   readonly vpc: IVpc;
   readonly cluster: Cluster;
+  /** One per shard, in configuration order. */
+  readonly shardServices: readonly ShardService[];
+  /** The first shard's task definition. */
   readonly taskDefinition: FargateTaskDefinition;
+  /** The first shard's service. */
   readonly service: FargateService;
   readonly logGroup: LogGroup;
   /** The worker's source kind: also a dimension of every worker metric. */
@@ -231,8 +222,15 @@ export class EventRelay extends Construct {
       // Set explicitly: the worker sends events up to this size inline (worker/sink SQS_MAX_MESSAGE_BYTES).
       maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       // Per-topic message groups with high-throughput FIFO: groups do not throttle each other.
-      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
-      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      ...((props.highThroughput ?? true)
+        ? {
+            deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+            fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+          }
+        : {
+            deduplicationScope: DeduplicationScope.QUEUE,
+            fifoThroughputLimit: FifoThroughputLimit.PER_QUEUE,
+          }),
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: this.key,
       dataKeyReuse: Duration.minutes(5),
@@ -287,23 +285,11 @@ export class EventRelay extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    this.taskDefinition = new FargateTaskDefinition(this, "TaskDefinition", {
-      cpu: props.cpu ?? 512,
-      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
-      runtimePlatform: {
-        cpuArchitecture: CpuArchitecture.ARM64,
-        operatingSystemFamily: OperatingSystemFamily.LINUX,
-      },
-      volumes: [{ name: "spool" }, { name: "tmp" }],
-    });
-
+    if (props.shards.length === 0) throw new Error("EventRelay: at least one shard");
     const environment: Record<string, string> = {
       SOURCE_KIND: sourceKind,
-      TOPICS: props.topics.join(","),
-      REDUNDANCY: String(props.redundancy ?? 2),
       TOKEN_SOURCE: "broker",
       BROKER_URL: props.broker.url,
-      TOKEN_PROFILE: props.tokenProfile,
       QUEUE_URL: this.queue.queueUrl,
       OFFLOAD_BUCKET: this.offloadBucket.bucketName,
       AWS_REGION: stack.region,
@@ -317,42 +303,16 @@ export class EventRelay extends Construct {
     if (props.genesysEnv) environment.GENESYS_ENV = props.genesysEnv;
     if (props.genericStreamUrl) environment.GENERIC_STREAM_URL = props.genericStreamUrl;
     if (props.genericTokenIn) environment.GENERIC_TOKEN_IN = props.genericTokenIn;
+    if (props.sinkInFlight) {
+      environment.SINK_MIN_IN_FLIGHT = String(props.sinkInFlight.min);
+      environment.SINK_MAX_IN_FLIGHT = String(props.sinkInFlight.max);
+    }
 
-    const container = this.taskDefinition.addContainer("worker", {
-      image: ContainerImage.fromAsset(props.imageDirectory ?? REPO_ROOT, {
-        file: "worker/Dockerfile",
-        platform: Platform.LINUX_ARM64,
-        exclude: IMAGE_CONTEXT_EXCLUDES,
-      }),
-      essential: true,
-      environment,
-      readonlyRootFilesystem: props.readonlyRootFilesystem ?? true,
-      stopTimeout: STOP_TIMEOUT,
-      linuxParameters: this.linuxParameters(),
-      healthCheck: {
-        command: HEALTH_CHECK_COMMAND,
-        interval: Duration.seconds(15),
-        timeout: Duration.seconds(5),
-        retries: 3,
-        startPeriod: Duration.seconds(60),
-      },
-      portMappings: [{ containerPort: HEALTH_PORT }],
-      logging: LogDrivers.awsLogs({
-        streamPrefix: "worker",
-        logGroup: this.logGroup,
-        mode: AwsLogDriverMode.NON_BLOCKING,
-        maxBufferSize: Size.mebibytes(25),
-      }),
+    const image = ContainerImage.fromAsset(props.imageDirectory ?? REPO_ROOT, {
+      file: "worker/Dockerfile",
+      platform: Platform.LINUX_ARM64,
+      exclude: IMAGE_CONTEXT_EXCLUDES,
     });
-    container.addMountPoints(
-      { sourceVolume: "spool", containerPath: SPOOL_DIR, readOnly: false },
-      { sourceVolume: "tmp", containerPath: "/tmp", readOnly: false },
-    );
-    acknowledge(
-      this.taskDefinition,
-      "AwsSolutions-ECS2",
-      "ECS2 (environment variables in the task definition): they hold only non-secret settings (topics, queue URL, broker URL, profile name); the worker holds no credentials and fetches its token from the IAM-authenticated broker at run time.",
-    );
 
     const securityGroup = new SecurityGroup(this, "SecurityGroup", {
       vpc: this.vpc,
@@ -360,21 +320,26 @@ export class EventRelay extends Construct {
       allowAllOutbound: true,
     });
 
-    this.service = new FargateService(this, "Service", {
-      cluster: this.cluster,
-      taskDefinition: this.taskDefinition,
-      desiredCount: props.desiredCount ?? 1,
-      // Make-before-break deployments: the new task is healthy before the old one is stopped.
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true },
-      vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
-      assignPublicIp: false,
-      securityGroups: [securityGroup],
-      enableExecuteCommand: false,
+    const single = props.shards.length === 1 && props.shards[0]!.name === "default";
+    this.shardServices = props.shards.map((shard) => {
+      const workers = new ShardService(single ? this : new Construct(this, `Shard-${shard.name}`), {
+        shard,
+        cluster: this.cluster,
+        image,
+        securityGroup,
+        logGroup: this.logGroup,
+        environment,
+        readonlyRootFilesystem: props.readonlyRootFilesystem ?? true,
+        spoolDir: SPOOL_DIR,
+        stopTimeout: STOP_TIMEOUT,
+        healthCheckCommand: HEALTH_CHECK_COMMAND,
+        healthPort: HEALTH_PORT,
+      });
+      this.grantWorkerAccess(workers.taskDefinition, props.broker);
+      return workers;
     });
-
-    this.grantWorkerAccess(props.broker);
+    this.taskDefinition = this.shardServices[0]!.taskDefinition;
+    this.service = this.shardServices[0]!.service;
   }
 
   /** A worker metric (namespace tokenstream, dimensions service=tokenstream-worker and sourceKind). */
@@ -382,15 +347,8 @@ export class EventRelay extends Construct {
     return workerMetric(name, this.sourceKind, options);
   }
 
-  /** tini as PID 1 forwards SIGTERM and reaps children; the worker needs no Linux capability at all. */
-  private linuxParameters(): LinuxParameters {
-    const params = new LinuxParameters(this, "LinuxParameters", { initProcessEnabled: true });
-    params.dropCapabilities(Capability.ALL);
-    return params;
-  }
-
-  private grantWorkerAccess(broker: TokenBroker): void {
-    const taskRole = this.taskDefinition.taskRole;
+  private grantWorkerAccess(taskDefinition: FargateTaskDefinition, broker: TokenBroker): void {
+    const taskRole = taskDefinition.taskRole;
     broker.grantInvokeUrl(taskRole);
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({
@@ -414,7 +372,7 @@ export class EventRelay extends Construct {
         resources: [this.key.keyArn],
       }),
     );
-    const policy = this.taskDefinition.node.tryFindChild("TaskRole")?.node.tryFindChild("DefaultPolicy");
+    const policy = taskDefinition.node.tryFindChild("TaskRole")?.node.tryFindChild("DefaultPolicy");
     if (policy) {
       acknowledge(
         policy,
@@ -422,7 +380,7 @@ export class EventRelay extends Construct {
         "IAM5 (wildcard resource): the worker writes one object per oversized event under a key it derives from the event; s3:PutObject is limited to objects of this one bucket, no read, list or delete.",
       );
     }
-    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild("DefaultPolicy");
+    const executionPolicy = taskDefinition.executionRole?.node.tryFindChild("DefaultPolicy");
     if (executionPolicy) {
       acknowledge(
         executionPolicy,

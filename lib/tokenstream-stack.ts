@@ -72,14 +72,13 @@ export class TokenstreamStack extends Stack {
       : undefined;
     this.relay = new EventRelay(this, "Relay", {
       broker: this.broker,
-      tokenProfile: config.workerProfile,
-      topics: config.topics,
+      shards: config.shards,
       sourceKind: config.sourceKind,
       ...(config.genesysEnv ? { genesysEnv: config.genesysEnv } : {}),
       ...(config.genericStreamUrl ? { genericStreamUrl: config.genericStreamUrl } : {}),
       ...(config.genericTokenIn ? { genericTokenIn: config.genericTokenIn } : {}),
-      redundancy: config.redundancy,
-      desiredCount: config.workerCount,
+      sinkInFlight: config.sinkInFlight,
+      highThroughput: config.queueHighThroughput,
       ...(vpc ? { vpc } : { natGateways: config.natGateways }),
       queueRetention: Duration.days(config.queueRetentionDays),
       offloadRetention: Duration.days(config.offloadRetentionDays),

@@ -8,6 +8,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { WorkerConfig } from "./config.ts";
 import type { EventSink } from "./core/event-sink.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
+import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-controller.ts";
 import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
 import type { SessionFactory } from "./source/session.ts";
 import { createSessionFactory } from "./source/session-factory.ts";
@@ -122,12 +123,18 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     region: config.region,
     ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
   };
+  const inFlight = config.sinkInFlight ?? { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX };
+  // The SDK's default agent holds 50 sockets; every batch in flight needs its own.
+  const sockets = { keepAlive: true, maxSockets: inFlight.max + 8 };
   const sink =
     deps.sink ??
     new SqsSink({
-      sqs: deps.sqs ?? new SQSClient(clientConfig),
+      sqs:
+        deps.sqs ??
+        new SQSClient({ ...clientConfig, requestHandler: { httpAgent: sockets, httpsAgent: sockets } }),
       queueUrl: config.queueUrl,
       spoolDir: config.spoolDir,
+      inFlight,
       ...(config.offloadBucket
         ? {
             offloadBucket: config.offloadBucket,
@@ -160,7 +167,17 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       ),
     },
   );
-  const stats = (): WorkerStats => supervisor.stats();
+  const stats = (): WorkerStats => {
+    const base = supervisor.stats();
+    if (!(sink instanceof SqsSink)) return base;
+    const backlog = sink.spoolBacklog();
+    return {
+      ...base,
+      backlogMessages: backlog.messages,
+      backlogAgeMs: backlog.oldestAgeMs,
+      sinkInFlightLimit: sink.inFlightLimit(),
+    };
+  };
   let health: HealthServer | undefined;
   if (deps.health ?? true) health = await startHealthServer({ port: config.healthPort, stats });
   const depthTimer = setInterval(() => telemetry.gauge("BufferDepth", sink.depth()), 1_000);
@@ -170,6 +187,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     redundancy: config.redundancy,
     topics: config.topics.length,
     tokenSource: config.tokenSource.kind,
+    sinkInFlight: inFlight,
   });
   supervisor.start();
 

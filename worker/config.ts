@@ -3,6 +3,7 @@
  * secret values are never echoed (only the names of the variables that are wrong).
  */
 import { isAbsolute } from "node:path";
+import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-controller.ts";
 import { MAX_FRAME_BYTES } from "./source/frame.ts";
 import type { TokenPlacement } from "./source/generic-session.ts";
 import { MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL } from "./source/genesys-limits.ts";
@@ -15,7 +16,12 @@ export interface WorkerConfig {
   loginUrl: string | undefined;
   genericStreamUrl: string | undefined;
   genericTokenPlacement: TokenPlacement;
+  /** Topics to subscribe; empty until loaded when they come from `topicsSource` (see topic-loader.ts). */
   topics: string[];
+  /** Where the topics are: TOPICS itself, or a topic list file (TOPICS_FILE) or S3 object (TOPICS_S3_URI). */
+  topicsSource?: TopicsSource;
+  /** Most topics a loaded list may hold (TOPICS_MAX; the deployment's channel budget counted with it). */
+  topicsMax?: number | undefined;
   redundancy: number;
   tokenSource:
     | { kind: "broker"; brokerUrl: string; profile: string }
@@ -33,6 +39,8 @@ export interface WorkerConfig {
   /** Shortest life of a session before a planned rotation. */
   minSessionLifeMs: number;
   metricsIntervalMs: number;
+  /** Default: DEFAULT_INFLIGHT_MIN / DEFAULT_INFLIGHT_MAX. */
+  sinkInFlight?: SinkInFlightConfig;
   logLevel: LogLevel;
   /** Longest delay between two sessions delivering the same upstream event (de-dup window). */
   lagBoundMs?: number;
@@ -44,6 +52,17 @@ export interface WorkerConfig {
   probeIntervalMs?: number;
   /** Frames above this are malformed (counted, logged), not events. */
   maxFrameBytes?: number;
+}
+
+export type TopicsSource =
+  | { kind: "env" }
+  | { kind: "file"; path: string }
+  | { kind: "s3"; bucket: string; key: string };
+
+/** Bounds of the sink's adaptive SendMessageBatch concurrency. */
+export interface SinkInFlightConfig {
+  min: number;
+  max: number;
 }
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
@@ -125,19 +144,25 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
         .filter((t) => t !== ""),
     ),
   ];
-  if (topics.length === 0) problems.push("TOPICS must list at least one topic (comma separated)");
+  const topicsFile = str("TOPICS_FILE");
+  const topicsS3Uri = str("TOPICS_S3_URI");
+  let topicsSource: TopicsSource = { kind: "env" };
+  const sources = [topics.length > 0, topicsFile !== undefined, topicsS3Uri !== undefined].filter(Boolean);
+  if (sources.length > 1) problems.push("set only one of TOPICS, TOPICS_FILE and TOPICS_S3_URI");
+  if (topicsFile !== undefined) {
+    if (!isAbsolute(topicsFile)) problems.push("TOPICS_FILE must be an absolute path");
+    topicsSource = { kind: "file", path: topicsFile };
+  } else if (topicsS3Uri !== undefined) {
+    const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(topicsS3Uri);
+    if (!match) problems.push("TOPICS_S3_URI must be s3://<bucket>/<key>");
+    else topicsSource = { kind: "s3", bucket: match[1]!, key: match[2]! };
+  } else if (topics.length === 0) {
+    problems.push("TOPICS must list at least one topic (comma separated)");
+  }
+  const topicsMax = str("TOPICS_MAX") === undefined ? undefined : int("TOPICS_MAX", 10_000, 1, 100_000);
 
   const redundancy = int("REDUNDANCY", 2, 1, 10);
-  if (sourceKind === "genesys" && topics.length > 0) {
-    // Worst case every slot is replaced at once (make-before-break): 2 sessions per slot, each with its shards.
-    const shards = Math.ceil(topics.length / MAX_TOPICS_PER_CHANNEL);
-    const peak = 2 * redundancy * shards;
-    if (peak > MAX_CHANNELS_PER_CLIENT) {
-      problems.push(
-        `TOPICS (${topics.length}) need ${shards} channel(s) per session; REDUNDANCY ${redundancy} needs up to ${peak} channels while rotating, above the ${MAX_CHANNELS_PER_CLIENT} Genesys allows per OAuth client`,
-      );
-    }
-  }
+  if (sourceKind === "genesys") problems.push(...channelBudgetProblems(topics.length, redundancy));
 
   const tokenKind = str("TOKEN_SOURCE") ?? "broker";
   let tokenSource: WorkerConfig["tokenSource"] = { kind: "broker", brokerUrl: "", profile: "" };
@@ -176,6 +201,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     genericStreamUrl,
     genericTokenPlacement: placement === "header" ? "header" : "query",
     topics,
+    topicsSource,
+    topicsMax,
     redundancy,
     tokenSource,
     queueUrl: queueUrl ?? "",
@@ -190,6 +217,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     backoffCapMs: int("BACKOFF_CAP_MS", 30_000, 10, 600_000),
     minSessionLifeMs: int("MIN_SESSION_LIFE_MS", 1_000, 10, 3_600_000),
     metricsIntervalMs: int("METRICS_INTERVAL_MS", 60_000, 100, 3_600_000),
+    sinkInFlight: {
+      min: int("SINK_MIN_IN_FLIGHT", DEFAULT_INFLIGHT_MIN, 1, 256),
+      max: int("SINK_MAX_IN_FLIGHT", DEFAULT_INFLIGHT_MAX, 1, 256),
+    },
     logLevel: "INFO",
     lagBoundMs: int("LAG_BOUND_MS", 10_000, 10, 300_000),
     propagationMs: int("SUBSCRIPTION_PROPAGATION_MS", 5_000, 0, 300_000),
@@ -198,9 +229,26 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   };
   // Default: long enough to cover propagation, the peer's lag, and the evidence a held match waits for.
   config.drainMs = int("DRAIN_MS", config.propagationMs! + 2 * config.lagBoundMs!, 0, 3_600_000);
+  if (config.sinkInFlight!.max < config.sinkInFlight!.min) {
+    problems.push("SINK_MAX_IN_FLIGHT must be at least SINK_MIN_IN_FLIGHT");
+  }
   const logLevel = (str("LOG_LEVEL") ?? "INFO").toUpperCase();
   if (LOG_LEVELS.includes(logLevel)) config.logLevel = logLevel as LogLevel;
   else problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Genesys channels one task may hold: worst case every slot is replaced at once (make-before-break), so 2
+ * sessions per slot, each with a channel per 1,000 topics; all of the task's OAuth client.
+ */
+export function channelBudgetProblems(topicCount: number, redundancy: number): string[] {
+  if (topicCount === 0) return [];
+  const perSession = Math.ceil(topicCount / MAX_TOPICS_PER_CHANNEL);
+  const peak = 2 * redundancy * perSession;
+  if (peak <= MAX_CHANNELS_PER_CLIENT) return [];
+  return [
+    `TOPICS (${topicCount}) need ${perSession} channel(s) per session; REDUNDANCY ${redundancy} needs up to ${peak} channels while rotating, above the ${MAX_CHANNELS_PER_CLIENT} Genesys allows per OAuth client`,
+  ];
 }

@@ -1,5 +1,7 @@
 /**
  * `/healthz` on HEALTH_PORT: 200 while at least one session is live and the sink is healthy, else 503.
+ * Status `degraded` (still 200) while a backlog waits on the spool: input exceeds what SQS accepts (or
+ * recovered from an outage), so events are safe but late.
  * The JSON body carries the worker's stats (counts only, never a token).
  * `/livez`: 200 whenever the process answers at all. For a container health check that replaces the task:
  * replacing a worker because SQS or the upstream is down would not help, and would lose its spool.
@@ -15,6 +17,11 @@ export interface HealthServer {
 
 export function isHealthy(stats: WorkerStats): boolean {
   return stats.liveSessions >= 1 && stats.sinkHealthy;
+}
+
+export function healthStatus(stats: WorkerStats): "ok" | "degraded" | "unhealthy" {
+  if (!isHealthy(stats)) return "unhealthy";
+  return (stats.backlogMessages ?? 0) > 0 ? "degraded" : "ok";
 }
 
 export async function startHealthServer(opts: {
@@ -39,7 +46,7 @@ export async function startHealthServer(opts: {
     }
     const stats = opts.stats();
     const healthy = isHealthy(stats);
-    const body = JSON.stringify({ status: healthy ? "ok" : "unhealthy", ...stats });
+    const body = JSON.stringify({ status: healthStatus(stats), ...stats });
     res.writeHead(healthy ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
     res.end(req.method === "HEAD" ? undefined : body);
   });

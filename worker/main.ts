@@ -3,8 +3,11 @@
  * rotating, close sockets, drain the sink and exit 0 within SHUTDOWN_TIMEOUT_MS (under ECS stopTimeout).
  * Exit codes: 0 drained, 1 not drained by the deadline (the rest stays in the spool) or failed, 2 bad config.
  */
+
+import { S3Client } from "@aws-sdk/client-s3";
 import { type RunningWorker, startWorker } from "./app.ts";
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from "./config.ts";
+import { loadTopics } from "./topic-loader.ts";
 
 function shutdown(worker: RunningWorker, config: WorkerConfig, signal: NodeJS.Signals): void {
   const deadline = Date.now() + config.shutdownTimeoutMs;
@@ -26,6 +29,14 @@ async function main(): Promise<void> {
   let config: WorkerConfig;
   try {
     config = loadWorkerConfig();
+    if (config.topicsSource && config.topicsSource.kind !== "env") {
+      const s3 = new S3Client({
+        region: config.region,
+        ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl, forcePathStyle: true } : {}),
+      });
+      config = await loadTopics(config, { s3 });
+      s3.destroy();
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -22,8 +22,18 @@ export type CounterName =
   | "SilentSessions"
   | "PossibleDuplicates"
   | "TopicsRefused"
-  | "DeadLettered";
-export type GaugeName = "LiveSessions" | "BufferDepth";
+  | "DeadLettered"
+  | "BacklogOverflow"
+  | "BacklogAdopted"
+  | "CoverageGaps"
+  | "CoverageGapMs";
+export type GaugeName =
+  | "LiveSessions"
+  | "BufferDepth"
+  | "BacklogBytes"
+  | "BacklogAgeMs"
+  | "Covering"
+  | "UncoveredMs";
 export type TimingName = "SinkLatencyMs";
 export type MetricName = CounterName | GaugeName | TimingName;
 
@@ -40,6 +50,19 @@ const COUNTER_UNITS: Record<CounterName, (typeof MetricUnit)[keyof typeof Metric
   PossibleDuplicates: MetricUnit.Count,
   TopicsRefused: MetricUnit.Count,
   DeadLettered: MetricUnit.Count,
+  BacklogOverflow: MetricUnit.Count,
+  BacklogAdopted: MetricUnit.Count,
+  CoverageGaps: MetricUnit.Count,
+  CoverageGapMs: MetricUnit.Milliseconds,
+};
+
+const GAUGE_UNITS: Record<GaugeName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
+  LiveSessions: MetricUnit.Count,
+  BufferDepth: MetricUnit.Count,
+  BacklogBytes: MetricUnit.Bytes,
+  BacklogAgeMs: MetricUnit.Milliseconds,
+  Covering: MetricUnit.Count,
+  UncoveredMs: MetricUnit.Milliseconds,
 };
 
 // Powertools publishes on its own once one metric holds 100 values; 99 keeps each flush one EMF record.
@@ -88,7 +111,7 @@ export function createWorkerTelemetry(opts: TelemetryOptions = {}): WorkerTeleme
       any = true;
     }
     for (const [name, v] of gauges) {
-      metrics.addMetric(name, MetricUnit.Count, v);
+      metrics.addMetric(name, GAUGE_UNITS[name], v);
       any = true;
     }
     for (const [name, t] of timings) {

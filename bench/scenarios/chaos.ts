@@ -101,14 +101,24 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     const started = Date.now();
     sim.startGenerator(options.ratePerTopic ?? 120);
     chaos.start();
+    let logged = 0;
+    let lastStatus = started;
     const progress = setInterval(() => {
+      // Each fault as it took effect, so a loss can be traced to what caused it.
+      for (const entry of chaos.log.slice(logged)) {
+        const at = ((Date.parse(entry.at) - started) / 1000).toFixed(1);
+        process.stderr.write(`[chaos] ${at} s ${entry.kind}: ${entry.detail}\n`);
+      }
+      logged = chaos.log.length;
+      if (Date.now() - lastStatus < 30_000) return;
+      lastStatus = Date.now();
       const s = sim.ledger.summary();
       process.stderr.write(
         `[chaos] ${Math.round((Date.now() - started) / 1000)} s: ${s.published} published, ` +
           `${Object.values(chaos.counts).reduce((a, b) => a + (b ?? 0), 0)} faults, ` +
           `worker live ${worker.stats().liveSessions}\n`,
       );
-    }, 30_000);
+    }, 1_000);
     await waitUntil(
       () =>
         Date.now() - started >= maxProduceMs ||

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { App, CfnOutput } from "aws-cdk-lib";
 import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, PROFILE_CONFIG_KEYS, parseConfig } from "../../lib/config.ts";
+import { CONFIG_KEYS, PROFILE_CONFIG_KEYS, parseConfig, SHARD_CONFIG_KEYS } from "../../lib/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
 import { type Acknowledgement, collectAcknowledgements, testConfig } from "./helpers.ts";
 
@@ -73,14 +73,17 @@ describe("docs/deploy.md", () => {
 
   it("documents every configuration key, output and alarm", () => {
     const doc = readFileSync(DOC, "utf8");
-    for (const key of [...CONFIG_KEYS, ...PROFILE_CONFIG_KEYS]) {
+    for (const key of [...CONFIG_KEYS, ...PROFILE_CONFIG_KEYS, ...SHARD_CONFIG_KEYS]) {
       expect(doc, `config key ${key}`).toMatch(new RegExp(`^\\| \`${key}\` \\|`, "m"));
     }
     const documentedKeys = [
       ...doc.matchAll(/^\| `(\w+)` \| (?:string|integer|number|string\[\]|object\[\]|"[^|]*)/gm),
     ].map((m) => m[1]!);
     for (const key of documentedKeys) {
-      expect([...CONFIG_KEYS, ...PROFILE_CONFIG_KEYS], `documented key ${key} exists`).toContain(key);
+      expect(
+        [...CONFIG_KEYS, ...PROFILE_CONFIG_KEYS, ...SHARD_CONFIG_KEYS],
+        `documented key ${key} exists`,
+      ).toContain(key);
     }
     const outputs = stack.node.findAll().filter((c) => c instanceof CfnOutput);
     expect(outputs.length).toBeGreaterThan(5);

@@ -13,6 +13,10 @@
  *
  * A line that cannot be a complete record (a torn last line after a crash) is moved to `quarantine.jsonl`,
  * never silently discarded.
+ *
+ * For the durable backlog (worker/backlog) the spool lists its segments, reports each one it deletes, rolls
+ * the tail segment after `maxSegmentLines`, and takes whole segments adopted from another task in front of
+ * its own (`headSeqs` + `insertSegment`), so they are read first and keep their order.
  */
 import {
   closeSync,
@@ -44,6 +48,26 @@ interface Segment {
   unreadLines: number;
   /** Lines handed out by read() and not yet settled. */
   outstanding: number;
+  /** Earliest receive time of a line in it that exists nowhere else (Infinity: durable elsewhere too). */
+  oldestMs: number;
+}
+
+/** What the durable backlog needs to know about a segment file. */
+export interface SegmentInfo {
+  seq: number;
+  name: string;
+  path: string;
+  /** No longer appended to. */
+  sealed: boolean;
+  oldestMs: number;
+}
+
+export interface SpoolOptions {
+  /** Roll the tail segment after this many lines (default: unbounded). */
+  maxSegmentLines?: number;
+  /** Called with the file name of every segment deleted (delivered, or rewritten by persistHead). */
+  onRemoved?: (name: string) => void;
+  now?: () => number;
 }
 
 /** The segment being read: its file, and bytes read from it past `readOffset` not yet handed out. */
@@ -66,9 +90,13 @@ export class Spool {
   #reader: Reader | undefined;
   #unread = 0;
   #quarantined = 0;
+  readonly #o: SpoolOptions;
+  readonly #now: () => number;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: SpoolOptions = {}) {
     this.dir = dir;
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
     mkdirSync(dir, { recursive: true });
     for (const name of readdirSync(dir).sort()) {
       if (name.startsWith("spool-") && name.endsWith(".jsonl.tmp")) {
@@ -91,9 +119,70 @@ export class Spool {
         size,
         unreadLines: lines,
         outstanding: 0,
+        oldestMs: statSync(path).mtimeMs,
       });
       this.#unread += lines;
     }
+  }
+
+  /** Segment files, oldest first. */
+  segments(): SegmentInfo[] {
+    return this.#segments.map((s) => ({
+      seq: s.seq,
+      name: segmentName(s.seq),
+      path: s.path,
+      sealed: this.#writer?.seq !== s.seq,
+      oldestMs: s.oldestMs,
+    }));
+  }
+
+  /** Bytes in segment files (read or not, until deleted). */
+  bytes(): number {
+    let total = 0;
+    for (const s of this.#segments) total += s.size;
+    return total;
+  }
+
+  /** `count` free sequence numbers ordered before every segment, ascending. */
+  headSeqs(count: number): number[] {
+    const first = this.#segments.length > 0 ? this.#segments[0]!.seq : FIRST_SEQ;
+    return Array.from({ length: count }, (_, i) => first - count + i);
+  }
+
+  /**
+   * Adds a whole segment (JSON lines, each ending in a newline) under `seq`, in order among the others;
+   * `oldestMs` as for append (Infinity when the lines are durable elsewhere). Written to a temporary file
+   * and renamed, so a crash leaves either the whole segment or none.
+   */
+  insertSegment(seq: number, data: Buffer, oldestMs = Number.POSITIVE_INFINITY): void {
+    if (this.#segments.some((s) => s.seq === seq)) throw new Error(`spool segment ${seq} exists`);
+    const body =
+      data.length > 0 && data[data.length - 1] !== 10 ? Buffer.concat([data, Buffer.from("\n")]) : data;
+    if (body.length === 0) return;
+    const path = this.#pathOf(seq);
+    const fd = openSync(`${path}.tmp`, "w");
+    try {
+      let written = 0;
+      while (written < body.length) written += writeSync(fd, body, written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${path}.tmp`, path);
+    let lines = 0;
+    for (const b of body) if (b === 10) lines++;
+    const seg: Segment = {
+      seq,
+      path,
+      readOffset: 0,
+      size: body.length,
+      unreadLines: lines,
+      outstanding: 0,
+      oldestMs,
+    };
+    const at = this.#segments.findIndex((s) => s.seq > seq);
+    this.#segments.splice(at < 0 ? this.#segments.length : at, 0, seg);
+    this.#unread += lines;
   }
 
   /** Lines written and not yet read. */
@@ -107,14 +196,26 @@ export class Spool {
   }
 
   /** Appends one record (must not contain a newline). Throws on I/O failure: the caller keeps the record. */
-  append(line: string): void {
+  append(line: string, receivedAtMs = this.#now()): void {
     if (line.includes("\n")) throw new Error("spool line must not contain a newline");
+    const max = this.#o.maxSegmentLines;
+    if (this.#writer && max !== undefined && this.#segments[this.#segments.length - 1]!.unreadLines >= max) {
+      this.sealTail();
+    }
     if (!this.#writer) {
       const seq = this.#segments.length > 0 ? this.#segments[this.#segments.length - 1]!.seq + 1 : FIRST_SEQ;
       const path = this.#pathOf(seq);
       const fd = openSync(path, "a");
       this.#writer = { seq, fd };
-      this.#segments.push({ seq, path, readOffset: 0, size: 0, unreadLines: 0, outstanding: 0 });
+      this.#segments.push({
+        seq,
+        path,
+        readOffset: 0,
+        size: 0,
+        unreadLines: 0,
+        outstanding: 0,
+        oldestMs: receivedAtMs,
+      });
     }
     const data = Buffer.from(`${line}\n`, "utf8");
     let written = 0;
@@ -158,7 +259,7 @@ export class Spool {
    * first segment followed by the unread rest of every partly read segment; the partly read segments are
    * then deleted. Segments never touched by the reader stay as they are, after the new one.
    */
-  persistHead(undelivered: readonly string[]): void {
+  persistHead(undelivered: readonly string[], oldestMs = this.#now()): void {
     this.sealTail();
     this.#closeReader();
     const touched = this.#segments.filter((s) => s.readOffset > 0 || s.outstanding > 0);
@@ -190,9 +291,12 @@ export class Spool {
       closeSync(fd);
     }
     renameSync(tmpPath, finalPath);
+    let oldest = oldestMs;
     for (const seg of touched) {
       unlinkSync(seg.path);
+      this.#o.onRemoved?.(segmentName(seg.seq));
       this.#unread -= seg.unreadLines;
+      oldest = Math.min(oldest, seg.oldestMs);
     }
     const kept = this.#segments.filter((s) => !touched.includes(s));
     this.#segments.length = 0;
@@ -204,6 +308,7 @@ export class Spool {
         size,
         unreadLines: lines,
         outstanding: 0,
+        oldestMs: oldest,
       });
       this.#unread += lines;
     } else {
@@ -296,6 +401,7 @@ export class Spool {
           // Already gone: nothing to keep.
         }
         this.#segments.splice(i, 1);
+        this.#o.onRemoved?.(segmentName(seg.seq));
       } else {
         i++;
       }
@@ -303,8 +409,18 @@ export class Spool {
   }
 
   #pathOf(seq: number): string {
-    return join(this.dir, `spool-${String(seq).padStart(16, "0")}.jsonl`);
+    return join(this.dir, segmentName(seq));
   }
+}
+
+export function segmentName(seq: number): string {
+  return `spool-${String(seq).padStart(16, "0")}.jsonl`;
+}
+
+/** The sequence number in a segment file name, or undefined if it is not one. */
+export function segmentSeq(name: string): number | undefined {
+  const m = SEGMENT_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
 }
 
 function countLines(path: string): { size: number; lines: number } {

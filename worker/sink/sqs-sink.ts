@@ -7,61 +7,66 @@
  * (Several entries of one group may share a batch; SQS enqueues a batch's entries in order. If SQS
  * accepted a later entry of a group while failing an earlier one of the same batch, the retried earlier
  * entry lands after it: the only case where order can bend, and it is logged as `order_bent`.)
- * Standard queues have no groups: entries are spread over `maxInFlightBatches` lanes.
+ * Standard queues have no groups: entries are spread over as many lanes as batches may be in flight.
  *
- * Memory is bounded twice: at most `memoryLimit` entries and at most `memoryLimitBytes` (each entry counted
- * as its SQS size plus ENTRY_OVERHEAD_BYTES; an entry keeps only its SQS body and ids, not the parsed
- * message). When either is reached, or while SQS fails, new messages go to an append-only spool on disk;
- * once anything is spooled, everything newer is spooled behind it until the reader has caught up, so the
- * spool drains in order. A spool left by a crashed process is read first. So memory stays bounded whatever
- * the backlog; the backlog itself is bounded only by the disk.
+ * Concurrency: how many SendMessageBatch calls are in flight adapts to what SQS answers (an AIMD controller,
+ * inflight-controller.ts, between `inFlight.min` and `inFlight.max`): it ramps up while round trips are
+ * prompt and the sink uses its window, halves on throttling. Which entries make a batch is the lane
+ * scheduler's (group-scheduler.ts through entry-buffer.ts): one batch per group, batches filled across groups.
  *
- * Too large for one SQS message: gap messages are split by topics (each part complete for its topics);
- * events go whole to S3 with a pointer message in their place, or, without a bucket, to the dead-letter
- * path (`dead-letter.jsonl` in the spool directory, `onDeadLetter`, log code `event_too_large`, metric).
+ * Memory is bounded (entry-buffer.ts); beyond it, and while SQS fails, messages go to the spool
+ * (spool-handoff.ts). With a durable backlog (worker/backlog) the spool's segments are mirrored to S3, what
+ * memory holds is written to the spool as soon as SQS fails, and `durableThroughMs` tells the coverage
+ * ledger up to when everything accepted would survive the task. Oversized events: offloader.ts; messages
+ * SQS can never take: dead-letter.ts.
  */
-
-import { appendFileSync } from "node:fs";
-import { join } from "node:path";
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } from "@aws-sdk/client-sqs";
-import type { QueuedEventMessage, QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
 import { type BackoffOptions, FullJitterBackoff } from "../core/backoff.ts";
 import type { EventSink } from "../core/event-sink.ts";
-import { messageBody, pointerMessage, type SqsEntry, toSqsEntry } from "../core/message.ts";
-import type { CounterName, GaugeName, TimingName } from "../telemetry.ts";
-import { classifyBatchError, classifyFailedEntry, errorCode } from "./send-errors.ts";
-import { Spool } from "./spool.ts";
+import { messageBody, toSqsEntry } from "../core/message.ts";
+import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
+import { DeadLetterPath } from "./dead-letter.ts";
+import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
+import {
+  DEFAULT_INFLIGHT_MAX,
+  DEFAULT_INFLIGHT_MIN,
+  InflightController,
+  type InflightLimits,
+} from "./inflight-controller.ts";
+import { invalidMessage } from "./message-check.ts";
+import { Offloader } from "./offloader.ts";
+import { errorCode } from "./send-errors.ts";
+import {
+  type DeadLetterEntry,
+  type DeadLetterError,
+  NO_METRICS,
+  SILENT_LOGGER,
+  type SinkLogger,
+  type SinkMetrics,
+} from "./sink-ports.ts";
+import type { Spool } from "./spool.ts";
+import { SpoolHandoff } from "./spool-handoff.ts";
+
+export { DEAD_LETTER_FILE } from "./dead-letter.ts";
+export { ENTRY_OVERHEAD_BYTES } from "./entry-buffer.ts";
+export { invalidMessage } from "./message-check.ts";
+export type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "./sink-ports.ts";
 
 /** SQS's message (and batch) size limit since 2025; the CDK queue sets MaximumMessageSize to it explicitly. */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
-/** SendMessageBatch requests in flight at once (FIFO: at most one per message group). */
-export const DEFAULT_MAX_IN_FLIGHT_BATCHES = 4;
-/** Heap an entry costs beyond its SQS size (entry, fields and strings' headers), for the memory bound. */
-export const ENTRY_OVERHEAD_BYTES = 512;
-export const DEAD_LETTER_FILE = "dead-letter.jsonl";
+/** Most SendMessageBatch requests in flight at once by default (FIFO: at most one per message group). */
+export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
+/** Error codes that mean SQS wants fewer requests, not that something is broken. */
+const THROTTLED = /throttl|overlimit|requestlimit|slowdown|toomanyrequests/i;
 
-export interface SinkMetrics {
-  count(name: CounterName, n?: number): void;
-  gauge(name: GaugeName, value: number): void;
-  timing(name: TimingName, ms: number): void;
-}
-
-export interface SinkLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-
-export interface DeadLetterEntry {
-  message: QueuedMessage;
-  sizeBytes: number;
-}
-
-export interface DeadLetterError {
-  code: string;
-  message: string;
+/** What the durable backlog (worker/backlog/backlog-mirror.ts) tells the sink. */
+export interface DurableTier {
+  /** The spool segment is stored durably (S3). */
+  isDurable(segment: number): boolean;
+  /** Earliest receive time of a spooled line not yet stored durably (undefined: none). */
+  oldestPendingMs(): number | undefined;
 }
 
 export interface SqsSinkOptions {
@@ -69,6 +74,9 @@ export interface SqsSinkOptions {
   queueUrl: string;
   /** Default: the queue URL ends in `.fifo`. */
   fifo?: boolean;
+  /** Bounds of the adaptive in-flight window. Default: DEFAULT_INFLIGHT_MIN to DEFAULT_INFLIGHT_MAX. */
+  inFlight?: InflightLimits;
+  /** A fixed number of batches in flight (min = max), when `inFlight` is not given. */
   maxInFlightBatches?: number;
   /** Entries held in memory (queued + in flight) before new ones spill to the spool. Default 10,000. */
   memoryLimit?: number;
@@ -78,6 +86,16 @@ export interface SqsSinkOptions {
    */
   memoryLimitBytes?: number;
   spoolDir: string;
+  /** Roll spool segments after this many lines (the durable backlog uploads whole segments). */
+  spoolSegmentLines?: number;
+  /** Called with the name of every spool segment deleted. */
+  onSegmentRemoved?: (name: string) => void;
+  /**
+   * Backlog bound: while the spool holds this many bytes, new events are refused (counted as
+   * `BacklogOverflow`, logged) and `overflowingSinceMs` reports it, so the coverage ledger records the
+   * interval as a gap. Gap messages are always taken. Default: unbounded.
+   */
+  maxBacklogBytes?: number;
   s3?: S3Client;
   offloadBucket?: string;
   /** Object key prefix for offloaded events. */
@@ -96,72 +114,40 @@ export interface SqsSinkOptions {
   retry?: BackoffOptions;
 }
 
-interface Entry {
-  seq: number;
-  kind: QueuedMessage["kind"];
-  sqs: SqsEntry;
-  laneKey: string;
-  submittedAtMs: number;
-  oversized: boolean;
-  /** Send alone (after a batch-level "split" error). */
-  solo: boolean;
-  /** Spool segment the entry was read from, to settle once delivered. */
-  segment?: number;
-}
-
-interface Lane {
-  key: string;
-  entries: Entry[];
-  busy: boolean;
-}
-
-const noop = (): void => {};
-const SILENT: SinkLogger = { debug: noop, info: noop, warn: noop, error: noop };
-const NO_METRICS: SinkMetrics = { count: noop, gauge: noop, timing: noop };
-const MESSAGE_KINDS = new Set(["event", "event-pointer", "gap"]);
-const REFILL_STEP = 64;
-
 export class SqsSink implements EventSink {
   readonly fifo: boolean;
-  readonly #o: Required<
-    Pick<
-      SqsSinkOptions,
-      | "maxInFlightBatches"
-      | "memoryLimit"
-      | "memoryLimitBytes"
-      | "maxMessageBytes"
-      | "maxBatchBytes"
-      | "requestTimeoutMs"
-    >
-  > &
-    SqsSinkOptions;
+  readonly #o: SqsSinkOptions & {
+    maxMessageBytes: number;
+    maxBatchBytes: number;
+    requestTimeoutMs: number;
+  };
   readonly #now: () => number;
   readonly #log: SinkLogger;
   readonly #metrics: SinkMetrics;
   readonly #backoff: FullJitterBackoff;
-  readonly #spool: Spool;
-  readonly #lanes = new Map<string, Lane>();
-  /** Lanes with entries and nothing in flight, in the order they became ready. */
-  readonly #ready = new Set<string>();
+  readonly #handoff: SpoolHandoff;
+  readonly #buffer: EntryBuffer;
+  readonly #deadLetters: DeadLetterPath;
+  readonly #offloader: Offloader;
+  readonly #controller: InflightController;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #drainWaiters = new Set<() => void>();
-  #memoryCount = 0;
-  #memoryBytes = 0;
+  #durable: DurableTier | undefined;
   #seq = 0;
   #laneRobin = 0;
   #inFlightBatches = 0;
-  #spilling: boolean;
   #failing = false;
+  #evictPending = false;
+  #held = false;
+  #overflowingSinceMs: number | undefined;
   #pausedUntilMs = 0;
   #pauseTimer: NodeJS.Timeout | undefined;
   #pumpScheduled: NodeJS.Immediate | undefined;
+  #lastPumpMs: number;
   #closed = false;
 
   constructor(opts: SqsSinkOptions) {
     this.#o = {
-      maxInFlightBatches: DEFAULT_MAX_IN_FLIGHT_BATCHES,
-      memoryLimit: 10_000,
-      memoryLimitBytes: 16 * 1024 * 1024,
       maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
       maxBatchBytes: SQS_MAX_MESSAGE_BYTES,
       requestTimeoutMs: 10_000,
@@ -169,21 +155,70 @@ export class SqsSink implements EventSink {
     };
     this.fifo = opts.fifo ?? opts.queueUrl.endsWith(".fifo");
     this.#now = opts.now ?? Date.now;
-    this.#log = opts.logger ?? SILENT;
+    this.#lastPumpMs = this.#now();
+    const fixed = opts.maxInFlightBatches;
+    this.#controller = new InflightController({
+      ...(opts.inFlight ??
+        (fixed !== undefined
+          ? { min: fixed, max: fixed }
+          : { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX })),
+      now: this.#now,
+    });
+    this.#log = opts.logger ?? SILENT_LOGGER;
     this.#metrics = opts.metrics ?? NO_METRICS;
     this.#backoff = new FullJitterBackoff(
       { baseMs: 100, capMs: 5_000, resetAfterStableMs: 5_000, ...opts.retry },
       opts.random,
       this.#now,
     );
-    this.#spool = new Spool(opts.spoolDir);
-    this.#spilling = this.#spool.unread() > 0;
-    if (this.#spilling) {
-      this.#log.info("replaying spool left by a previous run", {
-        code: "spool_replay",
-        entries: this.#spool.unread(),
-      });
-    }
+    this.#buffer = new EntryBuffer(opts.memoryLimit ?? 10_000, opts.memoryLimitBytes ?? 16 * 1024 * 1024);
+    this.#deadLetters = new DeadLetterPath(
+      opts.spoolDir,
+      this.#log,
+      this.#metrics,
+      this.#now,
+      opts.onDeadLetter,
+    );
+    this.#offloader = new Offloader({
+      s3: opts.s3,
+      bucket: opts.offloadBucket,
+      prefix: opts.offloadPrefix,
+      requestTimeoutMs: this.#o.requestTimeoutMs,
+      maxMessageBytes: this.#o.maxMessageBytes,
+    });
+    this.#handoff = new SpoolHandoff(
+      opts.spoolDir,
+      { maxSegmentLines: opts.spoolSegmentLines, onRemoved: opts.onSegmentRemoved, now: this.#now },
+      this.#log,
+    );
+    this.#schedulePump();
+  }
+
+  /** The spool, for the durable backlog that mirrors it. */
+  get spool(): Spool {
+    return this.#handoff.spool;
+  }
+
+  /** Connects the durable backlog: from now on a failing SQS makes memory go to the (mirrored) spool. */
+  attachDurableTier(tier: DurableTier): void {
+    this.#durable = tier;
+  }
+
+  /** While held, everything is spooled and nothing is sent (an adopted backlog must go first). */
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#handoff.markSpilling();
+    this.#schedulePump();
+  }
+
+  /** Segments were inserted in front of the spool: read them before anything newer. */
+  spoolChanged(): void {
+    this.#handoff.markSpilling();
     this.#schedulePump();
   }
 
@@ -191,7 +226,7 @@ export class SqsSink implements EventSink {
     try {
       const problem = invalidMessage(msg);
       if (problem) {
-        this.#deadLetter(msg, 0, { code: "invalid_message", message: problem });
+        this.#deadLetters.message(msg, 0, { code: "invalid_message", message: problem });
         return;
       }
       for (const part of this.#fitGap(msg)) this.#accept(this.#makeEntry(part, undefined));
@@ -201,7 +236,7 @@ export class SqsSink implements EventSink {
         code: "sink_submit_failed",
         error: errorCode(err),
       });
-      this.#deadLetter(msg, 0, {
+      this.#deadLetters.message(msg, 0, {
         code: "sink_submit_failed",
         message: String((err as Error)?.message ?? err),
       });
@@ -210,14 +245,73 @@ export class SqsSink implements EventSink {
   }
 
   depth(): number {
-    return this.#memoryCount + this.#spool.unread();
+    return this.#buffer.count() + this.#handoff.unread();
   }
 
   healthy(): boolean {
     return !this.#closed && !this.#failing;
   }
 
+  /** Process liveness of the sink: open, and its pump ran recently or has nothing to do. */
+  alive(maxIdleMs: number): boolean {
+    if (this.#closed) return false;
+    if (this.depth() === 0 || this.#pausedUntilMs > this.#now() || this.#held) return true;
+    return this.#now() - this.#lastPumpMs <= maxIdleMs;
+  }
+
+  /** Batches the sink may have in flight now (the adaptive window). */
+  inFlightLimit(): number {
+    return this.#controller.limit();
+  }
+
+  /** The backlog on disk: messages spooled and not yet read back, and the age of the oldest spooled one. */
+  spoolBacklog(): { messages: number; oldestAgeMs: number } {
+    const messages = this.#handoff.unread();
+    let oldest: number | undefined;
+    for (const s of this.#handoff.spool.segments()) {
+      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
+    }
+    const oldestAgeMs = messages > 0 && oldest !== undefined ? Math.max(0, this.#now() - oldest) : 0;
+    return { messages, oldestAgeMs };
+  }
+
+  /** Bytes in the spool (the backlog on disk). */
+  backlogBytes(): number {
+    return this.#handoff.spool.bytes();
+  }
+
+  /** Receive time of the oldest message not yet acknowledged by SQS (undefined when there is none). */
+  oldestUndeliveredMs(): number | undefined {
+    const mem = this.#buffer.oldestSubmittedAtMs();
+    let oldest = mem;
+    for (const s of this.#handoff.spool.segments()) {
+      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
+    }
+    return oldest;
+  }
+
+  /**
+   * Everything accepted before the returned time is acknowledged by SQS or stored durably: the oldest
+   * accepted message that would be lost with the task bounds it (now when there is none). Without a
+   * durable tier the spool counts as durable (a persistent local disk).
+   */
+  durableThroughMs(): number {
+    const now = this.#now();
+    const tier = this.#durable;
+    const mem = this.#buffer.oldestSubmittedAtMs(
+      (e) => e.segment === undefined || (tier !== undefined && !tier.isDurable(e.segment)),
+    );
+    const pending = tier?.oldestPendingMs();
+    return Math.min(now, mem ?? now, pending ?? now);
+  }
+
+  /** Since when new events are refused because the backlog is at its bound (undefined: not now). */
+  overflowingSinceMs(): number | undefined {
+    return this.#overflowingSinceMs;
+  }
+
   async drain(deadlineMs: number): Promise<{ drained: boolean; remaining: number }> {
+    this.release();
     this.#schedulePump();
     if (this.depth() > 0 && !this.#closed) {
       await new Promise<void>((resolve) => {
@@ -242,21 +336,9 @@ export class SqsSink implements EventSink {
     this.#pauseTimer = undefined;
     this.#pumpScheduled = undefined;
     await Promise.allSettled([...this.#inFlight]);
-    const undelivered = [...this.#lanes.values()].flatMap((l) => l.entries).sort((a, b) => a.seq - b.seq);
-    try {
-      this.#spool.persistHead(undelivered.map((e) => e.sqs.fields.MessageBody));
-      this.#lanes.clear();
-      this.#ready.clear();
-      this.#memoryCount = 0;
-      this.#memoryBytes = 0;
-    } catch (err) {
-      this.#log.error("could not persist undelivered messages to the spool", {
-        code: "spool_write_failed",
-        error: errorCode(err),
-        entries: undelivered.length,
-      });
-    }
-    this.#spool.close();
+    const undelivered = this.#buffer.takeAll();
+    this.#handoff.persist(undelivered);
+    this.#handoff.close();
     if (undelivered.length > 0) {
       this.#log.warn("sink closed with undelivered messages kept in the spool", {
         code: "sink_closed_undelivered",
@@ -273,7 +355,7 @@ export class SqsSink implements EventSink {
     const sqs = toSqsEntry(msg, { id: "0", fifo: this.fifo, body: body ?? messageBody(msg) });
     const laneKey = this.fifo
       ? sqs.fields.MessageGroupId!
-      : `lane-${this.#laneRobin++ % this.#o.maxInFlightBatches}`;
+      : `lane-${this.#laneRobin++ % this.#controller.max}`;
     return {
       seq,
       kind: msg.kind,
@@ -296,79 +378,42 @@ export class SqsSink implements EventSink {
     return [...this.#fitGap(part(msg.topics.slice(0, half))), ...this.#fitGap(part(msg.topics.slice(half)))];
   }
 
-  #memoryFull(): boolean {
-    return this.#memoryCount >= this.#o.memoryLimit || this.#memoryBytes >= this.#o.memoryLimitBytes;
-  }
-
   #accept(entry: Entry): void {
-    const mustSpill = this.#closed || this.#spilling || this.#failing || this.#memoryFull();
+    const mustSpill =
+      this.#closed || this.#held || this.#handoff.spilling() || this.#failing || this.#buffer.full();
     if (mustSpill) {
-      try {
-        this.#spool.append(entry.sqs.fields.MessageBody);
-        if (!this.#spilling && !this.#closed) {
-          this.#log.warn("spilling to the spool", {
-            code: "spool_spill",
-            reason: this.#failing ? "sqs_failing" : "memory_full",
-          });
-        }
-        this.#spilling = true;
+      if (this.#overBound(entry)) return;
+      const reason = this.#failing ? "sqs_failing" : this.#held ? "adopting_backlog" : "memory_full";
+      if (this.#handoff.spill(entry.sqs.fields.MessageBody, entry.submittedAtMs, reason, this.#closed)) {
         this.#gauges();
         return;
-      } catch (err) {
-        // Disk trouble: keep it in memory over the limit rather than lose it.
-        this.#log.error("spool write failed; keeping the message in memory", {
-          code: "spool_write_failed",
-          error: errorCode(err),
-        });
       }
+      // Disk trouble: keep it in memory over the limit rather than lose it.
     }
-    this.#enqueue(entry);
+    this.#buffer.add(entry);
   }
 
-  #enqueue(entry: Entry): void {
-    let lane = this.#lanes.get(entry.laneKey);
-    if (!lane) {
-      lane = { key: entry.laneKey, entries: [], busy: false };
-      this.#lanes.set(entry.laneKey, lane);
-    }
-    lane.entries.push(entry);
-    this.#memoryCount++;
-    this.#memoryBytes += entry.sqs.sizeBytes + ENTRY_OVERHEAD_BYTES;
-    if (!lane.busy) this.#ready.add(lane.key);
-  }
-
-  /** Moves spooled lines into memory while there is room (and SQS works, or memory is empty: a probe). */
-  #refillFromSpool(): void {
-    if (this.#spool.unread() === 0) {
-      if (this.#spilling) {
-        this.#spool.sealTail();
-        this.#spilling = false;
+  /** True when the backlog is at its bound and `entry` (an event) is refused: the coverage gap covers it. */
+  #overBound(entry: Entry): boolean {
+    const max = this.#o.maxBacklogBytes;
+    if (max === undefined || entry.kind === "gap") return false;
+    if (this.#handoff.spool.bytes() < max) {
+      if (this.#overflowingSinceMs !== undefined) {
+        this.#log.info("backlog below its bound again; accepting events", { code: "backlog_overflow_ended" });
+        this.#overflowingSinceMs = undefined;
       }
-      return;
+      return false;
     }
-    if (this.#failing && this.#memoryCount > 0) return;
-    // A few lines at a time, so the byte bound is checked as they come (the spool reads ahead on its own).
-    while (!this.#memoryFull() && this.#spool.unread() > 0) {
-      const lines = this.#spool.read(Math.min(REFILL_STEP, this.#o.memoryLimit - this.#memoryCount));
-      if (lines.length === 0) break;
-      for (const { line, segment } of lines) {
-        const msg = parseSpooled(line);
-        if (!msg) {
-          this.#log.error("unreadable spool line dead-lettered", { code: "spool_line_invalid" });
-          this.#deadLetterRaw(line, {
-            code: "spool_line_invalid",
-            message: "spool line is not a queued message",
-          });
-          this.#spool.settle(segment);
-          continue;
-        }
-        this.#enqueue(this.#makeEntry(msg, segment, line));
-      }
+    if (this.#overflowingSinceMs === undefined) {
+      this.#overflowingSinceMs = entry.submittedAtMs;
+      this.#log.error("backlog at its bound: refusing new events, recorded as a coverage gap", {
+        code: "backlog_overflow",
+        alarm: true,
+        maxBacklogBytes: max,
+      });
     }
-    if (this.#spool.unread() === 0 && this.#spilling) {
-      this.#spool.sealTail();
-      this.#spilling = false;
-    }
+    this.#metrics.count("BacklogOverflow");
+    return true;
   }
 
   // ---- sending ------------------------------------------------------------------------------------
@@ -383,6 +428,9 @@ export class SqsSink implements EventSink {
 
   #pump(): void {
     if (this.#closed) return;
+    this.#lastPumpMs = this.#now();
+    if (this.#evictPending && this.#failing) this.#evictToSpool();
+    if (this.#held) return;
     const waitMs = this.#pausedUntilMs - this.#now();
     if (waitMs > 0) {
       if (!this.#pauseTimer) {
@@ -393,11 +441,24 @@ export class SqsSink implements EventSink {
       }
       return;
     }
-    this.#refillFromSpool();
-    while (this.#inFlightBatches < this.#o.maxInFlightBatches) {
-      const batch = this.#takeBatch();
+    this.#handoff.refill(
+      this.#buffer,
+      this.#failing,
+      (msg, segment, line) => this.#makeEntry(msg, segment, line),
+      (line) => {
+        this.#log.error("unreadable spool line dead-lettered", { code: "spool_line_invalid" });
+        this.#deadLetters.raw(line, {
+          code: "spool_line_invalid",
+          message: "spool line is not a queued message",
+        });
+      },
+    );
+    while (this.#inFlightBatches < this.#controller.limit()) {
+      const batch = this.#buffer.takeBatch(this.#o.maxBatchBytes, (lane, head) =>
+        this.#track(this.#offload(lane, head)),
+      );
       if (batch.length === 0) break;
-      this.#track(this.#sendBatch(batch));
+      this.#track(this.#send(batch));
     }
     this.#gauges();
     this.#notifyIfIdle();
@@ -411,228 +472,96 @@ export class SqsSink implements EventSink {
     });
   }
 
-  /** Next batch: ready lanes in order, each contributing its oldest entries that fit. */
-  #takeBatch(): Entry[] {
-    const batch: Entry[] = [];
-    let bytes = 0;
-    for (const key of this.#ready) {
-      if (batch.length >= 10) break;
-      const lane = this.#lanes.get(key)!;
-      const head = lane.entries[0];
-      if (!head) {
-        this.#ready.delete(key);
-        continue;
-      }
-      if (head.oversized) {
-        this.#ready.delete(key);
-        lane.busy = true;
-        this.#track(this.#offload(lane, head));
-        continue;
-      }
-      if (head.solo && batch.length > 0) continue;
-      let taken = 0;
-      for (const e of lane.entries) {
-        if (e.oversized || batch.length >= 10 || bytes + e.sqs.sizeBytes > this.#o.maxBatchBytes) break;
-        if (e.solo && batch.length > 0) break;
-        batch.push(e);
-        bytes += e.sqs.sizeBytes;
-        taken++;
-        if (e.solo) break;
-      }
-      if (taken > 0) {
-        lane.busy = true;
-        this.#ready.delete(key);
-      }
-      if (batch.length > 0 && batch[batch.length - 1]!.solo) break;
-    }
-    return batch;
-  }
-
-  async #sendBatch(batch: Entry[]): Promise<void> {
+  async #send(batch: Entry[]): Promise<void> {
     this.#inFlightBatches++;
-    let result: SendMessageBatchResult | undefined;
-    let failure: unknown;
+    const sentAtMs = this.#now();
+    let outcome: BatchOutcome;
     try {
-      result = await this.#o.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.#o.queueUrl,
-          Entries: batch.map((e, i) => ({ ...e.sqs.fields, Id: String(i) })),
-        }),
-        { abortSignal: AbortSignal.timeout(this.#o.requestTimeoutMs) },
+      outcome = await sendBatch(
+        { sqs: this.#o.sqs, queueUrl: this.#o.queueUrl, requestTimeoutMs: this.#o.requestTimeoutMs },
+        batch,
       );
-    } catch (err) {
-      failure = err;
     } finally {
       this.#inFlightBatches--;
     }
-    if (failure !== undefined || !result) {
-      this.#onBatchError(batch, failure);
-    } else {
-      this.#onBatchResult(batch, result);
-    }
-    this.#releaseLanes(batch);
-  }
-
-  #onBatchResult(batch: Entry[], result: SendMessageBatchResult): void {
-    const ok = new Set((result.Successful ?? []).map((s) => s.Id));
-    const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
-    let retry = false;
-    let retryCode = "";
-    const retried = new Set<string>();
-    batch.forEach((e, i) => {
-      const id = String(i);
-      if (ok.has(id)) {
-        if (retried.has(e.laneKey)) {
-          this.#log.warn("a later entry of a group was accepted before an earlier one being retried", {
-            code: "order_bent",
-            group: e.laneKey,
-          });
-        }
-        this.#delivered(e);
-        return;
-      }
-      const f = failed.get(id);
-      const verdict = f ? classifyFailedEntry(f) : { action: "retry" as const, code: "MissingFromResult" };
-      if (verdict.action === "reject") {
-        this.#removeEntry(e);
-        this.#deadLetter(
-          entryMessage(e),
-          e.sqs.sizeBytes,
-          { code: verdict.code, message: f?.Message ?? verdict.code },
-          e,
-        );
-      } else {
-        retry = true;
-        retryCode = verdict.code;
-        retried.add(e.laneKey);
-      }
+    this.#controller.record({
+      outcome:
+        outcome.retryCode === undefined || outcome.split
+          ? "ok"
+          : THROTTLED.test(outcome.retryCode)
+            ? "throttled"
+            : "failed",
+      latencyMs: this.#now() - sentAtMs,
+      inFlight: this.#inFlightBatches + 1,
     });
-    if (retry) {
-      this.#failed("entries_failed", retryCode);
-    } else {
-      this.#succeeded();
-    }
+    this.#apply(outcome);
+    this.#buffer.release(batch);
+    if (this.#failing) this.#evictPending = true;
+    this.#notifyIfIdle();
   }
 
-  #onBatchError(batch: Entry[], err: unknown): void {
-    const { action, code } = classifyBatchError(err);
-    if ((action === "split" || action === "reject") && batch.length > 1) {
+  #apply(outcome: BatchOutcome): void {
+    for (const group of outcome.orderBentGroups) {
+      this.#log.warn("a later entry of a group was accepted before an earlier one being retried", {
+        code: "order_bent",
+        group,
+      });
+    }
+    for (const e of outcome.delivered) this.#delivered(e);
+    for (const { entry, error } of outcome.rejected) this.#reject(entry, error);
+    if (outcome.split) {
       this.#log.warn("batch rejected as a whole; sending its entries one by one", {
         code: "batch_split",
-        error: code,
+        error: outcome.retryCode,
       });
-      for (const e of batch) e.solo = true;
       return;
     }
-    if (action === "split" || action === "reject") {
-      const e = batch[0]!;
-      this.#removeEntry(e);
-      this.#deadLetter(entryMessage(e), e.sqs.sizeBytes, { code, message: messageOf(err) }, e);
-      return;
-    }
-    this.#failed("batch_failed", code);
+    if (outcome.retryCode !== undefined) this.#failed(outcome.retryWhat ?? "batch_failed", outcome.retryCode);
+    else if (outcome.delivered.length > 0 || outcome.rejected.length > 0) this.#succeeded();
   }
 
   async #offload(lane: Lane, entry: Entry): Promise<void> {
-    const msg = entryMessage(entry);
     try {
-      if (msg.kind !== "event" || !this.#o.s3 || !this.#o.offloadBucket) {
-        this.#removeEntry(entry);
-        this.#deadLetter(
-          msg,
-          entry.sqs.sizeBytes,
-          {
-            code: "event_too_large",
-            message: `message of ${entry.sqs.sizeBytes} bytes exceeds the SQS limit of ${this.#o.maxMessageBytes} bytes and no offload bucket is configured`,
-          },
-          entry,
-        );
+      const msg = JSON.parse(entry.sqs.fields.MessageBody) as QueuedMessage;
+      const outcome = await this.#offloader.offload(msg, entry.sqs.sizeBytes, entry.seq);
+      if (outcome.kind === "reject") {
+        this.#reject(entry, outcome.error);
         return;
       }
-      const objectKey = this.#objectKey(msg, entry);
-      const body = JSON.stringify(msg);
-      try {
-        await this.#o.s3.send(
-          new PutObjectCommand({
-            Bucket: this.#o.offloadBucket,
-            Key: objectKey,
-            Body: body,
-            ContentType: "application/json",
-          }),
-          { abortSignal: AbortSignal.timeout(this.#o.requestTimeoutMs) },
-        );
-      } catch (err) {
-        this.#failed("offload_failed", errorCode(err));
+      if (outcome.kind === "retry") {
+        this.#failed("offload_failed", outcome.code);
         return;
       }
-      const pointer = pointerMessage(msg, {
-        bucket: this.#o.offloadBucket,
-        objectKey,
-        sizeBytes: Buffer.byteLength(body, "utf8"),
-      });
       this.#log.info("oversized event stored in S3; pointer queued", {
         code: "event_offloaded",
-        key: msg.key,
+        key: outcome.pointer.key,
         sizeBytes: entry.sqs.sizeBytes,
       });
-      const replacement = this.#makeEntry(pointer, entry.segment, undefined);
+      const replacement = this.#makeEntry(outcome.pointer, entry.segment, undefined);
       replacement.seq = entry.seq;
       replacement.laneKey = entry.laneKey;
       replacement.submittedAtMs = entry.submittedAtMs;
-      const i = lane.entries.indexOf(entry);
-      if (i >= 0) {
-        lane.entries[i] = replacement;
-        this.#memoryBytes += replacement.sqs.sizeBytes - entry.sqs.sizeBytes;
-      }
+      this.#buffer.replace(entry, replacement);
     } finally {
-      lane.busy = false;
-      this.#laneSettled(lane);
+      this.#buffer.settle(lane);
     }
-  }
-
-  #objectKey(msg: QueuedEventMessage, entry: Entry): string {
-    const day = msg.receivedAt.slice(0, 10);
-    const prefix = (this.#o.offloadPrefix ?? "tokenstream/oversized").replace(/\/+$/, "");
-    return `${prefix}/${day}/${msg.key || `seq-${entry.seq}`}.json`;
   }
 
   // ---- bookkeeping --------------------------------------------------------------------------------
 
   #delivered(e: Entry): void {
-    this.#removeEntry(e);
+    this.#remove(e);
     if (e.kind !== "gap") this.#metrics.count("EventsOut");
     this.#metrics.timing("SinkLatencyMs", this.#now() - e.submittedAtMs);
   }
 
-  #removeEntry(e: Entry): void {
-    const lane = this.#lanes.get(e.laneKey);
-    if (!lane) return;
-    const i = lane.entries.indexOf(e);
-    if (i < 0) return;
-    lane.entries.splice(i, 1);
-    this.#memoryCount--;
-    this.#memoryBytes -= e.sqs.sizeBytes + ENTRY_OVERHEAD_BYTES;
-    if (e.segment !== undefined) this.#spool.settle(e.segment);
+  #reject(e: Entry, error: DeadLetterError): void {
+    this.#remove(e);
+    this.#deadLetters.message(JSON.parse(e.sqs.fields.MessageBody) as QueuedMessage, e.sqs.sizeBytes, error);
   }
 
-  #releaseLanes(batch: Entry[]): void {
-    for (const key of new Set(batch.map((e) => e.laneKey))) {
-      const lane = this.#lanes.get(key);
-      if (!lane) continue;
-      lane.busy = false;
-      this.#laneSettled(lane);
-    }
-    this.#notifyIfIdle();
-  }
-
-  #laneSettled(lane: Lane): void {
-    if (lane.busy) return;
-    if (lane.entries.length === 0) {
-      this.#lanes.delete(lane.key);
-      this.#ready.delete(lane.key);
-    } else {
-      this.#ready.add(lane.key);
-    }
+  #remove(e: Entry): void {
+    if (this.#buffer.remove(e)) this.#handoff.settle(e.segment);
   }
 
   #failed(what: string, code: string): void {
@@ -647,6 +576,22 @@ export class SqsSink implements EventSink {
       this.#log.debug("SQS delivery still failing", { code: what, error: code, delayMs: delay });
     }
     this.#failing = true;
+    this.#evictPending = true;
+  }
+
+  /**
+   * Durable backlog: while SQS fails, what waits in memory and exists nowhere durable is written (with
+   * everything else idle in memory, to keep the order) in front of the mirrored spool.
+   */
+  #evictToSpool(): void {
+    this.#evictPending = false;
+    const tier = this.#durable;
+    if (!tier) return;
+    if (!this.#buffer.hasIdle((e) => e.segment === undefined || !tier.isDurable(e.segment))) return;
+    const idle = this.#buffer.takeIdle();
+    if (idle.length === 0) return;
+    if (this.#handoff.persist(idle)) return;
+    for (const e of idle) this.#buffer.add(e); // disk trouble: keep them in memory rather than lose them
   }
 
   #succeeded(): void {
@@ -654,50 +599,6 @@ export class SqsSink implements EventSink {
       this.#failing = false;
       this.#backoff.connected();
       this.#log.info("SQS delivery recovered", { code: "sqs_recovered", depth: this.depth() });
-    }
-  }
-
-  #deadLetter(msg: QueuedMessage, sizeBytes: number, error: DeadLetterError, _entry?: Entry): void {
-    this.#metrics.count("DeadLettered");
-    const m = (msg ?? {}) as unknown as Partial<Record<string, unknown>>;
-    const event = m.event as { topicName?: unknown } | undefined;
-    this.#log.error("message routed to the dead-letter path", {
-      code: error.code,
-      kind: m.kind,
-      key: m.key,
-      topic: event?.topicName ?? m.topicName,
-      sizeBytes,
-      reason: error.message,
-    });
-    let body: string;
-    try {
-      body = messageBody(msg);
-    } catch {
-      body = JSON.stringify({ unserializable: true, kind: String(m.kind) });
-    }
-    this.#deadLetterRaw(body, error);
-    try {
-      this.#o.onDeadLetter?.({ message: msg, sizeBytes }, error);
-    } catch (err) {
-      this.#log.error("onDeadLetter callback threw", {
-        code: "dead_letter_callback_failed",
-        error: errorCode(err),
-      });
-    }
-  }
-
-  /** The dead-letter file keeps the whole message for an operator: nothing rejected is lost. */
-  #deadLetterRaw(body: string, error: DeadLetterError): void {
-    try {
-      appendFileSync(
-        join(this.#o.spoolDir, DEAD_LETTER_FILE),
-        `{"at":${JSON.stringify(new Date(this.#now()).toISOString())},"code":${JSON.stringify(error.code)},"message":${body}}\n`,
-      );
-    } catch (err) {
-      this.#log.error("could not write the dead-letter file", {
-        code: "dead_letter_write_failed",
-        error: errorCode(err),
-      });
     }
   }
 
@@ -710,46 +611,4 @@ export class SqsSink implements EventSink {
       for (const done of [...this.#drainWaiters]) done();
     }
   }
-}
-
-/** Why `msg` is not a QueuedMessage the sink can deliver, or undefined if it is one. */
-export function invalidMessage(msg: unknown): string | undefined {
-  if (!msg || typeof msg !== "object") return "message is not an object";
-  const m = msg as Record<string, unknown>;
-  if (typeof m.kind !== "string" || !MESSAGE_KINDS.has(m.kind)) return "unknown message kind";
-  switch (m.kind) {
-    case "event": {
-      const event = m.event as Record<string, unknown> | undefined;
-      if (typeof m.key !== "string" || m.key.length === 0) return "event without key";
-      if (!event || typeof event !== "object" || typeof event.topicName !== "string")
-        return "event without topicName";
-      return undefined;
-    }
-    case "event-pointer":
-      return typeof m.key === "string" && typeof m.topicName === "string" && typeof m.objectKey === "string"
-        ? undefined
-        : "pointer without key, topicName or objectKey";
-    default:
-      return Array.isArray(m.topics) && typeof m.start === "string" && typeof m.end === "string"
-        ? undefined
-        : "gap without topics, start or end";
-  }
-}
-
-/** The message an entry carries, parsed back from its body (only on rare paths: offload, dead letter). */
-function entryMessage(e: Entry): QueuedMessage {
-  return JSON.parse(e.sqs.fields.MessageBody) as QueuedMessage;
-}
-
-function parseSpooled(line: string): QueuedMessage | undefined {
-  try {
-    const v = JSON.parse(line) as unknown;
-    return invalidMessage(v) === undefined ? (v as QueuedMessage) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -20,6 +20,12 @@ export interface WorkerStats {
   /** Sink messages accepted but not yet acknowledged. */
   bufferDepth: number;
   sinkHealthy: boolean;
+  /** Messages waiting in the spool on disk: input exceeds what SQS takes, or SQS fails (set by app.ts). */
+  backlogMessages?: number;
+  /** Age of the oldest spooled message, 0 when the spool is empty. */
+  backlogAgeMs?: number;
+  /** SendMessageBatch calls the sink may have in flight now (its adaptive window). */
+  sinkInFlightLimit?: number;
 }
 
 export function emptyStats(): WorkerStats {

@@ -15,6 +15,17 @@ describe("health endpoints", () => {
     const get = (path: string) => fetch(`http://127.0.0.1:${server?.port}${path}`);
     expect((await get("/healthz")).status).toBe(200);
     expect((await get("/livez")).status).toBe(200);
+    // Input above what SQS takes: a backlog on the spool is reported, the task stays in service.
+    stats = { ...stats, backlogMessages: 1_200, backlogAgeMs: 4_000 };
+    const degraded = await get("/healthz");
+    expect(degraded.status).toBe(200);
+    expect(await degraded.json()).toMatchObject({
+      status: "degraded",
+      backlogMessages: 1_200,
+      backlogAgeMs: 4_000,
+    });
+    stats = { ...stats, backlogMessages: 0, backlogAgeMs: 0 };
+    expect(await (await get("/healthz")).json()).toMatchObject({ status: "ok" });
     stats = { ...stats, sinkHealthy: false, bufferDepth: 500 };
     const down = await get("/healthz");
     expect(down.status).toBe(503);

@@ -1,0 +1,90 @@
+/**
+ * One SendMessageBatch call and what it means for each entry: delivered, rejected for good (dead-letter
+ * path), or to be retried. A batch rejected as a whole is split: its entries are then sent one by one.
+ */
+import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } from "@aws-sdk/client-sqs";
+import type { Entry } from "./entry-buffer.ts";
+import { classifyBatchError, classifyFailedEntry } from "./send-errors.ts";
+import type { DeadLetterError } from "./sink-ports.ts";
+
+export interface BatchOutcome {
+  delivered: Entry[];
+  rejected: { entry: Entry; error: DeadLetterError }[];
+  /** Error code when some entries (or the whole call) must be retried after a backoff. */
+  retryCode?: string;
+  /** "entries_failed" (some entries in Failed[]) or "batch_failed" (the call failed). */
+  retryWhat?: string;
+  /** Entries now marked solo after a whole-batch rejection (nothing to back off for). */
+  split: boolean;
+  /** Groups in which a later entry was accepted while an earlier one is retried (order may bend). */
+  orderBentGroups: string[];
+}
+
+export interface BatchTarget {
+  sqs: SQSClient;
+  queueUrl: string;
+  requestTimeoutMs: number;
+}
+
+export async function sendBatch(target: BatchTarget, batch: Entry[]): Promise<BatchOutcome> {
+  let result: SendMessageBatchResult;
+  try {
+    result = await target.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: target.queueUrl,
+        Entries: batch.map((e, i) => ({ ...e.sqs.fields, Id: String(i) })),
+      }),
+      { abortSignal: AbortSignal.timeout(target.requestTimeoutMs) },
+    );
+  } catch (err) {
+    return batchError(batch, err);
+  }
+  return batchResult(batch, result);
+}
+
+export function batchResult(batch: Entry[], result: SendMessageBatchResult): BatchOutcome {
+  const out: BatchOutcome = { delivered: [], rejected: [], split: false, orderBentGroups: [] };
+  const ok = new Set((result.Successful ?? []).map((s) => s.Id));
+  const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
+  const retried = new Set<string>();
+  batch.forEach((e, i) => {
+    const id = String(i);
+    if (ok.has(id)) {
+      if (retried.has(e.laneKey)) out.orderBentGroups.push(e.laneKey);
+      out.delivered.push(e);
+      return;
+    }
+    const f = failed.get(id);
+    const verdict = f ? classifyFailedEntry(f) : { action: "retry" as const, code: "MissingFromResult" };
+    if (verdict.action === "reject") {
+      out.rejected.push({ entry: e, error: { code: verdict.code, message: f?.Message ?? verdict.code } });
+    } else {
+      out.retryCode = verdict.code;
+      out.retryWhat = "entries_failed";
+      retried.add(e.laneKey);
+    }
+  });
+  return out;
+}
+
+export function batchError(batch: Entry[], err: unknown): BatchOutcome {
+  const out: BatchOutcome = { delivered: [], rejected: [], split: false, orderBentGroups: [] };
+  const { action, code } = classifyBatchError(err);
+  if ((action === "split" || action === "reject") && batch.length > 1) {
+    for (const e of batch) e.solo = true;
+    out.split = true;
+    out.retryCode = code;
+    return out;
+  }
+  if (action === "split" || action === "reject") {
+    out.rejected.push({ entry: batch[0]!, error: { code, message: messageOf(err) } });
+    return out;
+  }
+  out.retryCode = code;
+  out.retryWhat = "batch_failed";
+  return out;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

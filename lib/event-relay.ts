@@ -33,6 +33,9 @@ import { REPO_ROOT } from "./paths.ts";
 import { ShardService } from "./shard-service.ts";
 import type { TokenBroker } from "./token-broker.ts";
 
+/** SQS MaximumMessageSize of the event queue and its DLQ: 1 MiB, the SQS maximum since 2025. */
+export const QUEUE_MAX_MESSAGE_BYTES = 1_048_576;
+
 export const HEALTH_PORT = 8080;
 /** The `node` user of the worker image (worker/Dockerfile `USER node`), as uid:gid: never root. */
 export const CONTAINER_USER = "1000:1000";
@@ -141,7 +144,7 @@ export interface EventRelayProps {
    */
   readonly visibilityTimeout?: Duration;
   /**
-   * Lifetime of an offloaded (> 256 KiB) event in S3; keep it at least the queue retention.
+   * Lifetime of an offloaded (> 1 MiB) event in S3; keep it at least the queue retention.
    * @default Duration.days(14)
    */
   readonly offloadRetention?: Duration;
@@ -214,6 +217,8 @@ export class EventRelay extends Construct {
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       fifo: true,
+      // As large as the queue's, so every message can be redriven here.
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: this.key,
       enforceSSL: true,
@@ -222,6 +227,8 @@ export class EventRelay extends Construct {
     });
     this.queue = new Queue(this, "Queue", {
       fifo: true,
+      // Set explicitly: the worker sends events up to this size inline (worker/sink SQS_MAX_MESSAGE_BYTES).
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       // Per-topic message groups with high-throughput FIFO: groups do not throttle each other.
       ...((props.highThroughput ?? true)
         ? {

@@ -24,6 +24,8 @@ export interface BrokerTokenResponse {
 export interface BrokerRefreshRequest {
   profile: string;
   rejectedFingerprint: string;
+  /** Token lane (0 when absent): redundant sessions hold tokens of different lanes. */
+  lane?: number;
 }
 
 /** Every broker 4xx/5xx body. `code` is stable and documented; `message` never carries a secret. */
@@ -98,8 +100,18 @@ export interface AuditRecord {
 /** What the worker writes to SQS for each distinct event. */
 export interface QueuedEventMessage {
   kind: "event";
-  /** De-duplication key: SHA-256 hex of topicName + canonical eventBody + CorrelationId + per-session ordinal. */
+  /**
+   * Unique per emitted event (content hash prefix + worker instance + emission sequence): the FIFO
+   * MessageDeduplicationId, so SQS never merges two distinct events, and a resend of this message is merged.
+   */
   key: string;
+  /** SHA-256 hex of topicName + canonical eventBody + CorrelationId: equal for events with identical content. */
+  contentKey?: string;
+  /**
+   * Set when the worker could not tell whether this is a copy of an event it already delivered (it delivers
+   * rather than risk dropping a distinct event); consumers that must not see duplicates check contentKey.
+   */
+  possibleDuplicate?: true;
   receivedAt: string;
   event: NotificationEnvelope;
 }
@@ -114,6 +126,8 @@ export const OFFLOAD_OBJECT_PREFIX = "tokenstream/oversized";
 export interface QueuedEventPointerMessage {
   kind: "event-pointer";
   key: string;
+  contentKey?: string;
+  possibleDuplicate?: true;
   receivedAt: string;
   topicName: string;
   bucket: string;

@@ -2,6 +2,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HEALTH_CHECK_COMMAND } from "../../lib/event-relay.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
+import { SQS_MAX_MESSAGE_BYTES } from "../../worker/sink/sqs-sink.ts";
 import { INVOKER_ROLE, PROFILE_ARN_SECRET, PROFILE_KMS_KEY, testApp, testConfig } from "./helpers.ts";
 
 type Json = Record<string, unknown>;
@@ -268,6 +269,10 @@ describe("event relay", () => {
     expect(mentions((queue.RedrivePolicy as Json).deadLetterTargetArn, dlqId)).toBe(true);
     expect(queue.MessageRetentionPeriod).toBe(4 * 86_400);
     expect(dlq.MessageRetentionPeriod).toBe(14 * 86_400);
+    // 1 MiB set explicitly, the size up to which the worker sends an event inline.
+    expect(queue.MaximumMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(dlq.MaximumMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(SQS_MAX_MESSAGE_BYTES).toBe(1_048_576);
   });
 
   it("denies non-TLS access to every queue, bucket and topic", () => {

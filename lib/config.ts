@@ -6,6 +6,12 @@
  */
 
 import {
+  parseAllowedPrincipals,
+  parseSecuritySettings,
+  SECURITY_CONFIG_KEYS,
+  type SecuritySettings,
+} from "./config-security.ts";
+import {
   fargateSizeProblem,
   MAX_CHANNELS_PER_CLIENT,
   MAX_TOPICS_PER_CHANNEL,
@@ -37,6 +43,8 @@ export interface ProfileConfig {
   credentialsSecretName?: string;
   /** ARN of the customer-managed KMS key that encrypts the credentials secret, if not the AWS managed key. */
   credentialsKmsKeyArn?: string;
+  /** Principals (ARNs or patterns) allowed this profile's token; the worker's role always gets its own profile. */
+  allowedPrincipals?: string[];
 }
 
 /** Resolved profile: login URL derived, exactly one secret reference. */
@@ -46,10 +54,11 @@ export interface ResolvedProfile {
   genesysEnv?: string;
   credentialsSecret: { arn: string } | { name: string };
   credentialsKmsKeyArn?: string;
+  allowedPrincipals: string[];
 }
 
 /** Fully validated, defaulted configuration. */
-export interface TokenstreamConfig {
+export interface TokenstreamConfig extends SecuritySettings {
   stackName: string;
   account?: string;
   region?: string;
@@ -125,6 +134,8 @@ export const MAX_PROFILES_ENV_BYTES = 3_200;
 
 /** Longest token-cache secret ARN CloudFormation generates (partition, region, account, name, suffix). */
 const TOKEN_SECRET_ARN_ESTIMATE = "x".repeat(140);
+/** Longest worker task role ARN CloudFormation generates (a role name is at most 64 characters). */
+const WORKER_ROLE_ARN_ESTIMATE = "x".repeat(110);
 
 /** Size of the broker's `PROFILES` JSON for these profiles, with a worst-case token-cache secret ARN each. */
 function brokerProfilesEnvBytes(profiles: readonly ResolvedProfile[]): number {
@@ -133,6 +144,8 @@ function brokerProfilesEnvBytes(profiles: readonly ResolvedProfile[]): number {
     loginUrl: p.loginUrl,
     credentialsSecretArn: "arn" in p.credentialsSecret ? p.credentialsSecret.arn : p.credentialsSecret.name,
     tokenSecretArn: TOKEN_SECRET_ARN_ESTIMATE,
+    // The worker's task role is added to its own profile by the stack.
+    allowedPrincipals: [...p.allowedPrincipals, WORKER_ROLE_ARN_ESTIMATE],
   }));
   return Buffer.byteLength(JSON.stringify(entries), "utf8");
 }
@@ -170,6 +183,7 @@ export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "brokerReservedConcurrency",
   "refreshAtFraction",
   "minValidityFraction",
+  ...SECURITY_CONFIG_KEYS,
 ]);
 /** Every key of one `profiles[]` entry. */
 export const PROFILE_CONFIG_KEYS: ReadonlySet<string> = new Set([
@@ -179,6 +193,7 @@ export const PROFILE_CONFIG_KEYS: ReadonlySet<string> = new Set([
   "credentialsSecretArn",
   "credentialsSecretName",
   "credentialsKmsKeyArn",
+  "allowedPrincipals",
 ]);
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -291,6 +306,7 @@ function parseProfile(problems: string[], raw: unknown, index: number): Resolved
     problems.push(`${where}: one of credentialsSecretArn or credentialsSecretName is required`);
   }
   const kmsKeyArn = r.string("credentialsKmsKeyArn", KMS_KEY_ARN, "a KMS key ARN");
+  const allowedPrincipals = parseAllowedPrincipals(raw.allowedPrincipals, where, problems);
   const resolvedLogin = loginUrl ?? (genesysEnv ? `https://login.${genesysEnv}` : undefined);
   const secret = secretArn ? { arn: secretArn } : secretName ? { name: secretName } : undefined;
   if (!name || !resolvedLogin || !secret) return undefined;
@@ -300,6 +316,7 @@ function parseProfile(problems: string[], raw: unknown, index: number): Resolved
     ...(genesysEnv ? { genesysEnv } : {}),
     credentialsSecret: secret,
     ...(kmsKeyArn ? { credentialsKmsKeyArn: kmsKeyArn } : {}),
+    allowedPrincipals,
   };
 }
 
@@ -545,6 +562,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Tok
     );
   }
   const brokerReservedConcurrency = r.integer("brokerReservedConcurrency", 1, 1000);
+  const security = parseSecuritySettings(raw, problems);
 
   const refreshAtFraction = r.fraction("refreshAtFraction") ?? 0.75;
   const minValidityFraction = r.fraction("minValidityFraction") ?? 0.25;
@@ -584,5 +602,6 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Tok
     ...(brokerReservedConcurrency !== undefined ? { brokerReservedConcurrency } : {}),
     refreshAtFraction,
     minValidityFraction,
+    ...security,
   };
 }

@@ -3,7 +3,10 @@ import type { Metric, MetricOptions } from "aws-cdk-lib/aws-cloudwatch";
 import {
   FlowLogDestination,
   FlowLogTrafficType,
+  GatewayVpcEndpointAwsService,
   type IVpc,
+  Peer,
+  Port,
   SecurityGroup,
   SubnetType,
   Vpc,
@@ -22,6 +25,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { OFFLOAD_OBJECT_PREFIX } from "../shared/contracts.ts";
 import type { ResolvedShard, SourceKind } from "./config.ts";
 import { METRICS_NAMESPACE, WORKER_SERVICE_NAME, type WorkerMetricName, workerMetric } from "./metrics.ts";
 import { acknowledge, nagRef } from "./nag.ts";
@@ -29,7 +33,12 @@ import { REPO_ROOT } from "./paths.ts";
 import { ShardService } from "./shard-service.ts";
 import type { TokenBroker } from "./token-broker.ts";
 
+/** SQS MaximumMessageSize of the event queue and its DLQ: 1 MiB, the SQS maximum since 2025. */
+export const QUEUE_MAX_MESSAGE_BYTES = 1_048_576;
+
 export const HEALTH_PORT = 8080;
+/** The `node` user of the worker image (worker/Dockerfile `USER node`), as uid:gid: never root. */
+export const CONTAINER_USER = "1000:1000";
 export const SPOOL_DIR = "/var/spool/tokenstream";
 /** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */
 export const STOP_TIMEOUT = Duration.seconds(120);
@@ -102,8 +111,10 @@ export interface EventRelayProps {
   readonly genericTokenIn?: "query" | "header";
   /**
    * An existing VPC with private subnets that reach the internet (NAT). Its subnets of type
-   * PRIVATE_WITH_EGRESS host the tasks.
-   * @default - a new VPC over 2 AZs: public subnets with NAT gateways, private subnets for the tasks, flow logs
+   * PRIVATE_WITH_EGRESS host the tasks. Its default security group, public IP mapping and endpoints are the
+   * owner's to configure.
+   * @default - a new VPC over 2 AZs: public subnets (no public IP mapping) with NAT gateways, private subnets
+   * for the tasks, an S3 gateway endpoint, a default security group without rules, flow logs
    */
   readonly vpc?: IVpc;
   /**
@@ -138,12 +149,12 @@ export interface EventRelayProps {
    */
   readonly visibilityTimeout?: Duration;
   /**
-   * Lifetime of an offloaded (> 256 KiB) event in S3; keep it at least the queue retention.
+   * Lifetime of an offloaded (> 1 MiB) event in S3; keep it at least the queue retention.
    * @default Duration.days(14)
    */
   readonly offloadRetention?: Duration;
   /**
-   * Worker log retention (also the VPC flow logs' retention).
+   * Worker log retention (also the VPC flow logs' retention); both log groups are retained with the stack.
    * @default RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: RetentionDays;
@@ -211,6 +222,8 @@ export class EventRelay extends Construct {
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       fifo: true,
+      // As large as the queue's, so every message can be redriven here.
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: this.key,
       enforceSSL: true,
@@ -219,6 +232,8 @@ export class EventRelay extends Construct {
     });
     this.queue = new Queue(this, "Queue", {
       fifo: true,
+      // Set explicitly: the worker sends events up to this size inline (worker/sink SQS_MAX_MESSAGE_BYTES).
+      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
       // Per-topic message groups with high-throughput FIFO: groups do not throttle each other.
       ...((props.highThroughput ?? true)
         ? {
@@ -280,7 +295,7 @@ export class EventRelay extends Construct {
 
     this.logGroup = new LogGroup(this, "LogGroup", {
       retention: logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     if (props.shards.length === 0) throw new Error("EventRelay: at least one shard");
@@ -313,11 +328,13 @@ export class EventRelay extends Construct {
       exclude: IMAGE_CONTEXT_EXCLUDES,
     });
 
+    // DNS (the VPC resolver) and time sync (169.254.169.123) are not subject to security groups.
     const securityGroup = new SecurityGroup(this, "SecurityGroup", {
       vpc: this.vpc,
       description: "tokenstream worker: no inbound traffic; outbound HTTPS to Genesys Cloud and AWS APIs",
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), "HTTPS: Genesys Cloud, broker URL, AWS APIs");
 
     const single = props.shards.length === 1 && props.shards[0]!.name === "default";
     this.shardServices = props.shards.map((shard) => {
@@ -331,11 +348,14 @@ export class EventRelay extends Construct {
         readonlyRootFilesystem: props.readonlyRootFilesystem ?? true,
         spoolDir: SPOOL_DIR,
         stopTimeout: STOP_TIMEOUT,
+        user: CONTAINER_USER,
         healthCheckCommand: HEALTH_CHECK_COMMAND,
         healthCheckStartPeriod: HEALTH_CHECK_START_PERIOD,
         healthPort: HEALTH_PORT,
       });
       this.grantWorkerAccess(workers.taskDefinition, props.broker);
+      // The shard's own profile only: any other profile refuses its role (and audits the refusal).
+      props.broker.allowPrincipal(shard.profile, workers.taskDefinition.taskRole.roleArn);
       return workers;
     });
     this.taskDefinition = this.shardServices[0]!.taskDefinition;
@@ -362,7 +382,7 @@ export class EventRelay extends Construct {
       new PolicyStatement({
         sid: "OffloadLargeEvents",
         actions: ["s3:PutObject"],
-        resources: [this.offloadBucket.arnForObjects("*")],
+        resources: [this.offloadBucket.arnForObjects(`${OFFLOAD_OBJECT_PREFIX}/*`)],
       }),
     );
     taskRole.addToPrincipalPolicy(
@@ -370,14 +390,22 @@ export class EventRelay extends Construct {
         sid: "RelayKey",
         actions: ["kms:GenerateDataKey", "kms:Decrypt"],
         resources: [this.key.keyArn],
+        // Only through the queue and the offload bucket, never a direct KMS call.
+        conditions: {
+          StringEquals: {
+            "kms:ViaService": ["sqs", "s3"].map(
+              (s) => `${s}.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`,
+            ),
+          },
+        },
       }),
     );
     const policy = taskDefinition.node.tryFindChild("TaskRole")?.node.tryFindChild("DefaultPolicy");
     if (policy) {
       acknowledge(
         policy,
-        `AwsSolutions-IAM5[Resource::${nagRef(this, this.offloadBucket.bucketArn)}/*]`,
-        "IAM5 (wildcard resource): the worker writes one object per oversized event under a key it derives from the event; s3:PutObject is limited to objects of this one bucket, no read, list or delete.",
+        `AwsSolutions-IAM5[Resource::${nagRef(this, this.offloadBucket.bucketArn)}/${OFFLOAD_OBJECT_PREFIX}/*]`,
+        `IAM5 (wildcard resource): the worker writes one object per oversized event under a key it derives from the event; s3:PutObject is limited to objects under ${OFFLOAD_OBJECT_PREFIX}/ in this one bucket, no read, list or delete.`,
       );
     }
     const executionPolicy = taskDefinition.executionRole?.node.tryFindChild("DefaultPolicy");
@@ -394,14 +422,19 @@ export class EventRelay extends Construct {
     const vpc = new Vpc(this, "Vpc", {
       maxAzs: 2,
       natGateways,
+      // Security Hub EC2.2: the default security group keeps no rules (a custom resource removes them).
+      restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
-        { name: "public", subnetType: SubnetType.PUBLIC, cidrMask: 24 },
+        // Security Hub EC2.15: only the NAT gateways (Elastic IPs) live here; nothing gets a public IP on launch.
+        { name: "public", subnetType: SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: "workers", subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
       ],
+      // Offloaded events go to S3 without the NAT gateways.
+      gatewayEndpoints: { S3: { service: GatewayVpcEndpointAwsService.S3 } },
     });
     const flowLogGroup = new LogGroup(this, "FlowLogGroup", {
       retention: logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     vpc.addFlowLog("FlowLog", {
       destination: FlowLogDestination.toCloudWatchLogs(flowLogGroup),

@@ -2,7 +2,7 @@ import { Duration } from "aws-cdk-lib";
 import { Metric, type MetricOptions, Stats } from "aws-cdk-lib/aws-cloudwatch";
 import type { BrokerMetricName as BrokerEmittedName } from "../functions/broker/core/ports.ts";
 import type { AlarmMetricName as WorkerAlarmName } from "../worker/supervisor/alarm-metric.ts";
-import type { MetricName as WorkerEmittedName } from "../worker/telemetry.ts";
+import type { TimingName, MetricName as WorkerEmittedName } from "../worker/telemetry.ts";
 import type { SourceKind } from "./config.ts";
 
 /**
@@ -21,8 +21,11 @@ export const BROKER_SERVICE_NAME = "tokenstream-broker";
 export const WORKER_SERVICE_NAME = "tokenstream-worker";
 
 export type BrokerMetricName = BrokerEmittedName;
-/** Interval telemetry plus the alarm metrics the worker publishes the moment they happen. */
-export type WorkerMetricName = WorkerEmittedName | WorkerAlarmName;
+/**
+ * Interval telemetry (a timing also as `<name>Max`, its true maximum in the interval) plus the alarm metrics the
+ * worker publishes the moment they happen.
+ */
+export type WorkerMetricName = WorkerEmittedName | `${TimingName}Max` | WorkerAlarmName;
 
 /** A broker metric, as emitted by the Lambda. */
 export function brokerMetric(metricName: BrokerMetricName, options: MetricOptions = {}): Metric {

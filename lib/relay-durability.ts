@@ -60,10 +60,12 @@ export class RelayDurability extends Construct {
   readonly coverageGap: Alarm;
   /** Gates deployments: a task of the new release that does not cover rolls the deployment back. */
   readonly notCovering: Alarm;
+  private readonly relayKeyArn: string;
 
   constructor(scope: Construct, id: string, props: RelayDurabilityProps) {
     super(scope, id);
     const { relay } = props;
+    this.relayKeyArn = relay.key.keyArn;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const maxBacklogBytes = props.maxBacklogBytes ?? 4 * 1024 ** 3;
 
@@ -112,7 +114,7 @@ export class RelayDurability extends Construct {
     const metric = (name: Parameters<EventRelay["metric"]>[0], statistic: string) =>
       relay.metric(name, { period: Duration.minutes(1), statistic });
     const maxAge = props.maxBacklogAge ?? Duration.minutes(15);
-    this.backlogAge = new Alarm(this, "BacklogAge", {
+    this.backlogAge = new Alarm(this, "DurableBacklogAge", {
       alarmDescription: `A worker task has held an event for more than ${maxAge.toSeconds()} s without SQS accepting it (SQS unreachable or throttling): it is safe in the durable backlog, but consumers do not see it.`,
       metric: metric("BacklogAgeMs", Stats.MAXIMUM),
       threshold: maxAge.toMilliseconds(),
@@ -120,7 +122,7 @@ export class RelayDurability extends Construct {
       evaluationPeriods: 3,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.backlogSize = new Alarm(this, "BacklogSize", {
+    this.backlogSize = new Alarm(this, "DurableBacklogSize", {
       alarmDescription: `A worker task's backlog passed 75% of its bound (${maxBacklogBytes} bytes). At the bound new events are refused and recorded as a coverage gap.`,
       metric: metric("BacklogBytes", Stats.MAXIMUM),
       threshold: Math.floor(maxBacklogBytes * 0.75),
@@ -190,6 +192,17 @@ export class RelayDurability extends Construct {
         actions: ["s3:ListBucket"],
         resources: [this.backlogBucket.bucketArn],
         conditions: { StringLike: { "s3:prefix": [`${BACKLOG_PREFIX}*`] } },
+      }),
+    );
+    taskRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "CoverageLedgerKey",
+        // The coverage table is encrypted with the relay's key: only through DynamoDB, never a direct call.
+        actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+        resources: [this.relayKeyArn],
+        conditions: {
+          StringEquals: { "kms:ViaService": `dynamodb.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` },
+        },
       }),
     );
     taskRole.addToPrincipalPolicy(

@@ -30,6 +30,8 @@ export interface ShardServiceOptions {
   readonly readonlyRootFilesystem: boolean;
   readonly spoolDir: string;
   readonly stopTimeout: Duration;
+  /** uid:gid the container runs as (the image's non-root user; Security Hub ECS.20). */
+  readonly user: string;
   readonly healthCheckCommand: string[];
   /** ECS ignores failed health checks this long after a task starts. */
   readonly healthCheckStartPeriod: Duration;
@@ -84,6 +86,7 @@ export class ShardService {
     const container = this.taskDefinition.addContainer("worker", {
       image: opts.image,
       essential: true,
+      user: opts.user,
       environment,
       readonlyRootFilesystem: opts.readonlyRootFilesystem,
       stopTimeout: opts.stopTimeout,

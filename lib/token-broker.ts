@@ -1,10 +1,9 @@
 import { join } from "node:path";
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, Lazy, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { Metric, MetricOptions } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import {
   ArnPrincipal,
-  Effect,
   type IGrantable,
   type IRole,
   PolicyStatement,
@@ -17,17 +16,23 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
-import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { BrokerProfile } from "../shared/contracts.ts";
+import { AuditArchive } from "./audit-archive.ts";
+import { createAuditTable } from "./audit-table.ts";
+import { grantBrokerAccess } from "./broker-access.ts";
 import { BROKER_SERVICE_NAME, type BrokerMetricName, brokerMetric, METRICS_NAMESPACE } from "./metrics.ts";
 import { acknowledge, nagRef } from "./nag.ts";
 import { BROKER_BUNDLE_TARGET, BROKER_RUNTIME } from "./node-runtime.ts";
 import { REPO_ROOT } from "./paths.ts";
+import { TokenCache } from "./token-cache.ts";
 
-/** The scheduler's payload; the broker handler recognises it. */
+/** The scheduler's payload (the refresh function runs the same refresh whatever it receives). */
 export const SCHEDULED_REFRESH_INPUT = { kind: "scheduled-refresh" } as const;
+
+export { AUDIT_TABLE_PARTITION_KEY, AUDIT_TABLE_SORT_KEY, AUDIT_TABLE_TTL_ATTRIBUTE } from "./audit-table.ts";
 
 /** One OAuth client the broker serves. */
 export interface TokenBrokerProfileProps {
@@ -49,16 +54,23 @@ export interface TokenBrokerProfileProps {
    * @default - the secret uses the AWS managed key `aws/secretsmanager`, no key grant needed
    */
   readonly credentialsKey?: IKey;
+  /**
+   * Principals (ARNs or ARN patterns with `*`; a role ARN covers its sessions) allowed to obtain this profile's
+   * token from the broker. More can be added with {@link TokenBroker.allowPrincipal}.
+   * @default - none (every request for the profile is refused and audited)
+   */
+  readonly allowedPrincipals?: readonly string[];
 }
 
 export interface TokenBrokerProps {
   /** The OAuth clients, one token-cache secret each. At least one. */
   readonly profiles: readonly TokenBrokerProfileProps[];
   /**
-   * Handler source file (bundled with the local esbuild, never Docker).
-   * @default functions/broker/handler.ts in this repository
+   * Handler source files of the Function URL function and of the scheduled-refresh function (bundled with the
+   * local esbuild, never Docker).
+   * @default functions/broker/url-handler.ts and functions/broker/refresh-handler.ts in this repository
    */
-  readonly entry?: string;
+  readonly entries?: { readonly url: string; readonly refresh: string };
   /**
    * Lambda memory.
    * @default 512
@@ -75,10 +87,22 @@ export interface TokenBrokerProps {
    */
   readonly reservedConcurrency?: number;
   /**
-   * Principals (other than the worker task role, granted by the relay) allowed to call the Function URL.
+   * Principals (other than the worker task role, granted by the relay) allowed to call the Function URL. Which
+   * profiles each may obtain is up to the profiles' `allowedPrincipals`.
    * @default - none
    */
   readonly invokerPrincipalArns?: readonly string[];
+  /**
+   * A role exempt from the audit table's deny statements (repair or removal of items in an emergency).
+   * @default - none: no principal can update or delete an audit item
+   */
+  readonly auditBreakGlassRoleArn?: string;
+  /**
+   * Copy every audit-table change (its stream) to an S3 bucket with Object Lock in compliance mode, kept for
+   * `auditRetentionDays`.
+   * @default false
+   */
+  readonly auditArchive?: boolean;
   /**
    * Fraction of a token's life after which the scheduled refresh mints a new one.
    * @default 0.75
@@ -95,7 +119,8 @@ export interface TokenBrokerProps {
    */
   readonly auditRetentionDays?: number;
   /**
-   * Broker log retention.
+   * Broker log retention (the log groups are retained when the stack is deleted: their request ids join the
+   * audit items).
    * @default RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: RetentionDays;
@@ -113,9 +138,6 @@ export interface TokenBrokerProps {
 
 /** Attribute names the broker writes; tables are keyed on them. */
 export const LEASE_TABLE_KEY = "profile";
-export const AUDIT_TABLE_PARTITION_KEY = "pk";
-export const AUDIT_TABLE_SORT_KEY = "sk";
-export const AUDIT_TABLE_TTL_ATTRIBUTE = "expiresAtEpoch";
 export const LEASE_TABLE_TTL_ATTRIBUTE = "expiresAtEpoch";
 
 /** Retries of a failed scheduled refresh; the next scheduled slot comes within `refreshInterval` anyway. */
@@ -123,24 +145,37 @@ const SCHEDULE_RETRY_ATTEMPTS = 2;
 
 /**
  * The token broker: a Lambda behind an IAM-authenticated Function URL that mints, caches, rotates and audits
- * OAuth client-credentials tokens, refreshed on a schedule (DESIGN.md section 3).
+ * OAuth client-credentials tokens, and a second function the schedule invokes to refresh them
+ * (DESIGN.md section 3). Both share one role, the token cache and the tables.
  */
 export class TokenBroker extends Construct {
-  /** Encrypts the token-cache secrets, both tables and the schedule dead-letter queue. */
+  /** Encrypts the audit and lease tables and the schedule dead-letter queue (never a token). */
   readonly key: Key;
+  /** The token cache: its own key, usable by the broker role through Secrets Manager only. */
+  readonly tokenCache: TokenCache;
+  /** The Function URL function (`GET /token`, `POST /token/refresh`). */
   readonly function: NodejsFunction;
+  /** The scheduled-refresh function (no URL; the schedule is its only invoker). */
+  readonly refreshFunction: NodejsFunction;
   readonly functionUrl: FunctionUrl;
   /** `https://<id>.lambda-url.<region>.on.aws/` */
   readonly url: string;
   readonly role: IRole;
+  readonly scheduleRole: IRole;
   readonly auditTable: Table;
   readonly leaseTable: Table;
   readonly logGroup: LogGroup;
-  /** Token-cache secret of each profile, by profile name. */
-  readonly tokenSecrets: ReadonlyMap<string, Secret>;
+  readonly refreshLogGroup: LogGroup;
+  /** Token-cache secret ARN of each profile, by profile name. */
+  readonly tokenSecrets: ReadonlyMap<string, string>;
   readonly schedule: Schedule;
+  /** The Object Lock copy of the audit trail, when `auditArchive` is set. */
+  readonly auditArchive?: AuditArchive;
   /** Receives scheduled refreshes that could not be delivered or failed after retries. */
   readonly scheduleDeadLetterQueue: Queue;
+
+  /** Allowed principals of each profile (the relay adds the worker task role to its own profile). */
+  readonly #allowed = new Map<string, string[]>();
 
   constructor(scope: Construct, id: string, props: TokenBrokerProps) {
     super(scope, id);
@@ -148,12 +183,19 @@ export class TokenBroker extends Construct {
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const refreshInterval = props.refreshInterval ?? Duration.minutes(5);
+    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.key = new Key(this, "Key", {
-      description: "tokenstream broker: token cache secrets, lease and audit tables, schedule DLQ",
+      description: "tokenstream broker: lease and audit tables, schedule DLQ (no tokens)",
       enableKeyRotation: true,
       removalPolicy,
     });
+
+    const role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: "tokenstream broker: its own secrets, lease table, audit PutItem only, its log groups",
+    });
+    this.role = role;
 
     this.leaseTable = new Table(this, "LeaseTable", {
       partitionKey: { name: LEASE_TABLE_KEY, type: AttributeType.STRING },
@@ -167,41 +209,38 @@ export class TokenBroker extends Construct {
       removalPolicy,
     });
 
-    this.auditTable = new Table(this, "AuditTable", {
-      partitionKey: { name: AUDIT_TABLE_PARTITION_KEY, type: AttributeType.STRING },
-      sortKey: { name: AUDIT_TABLE_SORT_KEY, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      encryption: TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: this.key,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      timeToLiveAttribute: AUDIT_TABLE_TTL_ATTRIBUTE,
+    this.auditTable = createAuditTable(this, "AuditTable", {
+      key: this.key,
+      brokerRole: role,
+      ...(props.auditBreakGlassRoleArn ? { breakGlassRoleArn: props.auditBreakGlassRoleArn } : {}),
+      stream: props.auditArchive ?? false,
       removalPolicy,
     });
 
-    const tokenSecrets = new Map<string, Secret>();
-    for (const profile of props.profiles) {
-      const secret = new Secret(this, `TokenCache-${profile.name}`, {
-        description: `tokenstream broker token cache for profile ${profile.name} (CachedToken JSON, written by the broker)`,
-        encryptionKey: this.key,
-        // Placeholder until the first mint: not a CachedToken, so the broker treats it as empty.
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({ uninitialized: true }),
-          generateStringKey: "placeholder",
-        },
+    if (props.auditArchive) {
+      this.auditArchive = new AuditArchive(this, "AuditArchive", {
+        table: this.auditTable,
+        key: this.key,
+        retentionDays: props.auditRetentionDays ?? 400,
+        logRetention,
       });
-      acknowledge(
-        secret,
-        "AwsSolutions-SMG4",
-        "SMG4 (automatic rotation): Secrets Manager rotation runs at most every 4 hours; this token cache is rotated by the broker itself on an EventBridge schedule every few minutes (PutSecretValue at ~75% of the token's life), so a rotation Lambda would only fight it.",
-      );
-      tokenSecrets.set(profile.name, secret);
     }
-    this.tokenSecrets = tokenSecrets;
 
+    this.tokenCache = new TokenCache(this, "TokenCache", {
+      profileNames: props.profiles.map((p) => p.name),
+      brokerRole: role,
+      removalPolicy,
+    });
+    this.tokenSecrets = this.tokenCache.secretArns;
+
+    // Retained with the stack: broker log lines join the (retained) audit items by request id.
     this.logGroup = new LogGroup(this, "LogGroup", {
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.refreshLogGroup = new LogGroup(this, "RefreshLogGroup", {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.scheduleDeadLetterQueue = new Queue(this, "ScheduleDeadLetterQueue", {
@@ -213,25 +252,40 @@ export class TokenBroker extends Construct {
     acknowledge(
       this.scheduleDeadLetterQueue,
       "AwsSolutions-SQS3",
-      "SQS3 (queue has a DLQ): this queue is itself the dead-letter queue of the refresh schedule and of the broker's asynchronous invocations; an alarm fires as soon as it holds a message.",
+      "SQS3 (queue has a DLQ): this queue is itself the dead-letter queue of the refresh schedule and of the refresh function's asynchronous invocations; an alarm fires as soon as it holds a message.",
     );
 
-    const role = new Role(this, "Role", {
-      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: "tokenstream broker: its own secrets, lease table, audit PutItem only, its log group",
-    });
-    this.role = role;
     this.logGroup.grantWrite(role);
+    this.refreshLogGroup.grantWrite(role);
 
-    const profiles: BrokerProfile[] = props.profiles.map((p) => ({
-      name: p.name,
-      loginUrl: p.loginUrl,
-      credentialsSecretArn: p.credentialsSecretId ?? p.credentialsSecret.secretArn,
-      tokenSecretArn: tokenSecrets.get(p.name)!.secretArn,
-    }));
-
-    this.function = new NodejsFunction(this, "Function", {
-      entry: props.entry ?? join(REPO_ROOT, "functions/broker/handler.ts"),
+    for (const p of props.profiles) this.#allowed.set(p.name, [...(p.allowedPrincipals ?? [])]);
+    // Lazy: the relay adds the worker task role after construction.
+    const profiles = Lazy.string({
+      produce: () =>
+        stack.toJsonString(
+          props.profiles.map(
+            (p): BrokerProfile => ({
+              name: p.name,
+              loginUrl: p.loginUrl,
+              credentialsSecretArn: p.credentialsSecretId ?? p.credentialsSecret.secretArn,
+              tokenSecretArn: this.tokenSecrets.get(p.name)!,
+              allowedPrincipals: this.#allowed.get(p.name)!,
+            }),
+          ),
+        ),
+    });
+    const environment = {
+      PROFILES: profiles,
+      AUDIT_TABLE: this.auditTable.tableName,
+      LEASE_TABLE: this.leaseTable.tableName,
+      REFRESH_AT_FRACTION: String(props.refreshAtFraction ?? 0.75),
+      MIN_VALIDITY_FRACTION: String(props.minValidityFraction ?? 0.25),
+      AUDIT_RETENTION_DAYS: String(props.auditRetentionDays ?? 400),
+      POWERTOOLS_SERVICE_NAME: BROKER_SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      NODE_OPTIONS: "--enable-source-maps",
+    };
+    const functionProps = {
       handler: "handler",
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
@@ -239,23 +293,8 @@ export class TokenBroker extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
-      ...(props.reservedConcurrency !== undefined
-        ? { reservedConcurrentExecutions: props.reservedConcurrency }
-        : {}),
       role,
-      logGroup: this.logGroup,
-      description: "tokenstream token broker (Function URL, AWS_IAM) and scheduled refresh",
-      environment: {
-        PROFILES: stack.toJsonString(profiles),
-        AUDIT_TABLE: this.auditTable.tableName,
-        LEASE_TABLE: this.leaseTable.tableName,
-        REFRESH_AT_FRACTION: String(props.refreshAtFraction ?? 0.75),
-        MIN_VALIDITY_FRACTION: String(props.minValidityFraction ?? 0.25),
-        AUDIT_RETENTION_DAYS: String(props.auditRetentionDays ?? 400),
-        POWERTOOLS_SERVICE_NAME: BROKER_SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: "--enable-source-maps",
-      },
+      environment,
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
@@ -268,9 +307,24 @@ export class TokenBroker extends Construct {
         banner:
           "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
+    };
+    this.function = new NodejsFunction(this, "Function", {
+      ...functionProps,
+      entry: props.entries?.url ?? join(REPO_ROOT, "functions/broker/url-handler.ts"),
+      ...(props.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrency }
+        : {}),
+      logGroup: this.logGroup,
+      description: "tokenstream token broker: Function URL (AWS_IAM) GET /token and POST /token/refresh",
+    });
+    this.refreshFunction = new NodejsFunction(this, "RefreshFunction", {
+      ...functionProps,
+      entry: props.entries?.refresh ?? join(REPO_ROOT, "functions/broker/refresh-handler.ts"),
+      logGroup: this.refreshLogGroup,
+      description: "tokenstream token broker: scheduled refresh (no URL; invoked by the schedule only)",
     });
     // A scheduled refresh that still fails after one retry goes to the DLQ (alarmed); the next slot retries anyway.
-    this.function.configureAsyncInvoke({
+    this.refreshFunction.configureAsyncInvoke({
       retryAttempts: 1,
       maxEventAge: Duration.minutes(4),
       onFailure: { bind: () => ({ destination: this.scheduleDeadLetterQueue.queueArn }) },
@@ -292,24 +346,34 @@ export class TokenBroker extends Construct {
       this.function.grantInvokeUrl(new ArnPrincipal(arn));
     }
 
-    this.grantBrokerAccess(role, props.profiles);
+    grantBrokerAccess(this, role, props.profiles, {
+      tokenSecretArns: [...this.tokenSecrets.values()],
+      tokenKey: this.tokenCache.key,
+      tableKey: this.key,
+      leaseTable: this.leaseTable,
+      auditTable: this.auditTable,
+    });
 
     const scheduleRole = new Role(this, "ScheduleRole", {
       assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
         conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
       }),
-      description: "tokenstream refresh schedule: invoke the broker, dead-letter to its encrypted DLQ",
+      description:
+        "tokenstream refresh schedule: invoke the refresh function, dead-letter to its encrypted DLQ",
     });
+    this.scheduleRole = scheduleRole;
     scheduleRole.addToPolicy(
       new PolicyStatement({
+        sid: "DeadLetterKeyViaSqs",
         actions: ["kms:GenerateDataKey", "kms:Decrypt"],
         resources: [this.key.keyArn],
+        conditions: { StringEquals: { "kms:ViaService": `sqs.${stack.region}.${stack.urlSuffix}` } },
       }),
     );
     this.schedule = new Schedule(this, "RefreshSchedule", {
       description: "tokenstream: refresh every profile's token that passed its refresh point",
       schedule: ScheduleExpression.rate(refreshInterval),
-      target: new LambdaInvoke(this.function, {
+      target: new LambdaInvoke(this.refreshFunction, {
         input: ScheduleTargetInput.fromObject(SCHEDULED_REFRESH_INPUT),
         role: scheduleRole,
         retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
@@ -320,9 +384,16 @@ export class TokenBroker extends Construct {
     });
     acknowledge(
       scheduleRole.node.findChild("DefaultPolicy"),
-      `AwsSolutions-IAM5[Resource::${nagRef(this, this.function.functionArn)}:*]`,
-      "IAM5 (wildcard resource): the Scheduler LambdaInvoke target grants lambda:InvokeFunction on the broker function and its versions and aliases (function ARN followed by :*); it names this one function only.",
+      `AwsSolutions-IAM5[Resource::${nagRef(this, this.refreshFunction.functionArn)}:*]`,
+      "IAM5 (wildcard resource): the Scheduler LambdaInvoke target grants lambda:InvokeFunction on the refresh function and its versions and aliases (function ARN followed by :*); it names this one function only.",
     );
+  }
+
+  /** Lets `principalArn` (an ARN or ARN pattern; a role covers its sessions) obtain `profile`'s token. */
+  allowPrincipal(profile: string, principalArn: string): void {
+    const allowed = this.#allowed.get(profile);
+    if (!allowed) throw new Error(`TokenBroker: no profile named ${profile}`);
+    if (!allowed.includes(principalArn)) allowed.push(principalArn);
   }
 
   /** Lets `grantee` call `GET /token` and `POST /token/refresh` through the Function URL. */
@@ -334,81 +405,4 @@ export class TokenBroker extends Construct {
   metric(name: BrokerMetricName, options?: MetricOptions): Metric {
     return brokerMetric(name, options);
   }
-
-  private grantBrokerAccess(role: Role, profiles: readonly TokenBrokerProfileProps[]): void {
-    profiles.forEach((profile, index) => {
-      role.addToPolicy(
-        new PolicyStatement({
-          sid: `ReadCredentials${index}`,
-          actions: ["secretsmanager:GetSecretValue"],
-          resources: [secretPolicyArn(profile.credentialsSecret)],
-        }),
-      );
-      if (!profile.credentialsSecret.secretFullArn) {
-        acknowledge(
-          role.node.findChild("DefaultPolicy"),
-          `AwsSolutions-IAM5[Resource::${nagRef(this, secretPolicyArn(profile.credentialsSecret))}]`,
-          `IAM5 (wildcard resource): profile ${profile.name}'s credentials secret is referenced by name; "-??????" only matches the 6-character suffix Secrets Manager appends to that one secret's ARN (configure credentialsSecretArn to avoid it).`,
-        );
-      }
-      if (profile.credentialsKey) {
-        role.addToPolicy(
-          new PolicyStatement({
-            sid: `DecryptCredentials${index}`,
-            actions: ["kms:Decrypt"],
-            resources: [profile.credentialsKey.keyArn],
-            conditions: {
-              StringEquals: {
-                "kms:ViaService": `secretsmanager.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`,
-              },
-            },
-          }),
-        );
-      }
-    });
-    role.addToPolicy(
-      new PolicyStatement({
-        sid: "TokenCache",
-        // What SecretsManagerTokenStore calls: GetSecretValue (AWSCURRENT) and PutSecretValue.
-        actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
-        resources: [...this.tokenSecrets.values()].map((s) => s.secretArn),
-      }),
-    );
-    role.addToPolicy(
-      new PolicyStatement({
-        sid: "Lease",
-        // What DynamoDbLeaseStore calls: a conditional PutItem to acquire, a conditional DeleteItem to release.
-        actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
-        resources: [this.leaseTable.tableArn],
-      }),
-    );
-    role.addToPolicy(
-      new PolicyStatement({
-        sid: "AuditAppendOnly",
-        effect: Effect.ALLOW,
-        actions: ["dynamodb:PutItem"],
-        resources: [this.auditTable.tableArn],
-      }),
-    );
-    role.addToPolicy(
-      new PolicyStatement({
-        sid: "BrokerKey",
-        actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-        resources: [this.key.keyArn],
-        // Only through the services that hold data under this key: never a direct Decrypt call.
-        conditions: {
-          StringEquals: {
-            "kms:ViaService": ["secretsmanager", "dynamodb", "sqs"].map(
-              (service) => `${service}.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`,
-            ),
-          },
-        },
-      }),
-    );
-  }
-}
-
-/** The ARN form IAM needs: a secret referenced by name gets Secrets Manager's 6-character suffix wildcard. */
-function secretPolicyArn(secret: ISecret): string {
-  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }

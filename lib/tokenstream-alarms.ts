@@ -1,8 +1,16 @@
 import { Duration } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, type IMetric, Stats, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Stats,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { alarmNamePrefix } from "./alarm-topic.ts";
 import type { EventRelay } from "./event-relay.ts";
 import type { TokenBroker } from "./token-broker.ts";
 
@@ -19,6 +27,16 @@ export interface TokenstreamAlarmsProps {
    * @default Duration.minutes(15)
    */
   readonly maxQueueAge?: Duration;
+  /**
+   * Messages waiting in a worker's send backlog (memory + on-disk spool) that alarm.
+   * @default 10000
+   */
+  readonly maxBacklogDepth?: number;
+  /**
+   * Time from the worker accepting an event to SQS confirming it that alarms.
+   * @default Duration.minutes(5)
+   */
+  readonly maxBacklogAge?: Duration;
   /**
    * Where alarm and OK notifications go.
    * @default - alarms without actions (visible on the dashboard and console only)
@@ -41,11 +59,18 @@ export class TokenstreamAlarms extends Construct {
   readonly auditWriteFailures: Alarm;
   readonly liveSessionsBelowTarget: Alarm;
   readonly queueAge: Alarm;
+  readonly backlogDepth: Alarm;
+  readonly backlogAge: Alarm;
   readonly brokerErrors: Alarm;
+  readonly refreshErrors: Alarm;
+  readonly brokerThrottles: Alarm;
+  /** Only with the audit archive. */
+  readonly auditArchiveFailures?: Alarm;
 
   constructor(scope: Construct, id: string, props: TokenstreamAlarmsProps) {
     super(scope, id);
     const { broker, relay } = props;
+    this.#prefix = alarmNamePrefix(this);
 
     this.gapRecorded = this.#onAny(
       "GapRecorded",
@@ -96,6 +121,7 @@ export class TokenstreamAlarms extends Construct {
     );
 
     this.liveSessionsBelowTarget = new Alarm(this, "LiveSessionsBelowTarget", {
+      alarmName: this.#name("LiveSessionsBelowTarget"),
       alarmDescription: `A worker task had fewer than ${props.redundancy} live sessions for 3 minutes (or no worker metrics arrived at all): redundancy is lost and a gap is one failure away.`,
       metric: relay.metric("LiveSessions", { period: Duration.minutes(1), statistic: Stats.MINIMUM }),
       threshold: props.redundancy,
@@ -107,6 +133,7 @@ export class TokenstreamAlarms extends Construct {
 
     const maxQueueAge = props.maxQueueAge ?? Duration.minutes(15);
     this.queueAge = new Alarm(this, "QueueAge", {
+      alarmName: this.#name("QueueAge"),
       alarmDescription: `The oldest event waited more than ${maxQueueAge.toSeconds()} s: consumers are behind or stopped.`,
       metric: relay.queue.metricApproximateAgeOfOldestMessage({
         period: Duration.minutes(1),
@@ -118,11 +145,65 @@ export class TokenstreamAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    const maxBacklogDepth = props.maxBacklogDepth ?? 10_000;
+    this.backlogDepth = new Alarm(this, "BacklogDepth", {
+      alarmName: this.#name("BacklogDepth"),
+      alarmDescription: `A worker task held more than ${maxBacklogDepth} messages not yet accepted by SQS (memory buffer plus on-disk spool) for 3 minutes: SQS is unreachable or throttling, and the spool on the task's storage is growing.`,
+      metric: relay.metric("BufferDepth", { period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+      threshold: maxBacklogDepth,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    const maxBacklogAge = props.maxBacklogAge ?? Duration.minutes(5);
+    this.backlogAge = new Alarm(this, "BacklogAge", {
+      alarmName: this.#name("BacklogAge"),
+      alarmDescription: `An event waited more than ${maxBacklogAge.toSeconds()} s between the worker accepting it and SQS confirming it (measured when it is delivered; an outage that has not ended shows as BacklogDepth).`,
+      metric: relay.metric("SinkLatencyMsMax", { period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+      threshold: maxBacklogAge.toMilliseconds(),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     this.brokerErrors = this.#onAny(
       "BrokerErrors",
       broker.function.metricErrors({ period: Duration.minutes(5), statistic: Stats.SUM }),
-      "The broker Lambda threw or timed out.",
+      "The broker's Function URL function threw or timed out.",
     );
+    this.refreshErrors = this.#onAny(
+      "RefreshErrors",
+      broker.refreshFunction.metricErrors({ period: Duration.minutes(5), statistic: Stats.SUM }),
+      "The broker's scheduled refresh failed for at least one profile (its log names the profile and error code); tokens are still served while valid.",
+    );
+    this.brokerThrottles = this.#onAny(
+      "BrokerThrottles",
+      new MathExpression({
+        expression: "url + refresh",
+        usingMetrics: {
+          url: broker.function.metricThrottles({ period: Duration.minutes(5), statistic: Stats.SUM }),
+          refresh: broker.refreshFunction.metricThrottles({
+            period: Duration.minutes(5),
+            statistic: Stats.SUM,
+          }),
+        },
+        period: Duration.minutes(5),
+        label: "broker throttles",
+      }),
+      "Lambda throttled the broker (reserved concurrency or the account's concurrency limit): callers got 429s and a worker could not get or refresh a token.",
+    );
+
+    if (broker.auditArchive) {
+      this.auditArchiveFailures = this.#onAny(
+        "AuditArchiveFailures",
+        broker.auditArchive.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: Stats.MAXIMUM,
+        }),
+        "Audit-table changes could not be copied to the Object Lock archive after retries: the message names the stream records; copy them from the table (or point-in-time recovery) before they are gone.",
+      );
+    }
 
     if (props.topic) {
       const action = new SnsAction(props.topic);
@@ -136,6 +217,7 @@ export class TokenstreamAlarms extends Construct {
   /** Alarms on the first occurrence of something that must never go unnoticed; no data is quiet. */
   #onAny(id: string, metric: IMetric, description: string): Alarm {
     return new Alarm(this, id, {
+      alarmName: this.#name(id),
       alarmDescription: description,
       metric,
       threshold: 1,
@@ -143,6 +225,13 @@ export class TokenstreamAlarms extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+  }
+
+  readonly #prefix: string;
+
+  /** `<stack name>-<id>`: the alarm topic's policies name this stack's alarms by that prefix. */
+  #name(id: string): string {
+    return `${this.#prefix}${id}`;
   }
 
   /** Every alarm defined here (found, not listed, so a new alarm cannot miss the topic or the dashboard). */

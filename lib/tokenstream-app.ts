@@ -5,10 +5,10 @@ import { TokenstreamStack } from "./tokenstream-stack.ts";
 
 export interface AddTokenstreamOptions {
   /**
-   * Broker handler source file.
-   * @default functions/broker/handler.ts in this repository
+   * Broker handler source files (Function URL function, scheduled-refresh function).
+   * @default functions/broker/url-handler.ts and refresh-handler.ts in this repository
    */
-  readonly brokerEntry?: string;
+  readonly brokerEntries?: { readonly url: string; readonly refresh: string };
   /**
    * Run the cdk-nag AwsSolutions rule pack on synth (violations fail the synth).
    * @default true
@@ -27,7 +27,7 @@ export function addTokenstream(
 ): TokenstreamStack {
   const stack = new TokenstreamStack(app, config.stackName, {
     config,
-    ...(options.brokerEntry ? { brokerEntry: options.brokerEntry } : {}),
+    ...(options.brokerEntries ? { brokerEntries: options.brokerEntries } : {}),
     ...(config.account || config.region ? { env: { account: config.account, region: config.region } } : {}),
     description: "tokenstream: auditable OAuth token broker and zero-loss WebSocket-to-SQS relay",
   });

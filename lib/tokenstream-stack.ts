@@ -1,14 +1,14 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import { type IVpc, Vpc } from "aws-cdk-lib/aws-ec2";
-import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { type IKey, Key } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
-import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
+import { createAlarmTopic } from "./alarm-topic.ts";
 import type { TokenstreamConfig } from "./config.ts";
 import { EventRelay } from "./event-relay.ts";
+import { brokerInvokeGuard } from "./invoke-guard.ts";
 import { RelayDurability } from "./relay-durability.ts";
 import { TokenBroker, type TokenBrokerProfileProps } from "./token-broker.ts";
 import { TokenstreamAlarms } from "./tokenstream-alarms.ts";
@@ -18,10 +18,10 @@ export interface TokenstreamStackProps extends StackProps {
   /** Validated configuration (see lib/config.ts). */
   readonly config: TokenstreamConfig;
   /**
-   * Broker handler source file.
-   * @default functions/broker/handler.ts in this repository
+   * Broker handler source files (Function URL function, scheduled-refresh function).
+   * @default functions/broker/url-handler.ts and refresh-handler.ts in this repository
    */
-  readonly brokerEntry?: string;
+  readonly brokerEntries?: { readonly url: string; readonly refresh: string };
 }
 
 /** The whole tokenstream deployment: broker, relay, alarms, dashboard and outputs. */
@@ -31,7 +31,8 @@ export class TokenstreamStack extends Stack {
   readonly durability: RelayDurability;
   readonly alarms: TokenstreamAlarms;
   readonly dashboard: TokenstreamDashboard;
-  readonly alarmTopic: ITopic;
+  /** Where alarms notify; undefined only with the explicit `alarmsWithoutDestination` opt-out. */
+  readonly alarmTopic?: ITopic;
 
   constructor(scope: Construct, id: string, props: TokenstreamStackProps) {
     super(scope, id, props);
@@ -53,12 +54,13 @@ export class TokenstreamStack extends Stack {
         credentialsSecret,
         credentialsSecretId: "arn" in ref ? ref.arn : ref.name,
         ...(credentialsKey ? { credentialsKey } : {}),
+        allowedPrincipals: p.allowedPrincipals,
       };
     });
 
     this.broker = new TokenBroker(this, "Broker", {
       profiles,
-      ...(props.brokerEntry ? { entry: props.brokerEntry } : {}),
+      ...(props.brokerEntries ? { entries: props.brokerEntries } : {}),
       ...(config.brokerReservedConcurrency !== undefined
         ? { reservedConcurrency: config.brokerReservedConcurrency }
         : {}),
@@ -66,6 +68,8 @@ export class TokenstreamStack extends Stack {
       refreshAtFraction: config.refreshAtFraction,
       minValidityFraction: config.minValidityFraction,
       auditRetentionDays: config.auditRetentionDays,
+      ...(config.auditBreakGlassRoleArn ? { auditBreakGlassRoleArn: config.auditBreakGlassRoleArn } : {}),
+      auditArchive: config.auditArchive,
       logRetention,
     });
 
@@ -87,16 +91,20 @@ export class TokenstreamStack extends Stack {
       logRetention,
     });
 
-    this.alarmTopic = config.alarmTopicArn
-      ? Topic.fromTopicArn(this, "AlarmTopic", config.alarmTopicArn)
-      : this.createAlarmTopic(config.alarmEmail);
+    if (config.alarmTopicArn) {
+      this.alarmTopic = Topic.fromTopicArn(this, "AlarmTopic", config.alarmTopicArn);
+    } else if (!config.alarmsWithoutDestination) {
+      this.alarmTopic = createAlarmTopic(this, config.alarmEmail).topic;
+    }
 
     this.alarms = new TokenstreamAlarms(this, "Alarms", {
       broker: this.broker,
       relay: this.relay,
       redundancy: config.redundancy,
       maxQueueAge: Duration.seconds(config.queueAgeAlarmSeconds),
-      topic: this.alarmTopic,
+      maxBacklogDepth: config.backlogAlarmDepth,
+      maxBacklogAge: Duration.seconds(config.backlogAlarmAgeSeconds),
+      ...(this.alarmTopic ? { topic: this.alarmTopic } : {}),
     });
     this.durability = new RelayDurability(this, "Durability", { relay: this.relay, topic: this.alarmTopic });
     this.dashboard = new TokenstreamDashboard(this, "Dashboard", {
@@ -139,7 +147,23 @@ export class TokenstreamStack extends Stack {
     });
     new CfnOutput(this, "BrokerFunctionArn", {
       value: this.broker.function.functionArn,
-      description: "Token broker function; grant lambda:InvokeFunctionUrl on it to callers",
+      description:
+        "Token broker Function URL function; callers need lambda:InvokeFunctionUrl (and InvokeFunction via the URL) on it",
+    });
+    new CfnOutput(this, "BrokerRefreshFunctionArn", {
+      value: this.broker.refreshFunction.functionArn,
+      description: "Token broker scheduled-refresh function (invoked by the schedule only)",
+    });
+    new CfnOutput(this, "BrokerInvokeGuardPolicy", {
+      value: this.toJsonString(
+        brokerInvokeGuard({
+          urlFunctionArn: this.broker.function.functionArn,
+          refreshFunctionArn: this.broker.refreshFunction.functionArn,
+          scheduleRoleArn: this.broker.scheduleRole.roleArn,
+        }),
+      ),
+      description:
+        "SCP (or permissions boundary) statement that stops direct invokes of the broker with a forged identity: see docs/security.md",
     });
     new CfnOutput(this, "AuditTableName", {
       value: this.broker.auditTable.tableName,
@@ -147,32 +171,29 @@ export class TokenstreamStack extends Stack {
     });
     new CfnOutput(this, "AuditKeyArn", {
       value: this.broker.key.keyArn,
-      description: "KMS key of the audit table: auditors need kms:Decrypt on it to query",
+      description:
+        "KMS key of the audit and lease tables (never a token): auditors need kms:Decrypt on it, via DynamoDB, to query",
     });
     new CfnOutput(this, "WorkerTaskRoleArn", {
       value: this.relay.taskDefinition.taskRole.roleArn,
       description: "The worker's task role: the principal of its broker hand-outs in the audit table",
     });
-    new CfnOutput(this, "AlarmTopicArn", {
-      value: this.alarmTopic.topicArn,
-      description: "SNS topic of all alarms",
+    if (this.broker.auditArchive) {
+      new CfnOutput(this, "AuditArchiveBucketName", {
+        value: this.broker.auditArchive.bucket.bucketName,
+        description: "Object Lock (compliance) copy of every audit-table change, under audit/<pk>/<sk>/",
+      });
+    }
+    if (this.alarmTopic) {
+      new CfnOutput(this, "AlarmTopicArn", {
+        value: this.alarmTopic.topicArn,
+        description: "SNS topic of all alarms",
+      });
+    }
+    new CfnOutput(this, "AlarmTestCommand", {
+      value: `aws cloudwatch set-alarm-state --region ${this.region} --alarm-name ${this.alarms.gapRecorded.alarmName} --state-value ALARM --state-reason "tokenstream alarm delivery test"`,
+      description:
+        "Fires a test notification through the real alarm path (CloudWatch -> SNS -> subscribers); the alarm returns to OK at its next evaluation",
     });
-  }
-
-  private createAlarmTopic(email: string | undefined): Topic {
-    const key = new Key(this, "AlarmTopicKey", {
-      description: "tokenstream alarm topic",
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // CloudWatch publishes alarm notifications to the encrypted topic.
-    key.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey");
-    const topic = new Topic(this, "AlarmTopic", {
-      displayName: "tokenstream alarms",
-      masterKey: key,
-      enforceSSL: true,
-    });
-    if (email) topic.addSubscription(new EmailSubscription(email));
-    return topic;
   }
 }

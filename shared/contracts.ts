@@ -24,6 +24,8 @@ export interface BrokerTokenResponse {
 export interface BrokerRefreshRequest {
   profile: string;
   rejectedFingerprint: string;
+  /** Token lane (0 when absent): redundant sessions hold tokens of different lanes. */
+  lane?: number;
 }
 
 /** Every broker 4xx/5xx body. `code` is stable and documented; `message` never carries a secret. */
@@ -33,6 +35,7 @@ export interface BrokerErrorResponse {
 
 export type BrokerErrorCode =
   | "unauthenticated"
+  | "forbidden"
   | "unknown_profile"
   | "bad_request"
   | "method_not_allowed"
@@ -59,6 +62,12 @@ export interface BrokerProfile {
   credentialsSecretArn: string;
   /** Broker-owned secret holding the CachedToken JSON. */
   tokenSecretArn: string;
+  /**
+   * IAM principals allowed to obtain this profile's token (functions/broker/core/authorization.ts): ARNs or
+   * ARN patterns with `*`; a role ARN also matches that role's sessions. The Lambda requires the list (an empty
+   * one refuses everyone); in-process brokers that omit it (tests, `npm start`) serve every verified caller.
+   */
+  allowedPrincipals?: string[];
 }
 
 export type AuditAction = "mint" | "rotation" | "handout" | "refusal" | "failure";
@@ -91,16 +100,34 @@ export interface AuditRecord {
 /** What the worker writes to SQS for each distinct event. */
 export interface QueuedEventMessage {
   kind: "event";
-  /** De-duplication key: SHA-256 hex of topicName + canonical eventBody + CorrelationId + per-session ordinal. */
+  /**
+   * Unique per emitted event (content hash prefix + worker instance + emission sequence): the FIFO
+   * MessageDeduplicationId, so SQS never merges two distinct events, and a resend of this message is merged.
+   */
   key: string;
+  /** SHA-256 hex of topicName + canonical eventBody + CorrelationId: equal for events with identical content. */
+  contentKey?: string;
+  /**
+   * Set when the worker could not tell whether this is a copy of an event it already delivered (it delivers
+   * rather than risk dropping a distinct event); consumers that must not see duplicates check contentKey.
+   */
+  possibleDuplicate?: true;
   receivedAt: string;
   event: NotificationEnvelope;
 }
+
+/**
+ * Key prefix of every offloaded event object (`<prefix>/<day>/<key>.json`); the worker's s3:PutObject is
+ * limited to it.
+ */
+export const OFFLOAD_OBJECT_PREFIX = "tokenstream/oversized";
 
 /** Written instead of QueuedEventMessage when the event is larger than an SQS message allows. */
 export interface QueuedEventPointerMessage {
   kind: "event-pointer";
   key: string;
+  contentKey?: string;
+  possibleDuplicate?: true;
   receivedAt: string;
   topicName: string;
   bucket: string;

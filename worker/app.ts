@@ -130,6 +130,8 @@ export function createSessions(config: WorkerConfig): SessionFactory {
           },
     topics: config.topics,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    probeIntervalMs: config.probeIntervalMs,
+    maxFrameBytes: config.maxFrameBytes,
   });
 }
 
@@ -175,6 +177,9 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       topics: config.topics,
       minSessionLifeMs: config.minSessionLifeMs,
       backoff: { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
+      lagBoundMs: config.lagBoundMs,
+      propagationMs: config.propagationMs,
+      drainMs: config.drainMs,
       ...deps.tuning,
     },
     {

@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from "node:path";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-controller.ts";
+import { MAX_FRAME_BYTES } from "./source/frame.ts";
 import type { TokenPlacement } from "./source/generic-session.ts";
 import { MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL } from "./source/genesys-limits.ts";
 
@@ -48,6 +49,16 @@ export interface WorkerConfig {
   /** Default: DEFAULT_INFLIGHT_MIN / DEFAULT_INFLIGHT_MAX. */
   sinkInFlight?: SinkInFlightConfig;
   logLevel: LogLevel;
+  /** Longest delay between two sessions delivering the same upstream event (de-dup window). */
+  lagBoundMs?: number;
+  /** Longest time a confirmed subscription takes to deliver events (upstream propagation). */
+  propagationMs?: number;
+  /** How long a replaced session keeps delivering after its replacement is live. */
+  drainMs?: number;
+  /** How often a live Genesys channel and its token are probed (0 = never). */
+  probeIntervalMs?: number;
+  /** Frames above this are malformed (counted, logged), not events. */
+  maxFrameBytes?: number;
 }
 
 export interface DurabilityConfig {
@@ -275,7 +286,13 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       max: int("SINK_MAX_IN_FLIGHT", DEFAULT_INFLIGHT_MAX, 1, 256),
     },
     logLevel: "INFO",
+    lagBoundMs: int("LAG_BOUND_MS", 10_000, 10, 300_000),
+    propagationMs: int("SUBSCRIPTION_PROPAGATION_MS", 5_000, 0, 300_000),
+    probeIntervalMs: int("CHANNEL_PROBE_INTERVAL_MS", 60_000, 0, 3_600_000),
+    maxFrameBytes: int("MAX_FRAME_BYTES", MAX_FRAME_BYTES, 1_024, 1_073_741_824),
   };
+  // Default: long enough to cover propagation, the peer's lag, and the evidence a held match waits for.
+  config.drainMs = int("DRAIN_MS", config.propagationMs! + 2 * config.lagBoundMs!, 0, 3_600_000);
   if (config.sinkInFlight!.max < config.sinkInFlight!.min) {
     problems.push("SINK_MAX_IN_FLIGHT must be at least SINK_MIN_IN_FLIGHT");
   }

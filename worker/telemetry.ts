@@ -19,6 +19,9 @@ export type CounterName =
   | "GapMs"
   | "TokenRefreshes"
   | "MalformedFrames"
+  | "SilentSessions"
+  | "PossibleDuplicates"
+  | "TopicsRefused"
   | "DeadLettered"
   | "BacklogOverflow"
   | "BacklogAdopted"
@@ -43,6 +46,9 @@ const COUNTER_UNITS: Record<CounterName, (typeof MetricUnit)[keyof typeof Metric
   GapMs: MetricUnit.Milliseconds,
   TokenRefreshes: MetricUnit.Count,
   MalformedFrames: MetricUnit.Count,
+  SilentSessions: MetricUnit.Count,
+  PossibleDuplicates: MetricUnit.Count,
+  TopicsRefused: MetricUnit.Count,
   DeadLettered: MetricUnit.Count,
   BacklogOverflow: MetricUnit.Count,
   BacklogAdopted: MetricUnit.Count,

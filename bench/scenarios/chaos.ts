@@ -81,6 +81,9 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
       OFFLOAD_BUCKET: emulators.bucketName,
       SPOOL_DIR: spoolDir,
       HEARTBEAT_TIMEOUT_MS: "5000",
+      // The chaos schedule's bounds: channels up to 10 s (+0.5 s jitter) behind, subscriptions up to 2 s late.
+      LAG_BOUND_MS: "10500",
+      SUBSCRIPTION_PROPAGATION_MS: "2000",
       BACKOFF_BASE_MS: "100",
       BACKOFF_CAP_MS: "3000",
       LOG_LEVEL: "SILENT",

@@ -89,7 +89,7 @@ function positiveInteger(env: Env, name: string, fallback: number, problems: str
 export function parseProfiles(raw: string | undefined, problems: string[]): BrokerProfile[] {
   if (!raw?.trim()) {
     problems.push(
-      "PROFILES is required (JSON array of {name, loginUrl, credentialsSecretArn, tokenSecretArn})",
+      "PROFILES is required (JSON array of {name, loginUrl, credentialsSecretArn, tokenSecretArn, allowedPrincipals})",
     );
     return [];
   }
@@ -127,6 +127,11 @@ export function parseProfiles(raw: string | undefined, problems: string[]): Brok
         problems.push(`${where}.${key} must be a non-empty string`);
       }
     }
+    const allowed = p.allowedPrincipals;
+    if (!Array.isArray(allowed) || !allowed.every((a) => typeof a === "string" && a.startsWith("arn:"))) {
+      // Fail closed: a profile without the list would serve every caller the Function URL lets in.
+      problems.push(`${where}.allowedPrincipals must be an array of principal ARNs or ARN patterns`);
+    }
     if (problems.length > before) return;
     seen.add(p.name as string);
     profiles.push({
@@ -134,6 +139,7 @@ export function parseProfiles(raw: string | undefined, problems: string[]): Brok
       loginUrl: (p.loginUrl as string).replace(/\/+$/, ""),
       credentialsSecretArn: p.credentialsSecretArn as string,
       tokenSecretArn: p.tokenSecretArn as string,
+      allowedPrincipals: [...(allowed as string[])],
     });
   });
   return profiles;

@@ -56,12 +56,12 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
   const actions = async (profile: BrokerProfile) =>
     (await auditOf(profile)).map((r) => `${r.action}:${r.outcome}${r.errorCode ? `:${r.errorCode}` : ""}`);
 
-  it("the Lambda entry (handler.ts, env config) serves, swaps and rotates", async () => {
+  it("the Lambda entries (url-handler.ts, refresh-handler.ts, env config) serve, swap and rotate", async () => {
     const profile = await newProfile();
     const { vi } = await import("vitest");
     const saved = { ...process.env };
     Object.assign(process.env, {
-      PROFILES: JSON.stringify([profile]),
+      PROFILES: JSON.stringify([{ ...profile, allowedPrincipals: [CALLER.userArn] }]),
       AUDIT_TABLE: tables.auditTable,
       LEASE_TABLE: tables.leaseTable,
       AWS_ENDPOINT_URL: motoEndpoint(),
@@ -71,7 +71,8 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
     });
     try {
       vi.resetModules();
-      const { handler } = await import("../../functions/broker/handler.ts");
+      const { handler } = await import("../../functions/broker/url-handler.ts");
+      const { handler: refresh } = await import("../../functions/broker/refresh-handler.ts");
       const before = sim.counters.tokenRequests;
       const first = (await handler(getToken(profile.name))) as FunctionUrlResult;
       expect(first.statusCode).toBe(200);
@@ -85,7 +86,7 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
       const next = body(swapped);
       guard.note(next.accessToken);
       expect(next.fingerprint).not.toBe(token.fingerprint);
-      const scheduled = await handler({ kind: "scheduled-refresh" }, { awsRequestId: "sched-entry" });
+      const scheduled = await refresh({ kind: "scheduled-refresh" }, { awsRequestId: "sched-entry" });
       expect(scheduled).toMatchObject({ profiles: [{ profile: profile.name, outcome: "fresh" }] });
       expect(sim.counters.tokenRequests - before).toBe(2);
       expect(await actions(profile)).toEqual([

@@ -6,6 +6,7 @@ const profile = {
   loginUrl: "https://login.mypurecloud.com/",
   credentialsSecretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:creds",
   tokenSecretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:token",
+  allowedPrincipals: ["arn:aws:iam::111122223333:role/worker"],
 };
 
 describe("broker configuration", () => {
@@ -50,6 +51,7 @@ describe("broker configuration", () => {
       "PROFILES[2].name",
       "PROFILES[2].loginUrl",
       "PROFILES[2].credentialsSecretArn",
+      "PROFILES[2].allowedPrincipals",
       "REFRESH_AT_FRACTION",
       "LEASE_MS",
       "IDP_TIMEOUT_MS",
@@ -88,6 +90,25 @@ describe("broker configuration", () => {
         MIN_VALIDITY_FRACTION: "0.25",
       }),
     ).toThrow(/must be <= 1/);
+  });
+
+  it("fails closed on a profile without its allowed principals", () => {
+    const { allowedPrincipals: _, ...unlisted } = profile;
+    for (const allowedPrincipals of [undefined, "arn:aws:iam::111122223333:role/worker", ["*"], [7]]) {
+      expect(() =>
+        loadBrokerConfig({
+          PROFILES: JSON.stringify([{ ...unlisted, allowedPrincipals }]),
+          AUDIT_TABLE: "a",
+          LEASE_TABLE: "l",
+        }),
+      ).toThrow(/PROFILES\[0\]\.allowedPrincipals must be an array/);
+    }
+    const empty = loadBrokerConfig({
+      PROFILES: JSON.stringify([{ ...profile, allowedPrincipals: [] }]),
+      AUDIT_TABLE: "a",
+      LEASE_TABLE: "l",
+    });
+    expect(empty.profiles[0]!.allowedPrincipals).toEqual([]);
   });
 
   it("rejects PROFILES that is not a JSON array", () => {

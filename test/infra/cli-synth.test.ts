@@ -62,14 +62,19 @@ describe("npx cdk synth on a clean clone (no credentials, no Docker, no network)
     expect(existsSync(dockerTrap.marker), "synth ran docker").toBe(false);
   });
 
-  it("bundles the broker with the local esbuild and only declares the worker image", () => {
+  it("bundles both broker functions with the local esbuild and only declares the worker image", () => {
     const assets = JSON.parse(readFileSync(join(outdir, "Tokenstream.assets.json"), "utf8")) as {
       files: Record<string, { source: { path: string; packaging?: string } }>;
       dockerImages: Record<string, { source: { directory: string; dockerFile?: string; platform?: string } }>;
     };
-    const bundles = Object.values(assets.files).filter((f) => f.source.packaging === "zip");
-    expect(bundles).toHaveLength(1);
-    expect(readdirSync(join(outdir, bundles[0]!.source.path))).toContain("index.mjs");
+    const zips = Object.values(assets.files).filter((f) => f.source.packaging === "zip");
+    const contents = zips.map((z) => readdirSync(join(outdir, z.source.path)));
+    // The Function URL and scheduled-refresh functions, plus CDK's prebuilt provider of the custom resource
+    // that empties the VPC's default security group (@aws-cdk/aws-ec2:restrictDefaultSecurityGroup).
+    expect(contents.filter((c) => c.includes("index.mjs"))).toHaveLength(2);
+    expect(contents.filter((c) => !c.includes("index.mjs"))).toEqual([
+      expect.arrayContaining(["__entrypoint__.js", "index.js"]),
+    ]);
     const images = Object.values(assets.dockerImages);
     expect(images).toHaveLength(1);
     expect(images[0]!.source).toMatchObject({ dockerFile: "worker/Dockerfile", platform: "linux/arm64" });

@@ -11,6 +11,7 @@ const minimal = {
     { name: "default", genesysEnv: "mypurecloud.com", credentialsSecretName: "tokenstream/default" },
   ],
   topics: ["v2.users.u1.presence"],
+  alarmEmail: "ops@example.com",
 };
 
 function problemsOf(raw: unknown): readonly string[] {
@@ -50,7 +51,12 @@ describe("parseConfig", () => {
       queueAgeAlarmSeconds: 900,
       refreshAtFraction: 0.75,
       minValidityFraction: 0.25,
+      alarmsWithoutDestination: false,
+      backlogAlarmDepth: 10_000,
+      backlogAlarmAgeSeconds: 300,
     });
+    expect(config.profiles[0]!.allowedPrincipals).toEqual([]);
+    expect(config.auditBreakGlassRoleArn).toBeUndefined();
     expect(config.profiles[0]!.credentialsSecret).toEqual({ name: "tokenstream/default" });
     expect(config.brokerReservedConcurrency).toBeUndefined();
     expect(config.vpcId).toBeUndefined();
@@ -67,6 +73,7 @@ describe("parseConfig", () => {
       name: "eu",
       loginUrl: "https://login.mypurecloud.ie",
       credentialsSecret: { arn },
+      allowedPrincipals: [],
     });
     expect(config.genesysEnv).toBe("mypurecloud.ie");
   });
@@ -127,7 +134,9 @@ describe("parseConfig", () => {
   });
 
   it("lists every problem in the thrown message", () => {
-    expect(() => parseConfig({ topics: [], sourceKind: "kafka" })).toThrowError(
+    expect(() =>
+      parseConfig({ topics: [], sourceKind: "kafka", alarmEmail: "ops@example.com" }),
+    ).toThrowError(
       /3 problems[\s\S]*profiles: at least one profile is required[\s\S]*sourceKind: must be "genesys" or "generic"[\s\S]*topics: at least one topic/,
     );
   });

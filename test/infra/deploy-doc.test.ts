@@ -4,7 +4,7 @@ import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import { describe, expect, it } from "vitest";
 import { CONFIG_KEYS, PROFILE_CONFIG_KEYS, parseConfig, SHARD_CONFIG_KEYS } from "../../lib/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
-import { type Acknowledgement, collectAcknowledgements, testConfig } from "./helpers.ts";
+import { type Acknowledgement, cdkJsonFlags, collectAcknowledgements, testConfig } from "./helpers.ts";
 
 /**
  * docs/deploy.md must not drift from lib/: its cdk-nag acknowledgement table is generated from the
@@ -19,7 +19,7 @@ const END = "<!-- END cdk-nag acknowledgements -->";
 
 function exampleStack() {
   const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8"));
-  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const app = new App({ context: { ...cdkJsonFlags(), "aws:cdk:bundling-stacks": [] } });
   return addTokenstream(app, parseConfig(cdkJson.context.tokenstream), { nag: false });
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, CfnElement, Stack, Validations } from "aws-cdk-lib";
@@ -33,11 +33,21 @@ export function testConfig(overrides: Record<string, unknown> = {}): Tokenstream
   });
 }
 
-/** A fresh app whose synth skips asset bundling (esbuild) and writes to a throw-away directory. */
+/** cdk.json's context without the tokenstream configuration: the feature flags `cdk synth` applies. */
+export function cdkJsonFlags(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8"));
+  const { tokenstream: _, ...flags } = cdkJson.context as Record<string, unknown>;
+  return flags;
+}
+
+/**
+ * A fresh app with cdk.json's feature flags (so tests synthesize what `cdk deploy` deploys), whose synth skips
+ * asset bundling (esbuild) and writes to a throw-away directory.
+ */
 export function testApp(): App {
   return new App({
     outdir: mkdtempSync(join(tmpdir(), "tokenstream-infra-")),
-    context: { "aws:cdk:bundling-stacks": [] },
+    context: { ...cdkJsonFlags(), "aws:cdk:bundling-stacks": [] },
   });
 }
 
@@ -66,4 +76,17 @@ export function collectAcknowledgements(root: IConstruct): Acknowledgement[] {
       }))
       .filter((a) => a.id.startsWith("AwsSolutions")),
   );
+}
+
+/** A Fn::Join of JSON text with references in it, parsed: references become `GetAtt:<id>` / `Ref:<id>`. */
+export function renderJoin(value: unknown): unknown {
+  const [separator, parts] = (value as { "Fn::Join": [string, unknown[]] })["Fn::Join"];
+  const text = parts
+    .map((part) => {
+      if (typeof part === "string") return part;
+      const ref = part as { Ref?: string; "Fn::GetAtt"?: [string, string] };
+      return ref.Ref ? `Ref:${ref.Ref}` : `GetAtt:${ref["Fn::GetAtt"]![0]}`;
+    })
+    .join(separator);
+  return JSON.parse(text);
 }

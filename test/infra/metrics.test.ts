@@ -115,7 +115,13 @@ function synth(overrides: Record<string, unknown> = {}): Synth {
 function literalsOnly(env: Record<string, unknown>): Record<string, string> {
   const placeholders: Record<string, string> = {
     PROFILES: JSON.stringify([
-      { name: "p", loginUrl: "https://login.example.com", credentialsSecretArn: "c", tokenSecretArn: "t" },
+      {
+        name: "p",
+        loginUrl: "https://login.example.com",
+        credentialsSecretArn: "c",
+        tokenSecretArn: "t",
+        allowedPrincipals: [],
+      },
     ]),
     BROKER_URL: "https://broker.example.com/",
     QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111122223333/q.fifo",
@@ -126,7 +132,7 @@ function literalsOnly(env: Record<string, unknown>): Record<string, string> {
   );
 }
 
-/** What the broker Lambda prints, composed exactly as handler.ts does, for every metric it can count. */
+/** What the broker Lambda prints, composed exactly as its handlers do, for every metric it can count. */
 function brokerEmits(env: Record<string, string>, names: readonly string[]): MetricIdentity[] {
   const { metrics } = composeBroker(loadBrokerConfig(env));
   return capturedEmf(() => {
@@ -156,7 +162,7 @@ function workerEmits(env: Record<string, string>, names: readonly string[]): Met
     for (const name of names) {
       if (name === "SessionsStopped") alarm(name);
       else if (WORKER_GAUGES.has(name)) telemetry.gauge(name as GaugeName, 1);
-      else if (name === "SinkLatencyMs") telemetry.timing(name, 1);
+      else if (name === "SinkLatencyMs" || name === "SinkLatencyMsMax") telemetry.timing("SinkLatencyMs", 1);
       else telemetry.count(name as never);
     }
     telemetry.flush();
@@ -187,11 +193,13 @@ for (const variant of [
           "BacklogOverflow",
           "CoverageGaps",
           "Covering",
+          "BufferDepth",
           "DeadLettered",
           "Gaps",
           "LiveSessions",
           "MintFailures",
           "SessionsStopped",
+          "SinkLatencyMsMax",
         ].sort(),
       );
       const emitted = new Set(

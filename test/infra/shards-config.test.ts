@@ -10,6 +10,8 @@ const profile = (name: string) => ({
   credentialsSecretName: `tokenstream/${name}`,
 });
 const profiles = [profile("org-a"), profile("org-b"), profile("org-c")];
+/** Every config needs an alarm destination (lib/config-security.ts); these tests are about shards. */
+const alarmEmail = "ops@example.com";
 
 function topicRange(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `v2.users.${prefix}-${i}.presence`);
@@ -42,6 +44,7 @@ describe("shards", () => {
     const config = parseConfig(
       {
         profiles,
+        alarmEmail,
         redundancy: 1,
         shards: [
           { name: "agents-a", profile: "org-a", topicsFile: "a.txt", cpu: 1024, memoryMiB: 2048 },
@@ -71,18 +74,21 @@ describe("shards", () => {
     // 2 generations x 1 task x 2 x 2 sessions x 2 channels = 16 each: fine alone, 32 together.
     const a = shard("a", "org-a", topicRange("a", 1500));
     const b = shard("b", "org-a", topicRange("b", 1500));
-    const problems = problemsOf({ profiles, shards: [a, b] });
+    const problems = problemsOf({ profiles, alarmEmail, shards: [a, b] });
     expect(problems).toEqual([
       expect.stringMatching(
         /^shards of profile "org-a" need up to 32 channels .*\(a: .* = 16; b: .* = 16\), over the 20/,
       ),
     ]);
-    expect(parseConfig({ profiles, shards: [a, { ...b, profile: "org-b" }] }).shards).toHaveLength(2);
+    expect(
+      parseConfig({ profiles, alarmEmail, shards: [a, { ...b, profile: "org-b" }] }).shards,
+    ).toHaveLength(2);
   });
 
   it("refuses a topic in two shards, and names both", () => {
     const problems = problemsOf({
       profiles,
+      alarmEmail,
       shards: [
         { name: "a", profile: "org-a", topics: ["t.1", "t.2"] },
         { name: "b", profile: "org-b", topics: ["t.3", "t.2"] },
@@ -96,6 +102,7 @@ describe("shards", () => {
     const problems = problemsOf(
       {
         profiles,
+        alarmEmail,
         shards: [
           { name: "a", profile: "org-a", topicsFile: "bad.txt" },
           { name: "b", profile: "org-b", topicsFile: "missing.txt" },
@@ -113,10 +120,14 @@ describe("shards", () => {
 
   it("needs maxTopics with an S3 topic set, and refuses two shards reading one object", () => {
     const s3 = { profile: "org-a", topicsS3Uri: "s3://my-topics/agents.txt" };
-    expect(problemsOf({ profiles, shards: [{ name: "a", ...s3 }] })).toEqual([
+    expect(problemsOf({ profiles, alarmEmail, shards: [{ name: "a", ...s3 }] })).toEqual([
       expect.stringMatching(/^shards\[0\]\.maxTopics: required with topicsS3Uri/),
     ]);
-    const config = parseConfig({ profiles, shards: [{ name: "a", ...s3, maxTopics: 2000, redundancy: 2 }] });
+    const config = parseConfig({
+      profiles,
+      alarmEmail,
+      shards: [{ name: "a", ...s3, maxTopics: 2000, redundancy: 2 }],
+    });
     expect(config.shards[0]!.topics).toEqual({
       kind: "s3",
       bucket: "my-topics",
@@ -126,6 +137,7 @@ describe("shards", () => {
     expect(
       problemsOf({
         profiles,
+        alarmEmail,
         shards: [
           { name: "a", ...s3, maxTopics: 10 },
           { name: "b", ...s3, profile: "org-b", maxTopics: 10 },
@@ -141,6 +153,7 @@ describe("shards", () => {
   it("refuses the single-shard keys next to shards, unknown shards keys, bad names and sizes", () => {
     const problems = problemsOf({
       profiles,
+      alarmEmail,
       topics: ["t.1"],
       workerCount: 2,
       shards: [
@@ -163,7 +176,7 @@ describe("shards", () => {
   });
 
   it("configures the sink's in-flight bounds and the queue's high-throughput mode", () => {
-    const base = { profiles, topics: ["t.1"] };
+    const base = { profiles, alarmEmail, topics: ["t.1"] };
     expect(parseConfig(base)).toMatchObject({ sinkInFlight: { min: 2, max: 64 }, queueHighThroughput: true });
     expect(
       parseConfig({ ...base, sinkMinInFlight: 4, sinkMaxInFlight: 128, queueHighThroughput: false }),
@@ -185,6 +198,7 @@ describe("shards", () => {
   it("keeps the single-shard form as one shard named default", () => {
     const config = parseConfig({
       profiles,
+      alarmEmail,
       topics: ["t.1"],
       workerProfile: "org-b",
       workerCount: 2,

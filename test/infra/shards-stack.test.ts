@@ -5,7 +5,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
-import { testApp } from "./helpers.ts";
+import { renderJoin, testApp } from "./helpers.ts";
 
 type Json = Record<string, unknown>;
 type Resources = Record<string, { Type: string; Properties: Json }>;
@@ -22,6 +22,7 @@ function synth(extra: Record<string, unknown> = {}): { template: Template; resou
   const config = parseConfig(
     {
       profiles: [profile("org-a"), profile("org-b"), profile("org-c")],
+      alarmEmail: "ops@example.com",
       shards: [
         {
           name: "agents",
@@ -120,7 +121,12 @@ describe("shards in the stack", () => {
 
   it("lets a shard's task role read its own topic object and nothing else there", () => {
     // The durable backlog's grants (its own bucket, lib/relay-durability.ts) are asserted in durability.test.ts.
-    const durable = new Set(["DurableBacklogObjects", "DurableBacklogList", "CoverageLedger"]);
+    const durable = new Set([
+      "DurableBacklogObjects",
+      "DurableBacklogList",
+      "CoverageLedgerKey",
+      "CoverageLedger",
+    ]);
     const own = (prefix: string) =>
       statementsOf(resources, prefix).filter((s) => !durable.has(String((s as { Sid?: unknown }).Sid)));
     const read = (prefix: string) => own(prefix).filter((s) => JSON.stringify(s.Action).includes("s3:Get"));
@@ -158,5 +164,27 @@ describe("shards in the stack", () => {
       .map(([, q]) => q)
       .find((q) => q.RedrivePolicy)!;
     expect(offQueue).toMatchObject({ DeduplicationScope: "queue", FifoThroughputLimit: "perQueue" });
+  });
+
+  it("lets each shard's task role obtain its own profile's token and no other", () => {
+    const [fn] = ofType(resources, "AWS::Lambda::Function").filter(([id]) =>
+      /^BrokerFunction[0-9A-F]{8}$/.test(id),
+    );
+    const profiles = renderJoin((fn![1].Environment as { Variables: Json }).Variables.PROFILES) as Array<{
+      name: string;
+      allowedPrincipals: string[];
+    }>;
+    const role = (shard: string) => {
+      const ids = ofType(resources, "AWS::IAM::Role")
+        .map(([id]) => id)
+        .filter((id) => id.startsWith(`RelayShard${shard}TaskDefinitionTaskRole`));
+      expect(ids, shard).toHaveLength(1);
+      return `GetAtt:${ids[0]}`;
+    };
+    expect(profiles.map((p) => [p.name, p.allowedPrincipals])).toEqual([
+      ["org-a", [role("agents")]],
+      ["org-b", [role("queues")]],
+      ["org-c", [role("misc")]],
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HEALTH_CHECK_COMMAND } from "../../lib/event-relay.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
+import { SQS_MAX_MESSAGE_BYTES } from "../../worker/sink/sqs-sink.ts";
 import { INVOKER_ROLE, PROFILE_ARN_SECRET, PROFILE_KMS_KEY, testApp, testConfig } from "./helpers.ts";
 
 type Json = Record<string, unknown>;
@@ -137,13 +138,14 @@ describe("token broker", () => {
     expect(invokeConfig.MaximumEventAgeInSeconds).toBe(240);
   });
 
-  it("keeps tokens in KMS-encrypted secrets it owns, and no plaintext secret in the template", () => {
-    const keyId = logicalId("AWS::KMS::Key", "BrokerKey");
+  it("keeps tokens in secrets it owns, created empty under the token-cache key, no plaintext in the template", () => {
+    const keyId = logicalId("AWS::KMS::Key", "BrokerTokenCacheKey");
     const secrets = ofType("AWS::SecretsManager::Secret").map(([, s]) => s);
     expect(secrets).toHaveLength(2);
     for (const s of secrets) {
       expect(s.SecretString).toBeUndefined();
-      expect(s.GenerateSecretString).toBeDefined();
+      // Empty until the broker's first mint: no deployer ever encrypts with the token key.
+      expect(s.GenerateSecretString).toBeUndefined();
       expect(mentions(s.KmsKeyId, keyId)).toBe(true);
     }
   });
@@ -226,8 +228,16 @@ describe("token broker", () => {
     const onKey = statements.filter((s) => mentions(s.Resource, keyId));
     expect(onKey).toHaveLength(1);
     const viaService = JSON.stringify(onKey[0]!.Condition);
-    for (const service of ["secretsmanager", "dynamodb", "sqs"]) expect(viaService).toContain(`"${service}.`);
+    for (const service of ["dynamodb", "sqs"]) expect(viaService).toContain(`"${service}.`);
+    expect(viaService).not.toContain('"secretsmanager.');
     expect(onKey[0]!.Condition).toHaveProperty(["StringEquals", "kms:ViaService"]);
+    const tokenKeyId = logicalId("AWS::KMS::Key", "BrokerTokenCacheKey");
+    const onTokenKey = statements.filter((s) => mentions(s.Resource, tokenKeyId));
+    expect(onTokenKey).toHaveLength(1);
+    expect(actions(onTokenKey[0]!).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
+    expect(JSON.stringify(onTokenKey[0]!.Condition)).toMatch(
+      /"kms:ViaService":\{"Fn::Join":\["",\["secretsmanager\./,
+    );
     const onDlq = statements.filter((s) => actions(s).includes("sqs:SendMessage"));
     expect(onDlq.map((s) => s.Resource)).toEqual([
       { "Fn::GetAtt": [logicalId("AWS::SQS::Queue", "BrokerScheduleDeadLetterQueue"), "Arn"] },
@@ -260,6 +270,10 @@ describe("event relay", () => {
     expect(mentions((queue.RedrivePolicy as Json).deadLetterTargetArn, dlqId)).toBe(true);
     expect(queue.MessageRetentionPeriod).toBe(4 * 86_400);
     expect(dlq.MessageRetentionPeriod).toBe(14 * 86_400);
+    // 1 MiB set explicitly, the size up to which the worker sends an event inline.
+    expect(queue.MaximumMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(dlq.MaximumMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(SQS_MAX_MESSAGE_BYTES).toBe(1_048_576);
   });
 
   it("denies non-TLS access to every queue, bucket and topic", () => {
@@ -389,7 +403,12 @@ describe("event relay", () => {
 
   it("has a task role that can only invoke the broker URL, send to the queue and put offloaded events", () => {
     // The durable backlog and coverage ledger grants are asserted in durability.test.ts.
-    const durable = new Set(["DurableBacklogObjects", "DurableBacklogList", "CoverageLedger"]);
+    const durable = new Set([
+      "DurableBacklogObjects",
+      "DurableBacklogList",
+      "CoverageLedgerKey",
+      "CoverageLedger",
+    ]);
     const statements = roleStatements("RelayTaskDefinitionTaskRole").filter(
       (s) => !durable.has(String((s as { Sid?: unknown }).Sid)),
     );
@@ -434,7 +453,8 @@ describe("event relay", () => {
 describe("stack", () => {
   it("rotates every customer-managed key and retains the data keys", () => {
     const keys = ofType("AWS::KMS::Key");
-    expect(keys.length).toBe(3);
+    // Audit/lease tables, token cache, relay, alarm topic.
+    expect(keys.length).toBe(4);
     for (const [id, k] of keys) {
       expect(k.EnableKeyRotation).toBe(true);
       expect(resources[id]!.DeletionPolicy).toBe("Retain");

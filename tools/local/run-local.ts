@@ -351,6 +351,9 @@ async function startLocalWorker(context: WorkerStartContext): Promise<RunningWor
       BROKER_URL: broker.url,
       TOKEN_PROFILE: LOCAL_PROFILE,
       HEARTBEAT_TIMEOUT_MS: String(Math.max(1_000, heartbeatIntervalMs * 2 + 500)),
+      // The simulator's channels lag each other by milliseconds; its tokens live seconds, not hours.
+      LAG_BOUND_MS: "2000",
+      SUBSCRIPTION_PROPAGATION_MS: "500",
       BACKOFF_BASE_MS: "100",
       BACKOFF_CAP_MS: "5000",
     });

@@ -9,8 +9,8 @@ export interface PackLimits {
   maxBytes: number;
 }
 
-/** SQS limits: 10 entries per SendMessageBatch, 256 KiB per message and per batch in total. */
-export const SQS_BATCH_LIMITS: Readonly<PackLimits> = Object.freeze({ maxEntries: 10, maxBytes: 262_144 });
+/** SQS limits: 10 entries per SendMessageBatch, 1 MiB per message and per batch in total (since 2025). */
+export const SQS_BATCH_LIMITS: Readonly<PackLimits> = Object.freeze({ maxEntries: 10, maxBytes: 1_048_576 });
 
 export interface PackResult<T> {
   batches: T[][];

@@ -5,9 +5,18 @@
 
 export type SessionFailure =
   | { kind: "close"; code: number; reason?: string }
-  | { kind: "upgrade-rejected"; status: number }
+  | { kind: "upgrade-rejected"; status: number; retryAfterSec?: number }
   | { kind: "network"; message: string }
-  | { kind: "rest-error"; status: number; retryAfterSec?: number }
+  | {
+      kind: "rest-error";
+      status: number;
+      retryAfterSec?: number;
+      /** Genesys' error `code` and `message` (never a token), for logs and failure records. */
+      upstreamCode?: string;
+      upstreamMessage?: string;
+      /** From the periodic channel probe of a live session (its events may have stopped long before). */
+      probe?: true;
+    }
   | { kind: "idp-permanent" }
   | { kind: "watchdog" }
   | { kind: "channel-dead" }
@@ -31,11 +40,13 @@ export interface PolicyDecision {
   action: PolicyAction;
   alarm: boolean;
   reason: string;
-  /** Lower bound for the next delay (e.g. a 429's Retry-After), in ms. */
+  /** Lower bound for the next delay, in ms. */
   minDelayMs?: number;
+  /** The upstream's Retry-After, in ms: wait exactly this long (no longer, no shorter). */
+  retryAfterMs?: number;
 }
 
-export type PolicyRule = Omit<PolicyDecision, "minDelayMs">;
+export type PolicyRule = Omit<PolicyDecision, "minDelayMs" | "retryAfterMs">;
 
 const refresh = (reason: string): PolicyRule => ({
   action: "refresh-token-then-reconnect",
@@ -114,8 +125,13 @@ export function decideOnFailure(f: SessionFailure): PolicyDecision {
     }
   }
   const decision: PolicyDecision = { ...rule };
-  if (f.kind === "rest-error" && f.retryAfterSec !== undefined && Number.isFinite(f.retryAfterSec)) {
+  if (
+    (f.kind === "rest-error" || f.kind === "upgrade-rejected") &&
+    f.retryAfterSec !== undefined &&
+    Number.isFinite(f.retryAfterSec)
+  ) {
     decision.minDelayMs = Math.max(0, Math.round(f.retryAfterSec * 1000));
+    decision.retryAfterMs = decision.minDelayMs;
   }
   return decision;
 }

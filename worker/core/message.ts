@@ -1,6 +1,8 @@
 /**
  * Builds the queue messages (shared/contracts.ts) and the SQS SendMessageBatch entry fields for them.
- * FIFO: MessageGroupId = topic (so order is kept per topic), MessageDeduplicationId = event key.
+ * FIFO: MessageGroupId = topic (so order is kept per topic), MessageDeduplicationId = the message's unique
+ * key. Message attributes: `kind`, `contentKey` (equal for identical content) and, when the worker could
+ * not rule out a copy, `possibleDuplicate` = "true".
  */
 import type {
   NotificationEnvelope,
@@ -15,8 +17,14 @@ export function eventMessage(
   envelope: NotificationEnvelope,
   key: string,
   receivedAtMs: number,
+  identity?: { contentKey: string; possibleDuplicate?: boolean },
 ): QueuedEventMessage {
-  return { kind: "event", key, receivedAt: isoTime(receivedAtMs), event: envelope };
+  const msg: QueuedEventMessage = { kind: "event", key, receivedAt: isoTime(receivedAtMs), event: envelope };
+  if (identity) {
+    msg.contentKey = identity.contentKey;
+    if (identity.possibleDuplicate) msg.possibleDuplicate = true;
+  }
+  return msg;
 }
 
 // Events arrive many per millisecond under load: format each millisecond once.
@@ -39,6 +47,8 @@ export function pointerMessage(
   return {
     kind: "event-pointer",
     key: original.key,
+    ...(original.contentKey === undefined ? {} : { contentKey: original.contentKey }),
+    ...(original.possibleDuplicate ? { possibleDuplicate: true as const } : {}),
     receivedAt: original.receivedAt,
     topicName: original.event.topicName,
     bucket: location.bucket,
@@ -68,7 +78,7 @@ export function messageGroupId(msg: QueuedMessage): string {
   return SQS_ID_CHARS.test(topic) ? topic : `topic-sha256-${sha256Hex(topic)}`;
 }
 
-/** MessageDeduplicationId: the event key (64 hex chars); for gaps a hash of the interval and topics. */
+/** MessageDeduplicationId: the message's unique key; for gaps a hash of the interval and topics. */
 export function deduplicationId(msg: QueuedMessage): string {
   if (msg.kind === "gap") return sha256Hex(`gap|${msg.start}|${msg.end}|${msg.topics.join(",")}`);
   return SQS_ID_CHARS.test(msg.key) ? msg.key : sha256Hex(msg.key);
@@ -116,9 +126,33 @@ function kindAttributes(kind: string): { attributes: SqsMessageAttributes; sizeB
   return known;
 }
 
+const CONTENT_KEY_ATTRIBUTE = "contentKey";
+const POSSIBLE_DUPLICATE_ATTRIBUTE = "possibleDuplicate";
+const POSSIBLE_DUPLICATE_BYTES = entrySizeBytes({
+  MessageBody: "",
+  MessageAttributes: { [POSSIBLE_DUPLICATE_ATTRIBUTE]: { DataType: "String", StringValue: "true" } },
+});
+
+/** The message's attributes and their size as SQS counts it. */
+function attributesOf(msg: QueuedMessage): { attributes: SqsMessageAttributes; sizeBytes: number } {
+  const kind = kindAttributes(msg.kind);
+  if (msg.kind === "gap" || msg.contentKey === undefined) return kind;
+  const attributes: SqsMessageAttributes = {
+    ...kind.attributes,
+    [CONTENT_KEY_ATTRIBUTE]: { DataType: "String", StringValue: msg.contentKey },
+  };
+  // "contentKey" + "String" + the (ASCII hex) key.
+  let sizeBytes = kind.sizeBytes + CONTENT_KEY_ATTRIBUTE.length + 6 + msg.contentKey.length;
+  if (msg.possibleDuplicate) {
+    attributes[POSSIBLE_DUPLICATE_ATTRIBUTE] = { DataType: "String", StringValue: "true" };
+    sizeBytes += POSSIBLE_DUPLICATE_BYTES;
+  }
+  return { attributes, sizeBytes };
+}
+
 export function toSqsEntry(msg: QueuedMessage, opts: { id: string; fifo: boolean; body?: string }): SqsEntry {
   const body = opts.body ?? messageBody(msg);
-  const kind = kindAttributes(msg.kind);
+  const kind = attributesOf(msg);
   const fields: SqsEntryFields = { Id: opts.id, MessageBody: body, MessageAttributes: kind.attributes };
   if (opts.fifo) {
     fields.MessageGroupId = messageGroupId(msg);

@@ -3,7 +3,12 @@
  * Without a bucket (or for a message that is not an event) the only honest answer is the dead-letter path.
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { QueuedEventMessage, QueuedEventPointerMessage, QueuedMessage } from "../../shared/contracts.ts";
+import {
+  OFFLOAD_OBJECT_PREFIX,
+  type QueuedEventMessage,
+  type QueuedEventPointerMessage,
+  type QueuedMessage,
+} from "../../shared/contracts.ts";
 import { pointerMessage } from "../core/message.ts";
 import { errorCode } from "./send-errors.ts";
 import type { DeadLetterError } from "./sink-ports.ts";
@@ -62,7 +67,7 @@ export class Offloader {
 
   objectKey(msg: QueuedEventMessage, seq: number): string {
     const day = msg.receivedAt.slice(0, 10);
-    const prefix = (this.o.prefix ?? "tokenstream/oversized").replace(/\/+$/, "");
+    const prefix = (this.o.prefix ?? OFFLOAD_OBJECT_PREFIX).replace(/\/+$/, "");
     return `${prefix}/${day}/${msg.key || `seq-${seq}`}.json`;
   }
 }

@@ -27,7 +27,8 @@ export { invalidMessage } from "./message-check.ts";
 export type { DurableTier, SqsSinkOptions } from "./sink-options.ts";
 export type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "./sink-ports.ts";
 
-export const SQS_MAX_MESSAGE_BYTES = 262_144;
+/** SQS's message (and batch) size limit since 2025; the CDK queue sets MaximumMessageSize to it explicitly. */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Most SendMessageBatch requests in flight at once by default (FIFO: at most one per message group). */
 export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
 /** Error codes that mean SQS wants fewer requests, not that something is broken. */

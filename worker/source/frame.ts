@@ -4,7 +4,11 @@
  */
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
 
-export const MAX_FRAME_BYTES = 1_048_576;
+/**
+ * Default frame limit: far above any Genesys event (the limit guards memory, not the SQS size; events
+ * larger than a queue message go to S3 or the dead-letter path in the sink). MAX_FRAME_BYTES configures it.
+ */
+export const MAX_FRAME_BYTES = 64 * 1_048_576;
 
 export type MalformedCode =
   | "binary_frame"

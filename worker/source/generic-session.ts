@@ -89,7 +89,11 @@ export class GenericSession implements Session {
   }
 
   #onFrame(frame: Frame, receivedAtMs: number): void {
-    if (this.#state === "ended") return;
+    if (this.#state === "ended") {
+      // Closed on request: events the server sent before the socket closed still count.
+      if (frame.kind === "event") this.#emitter.emit("event", frame.envelope, receivedAtMs);
+      return;
+    }
     this.#emitter.relayFrame(frame, receivedAtMs, (failure) => this.#end(failure));
   }
 

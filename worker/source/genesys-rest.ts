@@ -1,8 +1,11 @@
 /**
- * Genesys Cloud Notifications REST calls a session needs: create a channel, PUT its subscriptions.
- * Failures come back as SessionFailure (rest-error with Retry-After, or network), never as a token.
+ * Genesys Cloud Notifications REST calls a session needs: create a channel, PUT its subscriptions, remove
+ * an abandoned channel's subscriptions. Failures come back as SessionFailure (rest-error with Retry-After
+ * and Genesys' own error code and message, or network), never with a token.
  */
+import { fingerprint } from "../../shared/fingerprint.ts";
 import type { SessionFailure } from "../core/close-policy.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 
 export interface Channel {
   id: string;
@@ -52,13 +55,53 @@ export class GenesysRest {
     };
   }
 
-  async putSubscriptions(accessToken: string, channelId: string, topics: readonly string[]): Promise<void> {
-    const url = `${this.#base}/${encodeURIComponent(channelId)}/subscriptions`;
-    await this.#request(
+  /**
+   * PUT the channel's subscriptions with `ignoreErrors=true`: topics the client may not see are refused
+   * one by one (listed with `state: "Rejected"`, or missing from the answer) instead of failing the whole
+   * request with a 403. Returns the refused topics.
+   */
+  async putSubscriptions(
+    accessToken: string,
+    channelId: string,
+    topics: readonly string[],
+  ): Promise<string[]> {
+    const url = `${this.#base}/${encodeURIComponent(channelId)}/subscriptions?ignoreErrors=true`;
+    const body = await this.#request(
       "PUT",
       url,
       accessToken,
       topics.map((id) => ({ id })),
+    );
+    const entities = (body as { entities?: unknown } | null)?.entities;
+    // An answer without a listing (e.g. an empty 200) cannot say anything was refused.
+    if (!Array.isArray(entities)) return [];
+    const permitted = new Set<string>();
+    for (const e of entities as Array<{ id?: unknown; state?: unknown }>) {
+      if (typeof e?.id === "string" && e.state !== "Rejected") permitted.add(e.id);
+    }
+    return topics.filter((t) => !permitted.has(t));
+  }
+
+  /** The channel's subscriptions (topic ids): the periodic probe of a live channel and its token. */
+  async getSubscriptions(accessToken: string, channelId: string): Promise<string[]> {
+    const body = await this.#request(
+      "GET",
+      `${this.#base}/${encodeURIComponent(channelId)}/subscriptions`,
+      accessToken,
+    );
+    const entities = (body as { entities?: unknown } | null)?.entities;
+    if (!Array.isArray(entities)) throw new RestFailure({ kind: "rest-error", status: 502 });
+    return entities.flatMap((e) =>
+      typeof (e as { id?: unknown })?.id === "string" ? [(e as { id: string }).id] : [],
+    );
+  }
+
+  /** Removes every subscription of a channel the worker abandons, so it stops costing upstream work. */
+  async deleteSubscriptions(accessToken: string, channelId: string): Promise<void> {
+    await this.#request(
+      "DELETE",
+      `${this.#base}/${encodeURIComponent(channelId)}/subscriptions`,
+      accessToken,
     );
   }
 
@@ -81,11 +124,12 @@ export class GenesysRest {
     }
     const text = await res.text().catch(() => "");
     if (!res.ok) {
-      const retryAfter = Number(res.headers.get("retry-after"));
+      const retryAfterSec = retryAfterSeconds(res.headers.get("retry-after"));
       throw new RestFailure({
         kind: "rest-error",
         status: res.status,
-        retryAfterSec: res.headers.has("retry-after") && Number.isFinite(retryAfter) ? retryAfter : undefined,
+        ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+        ...upstreamError(text, accessToken),
       });
     }
     if (text === "") return null;
@@ -95,4 +139,29 @@ export class GenesysRest {
       throw new RestFailure({ kind: "rest-error", status: 502 });
     }
   }
+}
+
+/** Genesys' error body `{code, message, ...}`, cut short and with the token (should it be echoed) replaced. */
+export function upstreamError(
+  text: string,
+  accessToken: string,
+): { upstreamCode?: string; upstreamMessage?: string } {
+  let parsed: { code?: unknown; message?: unknown } | null;
+  try {
+    parsed = JSON.parse(text) as { code?: unknown; message?: unknown } | null;
+  } catch {
+    return {};
+  }
+  if (!parsed || typeof parsed !== "object") return {};
+  const clean = (v: unknown): string | undefined => {
+    if (typeof v !== "string" || v === "") return undefined;
+    const scrubbed = accessToken ? v.split(accessToken).join(`[token ${fingerprint(accessToken)}]`) : v;
+    return scrubbed.slice(0, 300);
+  };
+  const out: { upstreamCode?: string; upstreamMessage?: string } = {};
+  const code = clean(parsed.code);
+  const message = clean(parsed.message);
+  if (code !== undefined) out.upstreamCode = code;
+  if (message !== undefined) out.upstreamMessage = message;
+  return out;
 }

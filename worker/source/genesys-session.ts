@@ -2,6 +2,8 @@
  * Genesys Cloud session: per shard of at most `maxTopicsPerChannel` topics, create a channel with the
  * token, connect its bare connectUri, PUT the shard's subscriptions, confirm the socket answers a ping. Live
  * once every shard's socket is open, subscribed and confirmed. Any shard failing ends the whole session.
+ * A 429 on the subscriptions call is retried on the same channel after exactly its Retry-After. A session
+ * that ends removes its channels' subscriptions (best effort), so an abandoned channel stops costing work.
  */
 import type { SessionFailure } from "../core/close-policy.ts";
 import type { WorkerToken } from "../token/token-source.ts";
@@ -21,7 +23,17 @@ export interface GenesysSessionOptions {
   heartbeatTimeoutMs: number;
   maxTopicsPerChannel?: number;
   maxFrameBytes?: number;
+  /**
+   * How often a live channel is probed (GET subscriptions with the session's token): a revoked token or a
+   * deleted channel that still sends heartbeats is found within this bound. 0 = never. Default 60000.
+   */
+  probeIntervalMs?: number;
+  /** Attempts of a subscriptions call answered 429 before the session gives up. Default 5. */
+  maxSubscribeAttempts?: number;
 }
+
+/** Wait before retrying a 429 without Retry-After. */
+const DEFAULT_THROTTLE_WAIT_MS = 1_000;
 
 export function shardTopics(topics: readonly string[], perChannel: number): string[][] {
   const unique = [...new Set(topics)];
@@ -37,6 +49,11 @@ export class GenesysSession implements Session {
   channelExpiresAtMs: number | undefined;
   readonly #emitter = new SessionEmitter();
   readonly #links: SocketLink[] = [];
+  readonly #channelIds: string[] = [];
+  #probeTimer: NodeJS.Timeout | undefined;
+  readonly #refused: string[] = [];
+  /** Settles what start() still awaits when the session ends first (no promise is left pending). */
+  readonly #onEnd: Array<() => void> = [];
   #state: "new" | "starting" | "live" | "ended" = "new";
 
   constructor(private readonly opts: GenesysSessionOptions) {
@@ -66,6 +83,8 @@ export class GenesysSession implements Session {
       () => {
         if (this.#state !== "starting") return;
         this.#state = "live";
+        this.#startProbe();
+        if (this.#refused.length > 0) this.#emitter.emit("refused", [...this.#refused]);
         this.#emitter.emit("live");
       },
       (err: unknown) => {
@@ -82,6 +101,7 @@ export class GenesysSession implements Session {
 
   async #openShard(topics: string[]): Promise<void> {
     const channel = await this.opts.rest.createChannel(this.token.accessToken);
+    this.#channelIds.push(channel.id);
     if (this.#state !== "starting") return;
     if (channel.expiresAtMs !== undefined) {
       this.channelExpiresAtMs = Math.min(
@@ -92,6 +112,7 @@ export class GenesysSession implements Session {
     let link: SocketLink | undefined;
     await new Promise<void>((resolve, reject) => {
       let opened = false;
+      this.#onEnd.push(() => reject(new RestFailure({ kind: "network", message: "session_closed" })));
       link = new SocketLink(
         {
           url: channel.connectUri,
@@ -115,7 +136,7 @@ export class GenesysSession implements Session {
       link.connect();
     });
     if (this.#state !== "starting") return;
-    await this.opts.rest.putSubscriptions(this.token.accessToken, channel.id, topics);
+    await this.#subscribe(channel.id, topics);
     if (this.#state !== "starting") return;
     // Confirm liveness: a socket that is open but passes nothing must not replace a working one.
     if (!(await link?.confirmLive(this.opts.heartbeatTimeoutMs / 2))) {
@@ -123,15 +144,76 @@ export class GenesysSession implements Session {
     }
   }
 
+  #startProbe(): void {
+    const every = this.opts.probeIntervalMs ?? 60_000;
+    if (!(every > 0)) return;
+    this.#probeTimer = setInterval(() => void this.#probe(), every);
+    this.#probeTimer.unref?.();
+  }
+
+  /** 401 (token revoked or expired) and 404 (channel gone) end the session; other answers are not evidence. */
+  async #probe(): Promise<void> {
+    for (const id of this.#channelIds) {
+      try {
+        await this.opts.rest.getSubscriptions(this.token.accessToken, id);
+      } catch (err) {
+        const f = err instanceof RestFailure ? err.failure : undefined;
+        if (this.#state !== "live" || f?.kind !== "rest-error") return;
+        if (f.status === 401 || f.status === 404) this.#end({ ...f, probe: true });
+        return;
+      }
+    }
+  }
+
+  /** PUT the subscriptions; a 429 is retried on the same channel after exactly its Retry-After. */
+  async #subscribe(channelId: string, topics: string[]): Promise<void> {
+    const maxAttempts = Math.max(1, this.opts.maxSubscribeAttempts ?? 5);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.#refused.push(
+          ...(await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics)),
+        );
+        return;
+      } catch (err) {
+        const f = err instanceof RestFailure ? err.failure : undefined;
+        if (f?.kind !== "rest-error" || f.status !== 429 || attempt >= maxAttempts) throw err;
+        const waitMs = f.retryAfterSec !== undefined ? f.retryAfterSec * 1000 : DEFAULT_THROTTLE_WAIT_MS;
+        await this.#sleep(waitMs);
+        if (this.#state !== "starting") return;
+      }
+    }
+  }
+
+  /** Resolves after `ms`, or at once when the session ends. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#onEnd.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   #onFrame(frame: Frame, receivedAtMs: number): void {
-    if (this.#state === "ended") return;
+    if (this.#state === "ended") {
+      // Closed on request: events the server sent before the socket closed still count.
+      if (frame.kind === "event") this.#emitter.emit("event", frame.envelope, receivedAtMs);
+      return;
+    }
     this.#emitter.relayFrame(frame, receivedAtMs, (failure) => this.#end(failure));
   }
 
   #end(failure: SessionFailure | undefined): void {
     if (this.#state === "ended") return;
     this.#state = "ended";
+    clearInterval(this.#probeTimer);
     for (const link of this.#links) link.close();
+    for (const settle of this.#onEnd.splice(0)) settle();
+    for (const id of this.#channelIds) {
+      // Best effort: the channel may be gone already, or the token expired; neither is worth a failure.
+      this.opts.rest.deleteSubscriptions(this.token.accessToken, id).catch(() => undefined);
+    }
     if (failure) this.#emitter.emit("failure", failure);
     this.#emitter.emit("closed");
   }

@@ -15,6 +15,8 @@ export interface SessionFactoryOptions {
   heartbeatTimeoutMs: number;
   maxFrameBytes?: number;
   restTimeoutMs?: number;
+  /** Genesys channel probe interval (0 = off). */
+  probeIntervalMs?: number;
 }
 
 export function createSessionFactory(opts: SessionFactoryOptions): SessionFactory {
@@ -36,6 +38,7 @@ export function createSessionFactory(opts: SessionFactoryOptions): SessionFactor
           heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
           maxTopicsPerChannel: source.maxTopicsPerChannel,
           maxFrameBytes: opts.maxFrameBytes,
+          probeIntervalMs: opts.probeIntervalMs,
         });
       }
       if (source.kind === "generic") {

@@ -17,6 +17,8 @@ export interface SessionEvents {
    */
   failure: (failure: SessionFailure) => void;
   malformed: (code: MalformedCode, sizeBytes: number) => void;
+  /** Topics the upstream refused (permission) while the others were subscribed; emitted before `live`. */
+  refused: (topics: string[]) => void;
   /** Torn down (by close() or after a failure); emitted once. */
   closed: () => void;
 }
@@ -43,6 +45,7 @@ export class SessionEmitter {
     event: [],
     failure: [],
     malformed: [],
+    refused: [],
     closed: [],
   };
 

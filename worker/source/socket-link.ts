@@ -2,10 +2,13 @@
  * One client WebSocket with a liveness watchdog: any frame proves liveness; after half the timeout of
  * silence a ping is sent (genesys: JSON `{"message":"ping"}`, generic: a WebSocket ping); after the full
  * timeout the socket is terminated and a `watchdog` failure reported. Reports each failure at most once.
+ * A close the worker asks for is graceful: frames the server sent before it answers the close are still
+ * relayed (a frame received before the socket closed is never ignored).
  */
 import WebSocket from "ws";
 import type { SessionFailure } from "../core/close-policy.ts";
 import { classifyFrame, type Frame } from "./frame.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 
 export interface SocketLinkOptions {
   url: string;
@@ -28,7 +31,10 @@ export interface SocketLinkHandlers {
 export class SocketLink {
   #ws: WebSocket | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** No more failure reports, watchdog or pings (closed on request, or failed). */
   #done = false;
+  /** The socket is gone: no more frames. */
+  #gone = false;
   #pinged = false;
   #confirm: { settle: (ok: boolean) => void; timer: NodeJS.Timeout } | undefined;
   lastFrameAtMs: number;
@@ -47,14 +53,19 @@ export class SocketLink {
       headers: this.opts.headers,
       handshakeTimeout: this.opts.handshakeTimeoutMs ?? 10_000,
       // Frames above maxFrameBytes are counted as malformed, not fatal: only absurd ones hit this limit.
-      maxPayload: 64 * 1024 * 1024,
+      maxPayload: Math.max(64 * 1024 * 1024, (this.opts.maxFrameBytes ?? 0) + 1024),
       perMessageDeflate: false,
     });
     this.#ws = ws;
     ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
+      const retryAfterSec = retryAfterSeconds(res.headers["retry-after"]);
       res.resume();
-      this.#fail({ kind: "upgrade-rejected", status });
+      this.#fail({
+        kind: "upgrade-rejected",
+        status,
+        ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+      });
     });
     ws.on("open", () => {
       if (this.#done) return;
@@ -63,7 +74,7 @@ export class SocketLink {
       this.handlers.open();
     });
     ws.on("message", (data, isBinary) => {
-      if (this.#done) return;
+      if (this.#gone) return;
       const at = this.#now();
       this.#touch(at);
       this.handlers.frame(classifyFrame(toBuffer(data), isBinary, this.opts.maxFrameBytes), at);
@@ -74,6 +85,7 @@ export class SocketLink {
       if (ws.readyState !== WebSocket.OPEN) this.#fail({ kind: "network", message: err.name });
     });
     ws.on("close", (code, reason) => {
+      this.#gone = true;
       this.#fail({ kind: "close", code, reason: reason.toString("utf8").slice(0, 120) });
     });
   }
@@ -120,8 +132,12 @@ export class SocketLink {
     if (ws.readyState === WebSocket.OPEN) {
       ws.close(1000, "rotated");
       // A peer that never answers the close must not keep the socket around.
-      setTimeout(() => ws.terminate(), 2_000).unref();
+      setTimeout(() => {
+        this.#gone = true;
+        ws.terminate();
+      }, 2_000).unref();
     } else {
+      this.#gone = true;
       ws.terminate();
     }
   }
@@ -162,6 +178,7 @@ export class SocketLink {
     this.#done = true;
     this.#stopWatchdog();
     this.#settleConfirm(false);
+    this.#gone = true;
     this.#ws?.terminate();
     this.handlers.failure(failure);
   }

@@ -21,6 +21,12 @@ export interface PlanInput {
   jitterMs: number;
   /** A session is never rotated sooner than this after it went live (no rotation loop on short-lived tokens). */
   minLifeMs: number;
+  /**
+   * How long the replaced session keeps delivering after its replacement is live. The rotation starts early
+   * enough that the drain, plus a tenth of the life for building the replacement, ends before the old
+   * session's token or channel does. Default 0.
+   */
+  drainMs?: number;
 }
 
 export function planRotation(input: PlanInput, random: () => number = Math.random): PlannedRotation {
@@ -39,5 +45,11 @@ export function planRotation(input: PlanInput, random: () => number = Math.rando
   );
   const needsNewToken =
     input.channelExpiresAtMs === undefined || input.tokenExpiresAtMs <= input.channelExpiresAtMs;
-  return { atMs: Math.max(at, input.liveAtMs + input.minLifeMs), needsNewToken };
+  const endMs = Math.min(input.tokenExpiresAtMs, input.channelExpiresAtMs ?? Number.POSITIVE_INFINITY);
+  const lifeMs = endMs - (input.tokenIssuedAtMs ?? input.liveAtMs);
+  const drainMs = input.drainMs ?? 0;
+  const latestMs = drainMs > 0 && Number.isFinite(lifeMs) ? endMs - drainMs - lifeMs / 10 : at;
+  // Never earlier than halfway to the usual plan: a drain longer than the life cannot fit anyway.
+  const earliestMs = input.liveAtMs + Math.max(input.minLifeMs, (at - input.liveAtMs) / 2);
+  return { atMs: Math.max(Math.min(at, latestMs), earliestMs), needsNewToken };
 }

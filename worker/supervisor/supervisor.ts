@@ -1,13 +1,16 @@
 /**
  * Keeps `redundancy` sessions live (DESIGN.md section 4). Each slot holds at most one active session and
- * one candidate being built; a candidate that goes live replaces the active one (make-before-break).
- * Failures go through the pure policy table and full-jitter backoff; planned rotations are staggered.
- * Every envelope -> CrossSessionDeduper -> message -> EventSink.submit; coverage gaps -> gap messages.
+ * one candidate being built; a candidate that goes live replaces the active one (make-before-break), and
+ * the replaced one keeps delivering for `drainMs` (subscription propagation and channel lag) before it is
+ * closed. Failures go through the pure policy table and full-jitter backoff; planned rotations are
+ * staggered. Every envelope -> EventDeduper -> message -> EventSink.submit; a session the deduper finds
+ * silent (missing what its peers deliver) is replaced and its coverage withdrawn back to its last event;
+ * coverage gaps -> gap messages.
  */
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
 import { type BackoffOptions, FullJitterBackoff } from "../core/backoff.ts";
 import { decideOnFailure, type PolicyDecision, type SessionFailure } from "../core/close-policy.ts";
-import { CrossSessionDeduper } from "../core/dedupe.ts";
+import { EventDeduper, type ReleasedArrival } from "../core/dedupe.ts";
 import type { EventSink } from "../core/event-sink.ts";
 import { type Gap, GapTracker, toGapMessage } from "../core/gap-ledger.ts";
 import { eventMessage } from "../core/message.ts";
@@ -40,6 +43,9 @@ export interface SupervisorMetrics {
       | "GapMs"
       | "TokenRefreshes"
       | "MalformedFrames"
+      | "SilentSessions"
+      | "PossibleDuplicates"
+      | "TopicsRefused"
       | "SessionsStopped",
     n?: number,
   ): void;
@@ -54,7 +60,16 @@ export interface SupervisorOptions {
   rotationJitterMs?: number;
   /** Shortest life of a session before a planned rotation (guards against rotation loops). Default 1000. */
   minSessionLifeMs?: number;
-  dedupeWindowMs?: number;
+  /** Longest delay between two sessions delivering the same upstream event (de-dup window). Default 10000. */
+  lagBoundMs?: number;
+  /** Longest time a confirmed subscription takes to deliver (propagation). Default 5000. */
+  propagationMs?: number;
+  /** How long a replaced session keeps delivering after its replacement is live. Default propagation + 2 x lag. */
+  drainMs?: number;
+  /** Consecutive events a session misses (its peers delivered them) before it is replaced. Default 3. */
+  silentMissThreshold?: number;
+  /** Tells this worker's message keys apart from any other process's. Default: random per process. */
+  instanceId?: string;
   backoff?: BackoffOptions;
   /**
    * Longest a socket_closing replacement waits for another slot's rotation to finish (upstream grants 60 s
@@ -87,6 +102,8 @@ class Slot {
   building = false;
   retryTimer: NodeJS.Timeout | undefined;
   rotationTimer: NodeJS.Timeout | undefined;
+  /** Replaced sessions still delivering until their drain period ends. */
+  readonly draining = new Map<Session, NodeJS.Timeout>();
   /** When the active session went live. */
   activeSinceMs = 0;
   stopped = false;
@@ -109,17 +126,18 @@ const noopMetrics: SupervisorMetrics = { count() {}, gauge() {} };
 
 export class Supervisor {
   readonly #slots: Slot[];
-  readonly #deduper: CrossSessionDeduper;
+  readonly #deduper: EventDeduper;
+  #dedupeTimer: NodeJS.Timeout | undefined;
   readonly #gaps: GapTracker;
   readonly #stagger: RotationStagger;
   readonly #stats = emptyStats();
   readonly #metrics: SupervisorMetrics;
   readonly #now: () => number;
   readonly #random: () => number;
-  /** Lets a silent socket's coverage end at its last frame, not at detection time. */
-  #gapClockOverride: number | undefined;
-  /** Sessions whose coverage ended before they were closed (watchdog): when the last frame arrived. */
+  /** Sessions whose coverage ended before they were closed (watchdog, silent): their last evidence. */
   readonly #silentSince = new Map<string, number>();
+  /** Sessions closed at the end of their drain period (an orderly end, not a failure). */
+  readonly #drained = new Set<Session>();
   #running = false;
   #stopping = false;
 
@@ -131,8 +149,13 @@ export class Supervisor {
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
     this.#metrics = deps.metrics ?? noopMetrics;
-    this.#deduper = new CrossSessionDeduper({ windowMs: opts.dedupeWindowMs ?? 60_000 }, this.#now);
-    this.#gaps = new GapTracker(() => this.#gapClockOverride ?? this.#now());
+    this.#deduper = new EventDeduper({
+      lagBoundMs: opts.lagBoundMs,
+      propagationMs: opts.propagationMs,
+      missThreshold: opts.silentMissThreshold,
+      instanceId: opts.instanceId ?? globalThis.crypto.randomUUID().slice(0, 13),
+    });
+    this.#gaps = new GapTracker(this.#now);
     this.#gaps.onGap((gap) => this.#onGap(gap));
     this.#stagger = new RotationStagger({}, this.#now);
     this.#slots = Array.from(
@@ -144,6 +167,9 @@ export class Supervisor {
   start(): void {
     if (this.#running || this.#stopping) return;
     this.#running = true;
+    const tickMs = Math.max(5, Math.floor(this.#deduper.lagBoundMs / 4));
+    this.#dedupeTimer = setInterval(() => this.#dedupeTick(), tickMs);
+    this.#dedupeTimer.unref?.();
     for (const slot of this.#slots) void this.#build(slot, { reason: "start" });
   }
 
@@ -152,12 +178,20 @@ export class Supervisor {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#gaps.close();
+    clearInterval(this.#dedupeTimer);
+    // What the deduper still holds back is delivered (marked) rather than lost with the process.
+    for (const a of this.#deduper.close(this.#now())) this.#submitReleased(a);
     for (const slot of this.#slots) {
       clearTimeout(slot.retryTimer);
       clearTimeout(slot.rotationTimer);
       slot.retryTimer = slot.rotationTimer = undefined;
       slot.candidate?.close();
       slot.active?.close();
+      for (const [old, timer] of slot.draining) {
+        clearTimeout(timer);
+        old.close();
+      }
+      slot.draining.clear();
     }
   }
 
@@ -180,7 +214,7 @@ export class Supervisor {
     this.#stagger.tryStart(slot.label, true);
     let token: WorkerToken;
     try {
-      token = await this.#token(req);
+      token = await this.#token(req, slot.index);
     } catch (err) {
       slot.building = false;
       this.#stagger.finish(slot.label);
@@ -213,16 +247,17 @@ export class Supervisor {
     session.start();
   }
 
-  async #token(req: BuildRequest): Promise<WorkerToken> {
+  /** The slot's own token lane: redundant sessions hold distinct tokens. */
+  async #token(req: BuildRequest, lane: number): Promise<WorkerToken> {
     const src = this.deps.tokenSource;
     if (req.refreshFp !== undefined) {
       this.#countRefresh();
-      return src.refresh(req.refreshFp);
+      return src.refresh(req.refreshFp, lane);
     }
-    const token = await src.current();
+    const token = await src.current(lane);
     if (req.replaceTokenFp !== undefined && token.fingerprint === req.replaceTokenFp) {
       this.#countRefresh();
-      return src.refresh(req.replaceTokenFp);
+      return src.refresh(req.replaceTokenFp, lane);
     }
     return token;
   }
@@ -240,13 +275,16 @@ export class Supervisor {
     s.on("live", () => this.#onLive(slot, s));
     s.on("event", (env, at) => this.#onEvent(s, env, at));
     s.on("malformed", (code, size) => this.#onMalformed(s, code, size));
+    s.on("refused", (topics) => this.#onRefused(slot, s, topics));
     s.on("failure", (f) => this.#onFailure(slot, s, f));
     s.on("closed", () => this.#onClosed(slot, s));
   }
 
   #onLive(slot: Slot, s: Session): void {
     if (s !== slot.candidate || this.#stopping) return;
-    this.#gaps.sessionLive(s.id);
+    const nowMs = this.#now();
+    this.#gaps.sessionLive(s.id, nowMs);
+    this.#deduper.sessionLive(s.id, nowMs);
     const old = slot.active;
     slot.active = s;
     slot.activeSinceMs = this.#now();
@@ -257,10 +295,60 @@ export class Supervisor {
     if (old) {
       this.#stats.rotations++;
       this.#metrics.count("Rotations");
-      old.close();
+      this.#drain(slot, old);
     }
     this.deps.log.info("session live", { slot: slot.label, session: s.id, replaced: old?.id });
     this.#scheduleRotation(slot, s);
+  }
+
+  /** The replaced session keeps delivering (through de-dup) until the drain period ends, then closes. */
+  #drain(slot: Slot, old: Session): void {
+    const drainMs = this.#drainMs();
+    if (drainMs <= 0) {
+      this.#drained.add(old);
+      old.close();
+      return;
+    }
+    const timer = setTimeout(() => {
+      slot.draining.delete(old);
+      this.#drained.add(old);
+      old.close();
+    }, drainMs);
+    slot.draining.set(old, timer);
+  }
+
+  #drainMs(): number {
+    return this.opts.drainMs ?? this.#deduper.propagationMs + 2 * this.#deduper.lagBoundMs;
+  }
+
+  #dedupeTick(): void {
+    if (this.#stopping) return;
+    const { released, silent } = this.#deduper.tick(this.#now());
+    for (const a of released) this.#submitReleased(a);
+    for (const id of silent) this.#onSilent(id);
+  }
+
+  #submitReleased(a: ReleasedArrival): void {
+    this.#metrics.count("PossibleDuplicates");
+    this.#stats.eventsOut++;
+    this.deps.sink.submit(
+      eventMessage(a.envelope, a.key, a.receivedAtMs, { contentKey: a.contentKey, possibleDuplicate: true }),
+    );
+  }
+
+  /** A session missed events its peers delivered: its coverage ends at its last event; replace it. */
+  #onSilent(id: string): void {
+    const slot = this.#slots.find((sl) => sl.active?.id === id);
+    const lastEventAtMs = this.#deduper.lastEventAtMs(id);
+    this.#metrics.count("SilentSessions");
+    this.deps.log.warn("session silent: it missed events its peers delivered", {
+      session: id,
+      slot: slot?.label,
+      lastEventAt: lastEventAtMs === undefined ? undefined : new Date(lastEventAtMs).toISOString(),
+    });
+    if (lastEventAtMs !== undefined) this.#silentSince.set(id, lastEventAtMs);
+    if (!slot || this.#stopping || slot.stopped || slot.busy()) return;
+    void this.#build(slot, { reason: "silent_session" });
   }
 
   #scheduleRotation(slot: Slot, s: Session): void {
@@ -277,6 +365,7 @@ export class Supervisor {
         refreshFraction: this.opts.refreshFraction ?? 0.75,
         jitterMs: this.opts.rotationJitterMs ?? 0,
         minLifeMs: this.#minLifeMs(),
+        drainMs: this.#drainMs(),
       },
       this.#random,
     );
@@ -301,15 +390,32 @@ export class Supervisor {
   #onEvent(s: Session, envelope: NotificationEnvelope, receivedAtMs: number): void {
     this.#stats.eventsIn++;
     this.#metrics.count("EventsIn");
-    const decision = this.#deduper.accept(s.id, envelope);
+    const decision = this.#deduper.accept(s.id, envelope, receivedAtMs);
     if (!decision.emit) {
       this.#stats.duplicatesDropped++;
       this.#metrics.count("DuplicatesDropped");
       return;
     }
-    this.deps.sink.submit(eventMessage(envelope, decision.key, receivedAtMs));
+    this.deps.sink.submit(eventMessage(envelope, decision.key, receivedAtMs, decision));
     // The EventsOut metric is the sink's (acknowledged by the queue); this counts hand-offs.
     this.#stats.eventsOut++;
+  }
+
+  /**
+   * Some topics were refused (permission) while the rest were subscribed: the session goes on with those.
+   * Each rotation subscribes the full list again, so a permission given back is picked up then.
+   */
+  #onRefused(slot: Slot, s: Session, topics: string[]): void {
+    this.#metrics.count("TopicsRefused", topics.length);
+    // ALARM: events of these topics are not being received at all. Stable log code for metric filters.
+    this.deps.log.error("topics refused by the upstream; the others keep flowing", {
+      code: "topics_refused",
+      alarm: true,
+      slot: slot.label,
+      session: s.id,
+      topics: topics.slice(0, 50),
+      refusedCount: topics.length,
+    });
   }
 
   #onMalformed(s: Session, code: MalformedCode, sizeBytes: number): void {
@@ -328,11 +434,20 @@ export class Supervisor {
       role,
       failure: f.kind,
       detail: "code" in f ? f.code : "status" in f ? f.status : undefined,
+      ...(f.kind === "rest-error" && f.upstreamCode !== undefined ? { upstreamCode: f.upstreamCode } : {}),
+      ...(f.kind === "rest-error" && f.upstreamMessage !== undefined
+        ? { upstreamMessage: f.upstreamMessage }
+        : {}),
+      ...(d.retryAfterMs !== undefined ? { retryAfterMs: d.retryAfterMs } : {}),
       action: d.action,
       reason: d.reason,
       alarm: d.alarm,
     });
-    if (f.kind === "watchdog") this.#silentSince.set(s.id, s.lastFrameAtMs);
+    if (f.kind === "watchdog" && !this.#silentSince.has(s.id)) this.#silentSince.set(s.id, s.lastFrameAtMs);
+    if (f.kind === "rest-error" && f.probe && !this.#silentSince.has(s.id)) {
+      // Heartbeats may have gone on without events: its coverage ends at its last event.
+      this.#silentSince.set(s.id, this.#deduper.lastEventAtMs(s.id) ?? s.lastFrameAtMs);
+    }
     if (this.#stopping || slot.stopped || role === "retired") return;
     if (role === "candidate") {
       slot.candidate = undefined;
@@ -359,7 +474,7 @@ export class Supervisor {
       // Announced its end right after going live: replacing it at once would loop at connect speed
       // against a server that does this to every session. Back off instead (make-before-break still holds).
       slot.backoff.failed();
-      this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), { reason: d.reason });
+      this.#retryLater(slot, this.#delayAfter(slot, d), { reason: d.reason });
       return;
     }
     slot.backoff.failed();
@@ -383,6 +498,16 @@ export class Supervisor {
     slot.rotationTimer = setTimeout(() => this.#rotateInTurn(slot, s, reason, waitUntilMs), 25);
   }
 
+  /**
+   * The upstream's Retry-After exactly when it sent one (the attempt counts for the backoff either way);
+   * one below the backoff base (e.g. 0) gets the backoff instead, which is never shorter: a server that keeps
+   * answering "retry now" must not cause a tight loop.
+   */
+  #delayAfter(slot: Slot, d: PolicyDecision): number {
+    const backoffMs = slot.backoff.nextDelayMs(d.minDelayMs);
+    return d.retryAfterMs !== undefined && d.retryAfterMs >= slot.backoff.baseMs ? d.retryAfterMs : backoffMs;
+  }
+
   #maxTurnWaitMs(): number {
     return this.opts.maxTurnWaitMs ?? 10_000;
   }
@@ -393,22 +518,28 @@ export class Supervisor {
         this.#stopSlot(slot, d.reason);
         return;
       case "refresh-token-then-reconnect":
-        this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), {
+        this.#retryLater(slot, this.#delayAfter(slot, d), {
           reason,
           refreshFp: s.token.fingerprint,
         });
         return;
       default:
-        this.#retryLater(slot, slot.backoff.nextDelayMs(d.minDelayMs), { reason });
+        this.#retryLater(slot, this.#delayAfter(slot, d), { reason });
     }
   }
 
   #onClosed(slot: Slot, s: Session): void {
+    const nowMs = this.#now();
     const silentSince = this.#silentSince.get(s.id);
     this.#silentSince.delete(s.id);
-    this.#gapClockOverride = silentSince;
-    this.#gaps.sessionDown(s.id);
-    this.#gapClockOverride = undefined;
+    this.#gaps.sessionDown(s.id, silentSince ?? nowMs);
+    const drainTimer = slot.draining.get(s);
+    if (drainTimer) {
+      clearTimeout(drainTimer);
+      slot.draining.delete(s);
+    }
+    const orderly = this.#drained.delete(s) && silentSince === undefined;
+    for (const a of this.#deduper.sessionClosed(s.id, nowMs, orderly)) this.#submitReleased(a);
     if (slot.candidate === s) slot.candidate = undefined;
     if (slot.active === s) {
       slot.active = undefined;

@@ -32,6 +32,12 @@ export interface BrokerTokenSourceOptions {
   timeoutMs?: number;
   refreshFraction?: number;
   now?: () => number;
+  /**
+   * Consecutive 403/404 answers (without a permanent broker error code) after which they are permanent.
+   * Until then they are transient (clock skew, a credential being rotated, an IAM change propagating) and
+   * the supervisor retries with backoff. Default 5.
+   */
+  maxConsecutiveRefusals?: number;
 }
 
 const PERMANENT_CODES = new Set([
@@ -47,8 +53,12 @@ export class BrokerTokenSource implements TokenSource {
   readonly #signer: RequestSigner;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
-  readonly #cache: TokenCache;
+  /** One cache per lane (`GET /token?profile=P&lane=N`; lane 0 sends no lane parameter). */
+  readonly #caches = new Map<number, TokenCache>();
+  readonly #refreshFraction: number | undefined;
   readonly #now: () => number;
+  readonly #maxRefusals: number;
+  #refusals = 0;
 
   constructor(opts: BrokerTokenSourceOptions) {
     this.#base = new URL(opts.brokerUrl.endsWith("/") ? opts.brokerUrl : `${opts.brokerUrl}/`);
@@ -64,22 +74,37 @@ export class BrokerTokenSource implements TokenSource {
     this.#fetch = opts.fetch ?? fetch;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#now = opts.now ?? Date.now;
-    this.#cache = new TokenCache({ refreshFraction: opts.refreshFraction, now: this.#now });
+    this.#refreshFraction = opts.refreshFraction;
+    this.#maxRefusals = Math.max(1, opts.maxConsecutiveRefusals ?? 5);
   }
 
-  current(): Promise<WorkerToken> {
-    const fresh = this.#cache.fresh();
+  current(lane = 0): Promise<WorkerToken> {
+    const cache = this.#cache(lane);
+    const fresh = cache.fresh();
     if (fresh) return Promise.resolve(fresh);
-    return this.#cache.singleFlight(() => this.#call("GET", "token", { profile: this.#profile }));
+    const query: Record<string, string> = { profile: this.#profile };
+    if (lane > 0) query.lane = String(lane);
+    return cache.singleFlight(() => this.#call("GET", "token", query));
   }
 
-  refresh(rejectedFingerprint: string): Promise<WorkerToken> {
-    const cached = this.#cache.peek();
-    if (cached && cached.fingerprint !== rejectedFingerprint && this.#cache.fresh()) {
+  refresh(rejectedFingerprint: string, lane = 0): Promise<WorkerToken> {
+    const cache = this.#cache(lane);
+    const cached = cache.peek();
+    if (cached && cached.fingerprint !== rejectedFingerprint && cache.fresh()) {
       return Promise.resolve(cached);
     }
     const body: BrokerRefreshRequest = { profile: this.#profile, rejectedFingerprint };
-    return this.#cache.singleFlight(() => this.#call("POST", "token/refresh", undefined, body));
+    if (lane > 0) body.lane = lane;
+    return cache.singleFlight(() => this.#call("POST", "token/refresh", undefined, body));
+  }
+
+  #cache(lane: number): TokenCache {
+    let cache = this.#caches.get(lane);
+    if (!cache) {
+      cache = new TokenCache({ refreshFraction: this.#refreshFraction, now: this.#now });
+      this.#caches.set(lane, cache);
+    }
+    return cache;
   }
 
   async #call(
@@ -118,7 +143,22 @@ export class BrokerTokenSource implements TokenSource {
       throw new TokenSourceError("broker_unreachable", `broker request failed: ${errorName(err)}`, false);
     }
     const text = await res.text().catch(() => "");
-    if (!res.ok) throw brokerError(res.status, text);
+    if (!res.ok) {
+      const err = brokerError(res.status, text);
+      if (!err.permanent && (res.status === 403 || res.status === 404)) {
+        this.#refusals++;
+        if (this.#refusals >= this.#maxRefusals) {
+          throw new TokenSourceError(
+            err.code,
+            `${err.message} (${this.#refusals} times in a row)`,
+            true,
+            res.status,
+          );
+        }
+      }
+      throw err;
+    }
+    this.#refusals = 0;
     return parseTokenResponse(text, this.#now());
   }
 }
@@ -140,7 +180,8 @@ function brokerError(status: number, text: string): TokenSourceError {
   } catch {
     // Not a broker error body (e.g. a proxy page): keep the status-derived code.
   }
-  const permanent = PERMANENT_CODES.has(code) || status === 403 || status === 404;
+  // A bare 403/404 may be transient (clock skew, propagation): BrokerTokenSource counts them in a row.
+  const permanent = PERMANENT_CODES.has(code);
   return new TokenSourceError(code, message, permanent, status);
 }
 

@@ -31,7 +31,9 @@ export class DirectTokenSource implements TokenSource {
   readonly #timeoutMs: number;
   readonly #maxAttempts: number;
   readonly #backoffOpts: { baseMs?: number; capMs?: number };
-  readonly #cache: TokenCache;
+  /** One cache per lane: each lane's token is minted separately (single flight per lane). */
+  readonly #caches = new Map<number, TokenCache>();
+  readonly #refreshFraction: number | undefined;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   /** Identity-provider requests made (for stats and tests). */
@@ -46,21 +48,32 @@ export class DirectTokenSource implements TokenSource {
     this.#backoffOpts = opts.backoff ?? {};
     this.#now = opts.now ?? Date.now;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.#cache = new TokenCache({ refreshFraction: opts.refreshFraction, now: this.#now });
+    this.#refreshFraction = opts.refreshFraction;
   }
 
-  current(): Promise<WorkerToken> {
-    const fresh = this.#cache.fresh();
+  current(lane = 0): Promise<WorkerToken> {
+    const cache = this.#cache(lane);
+    const fresh = cache.fresh();
     if (fresh) return Promise.resolve(fresh);
-    return this.#cache.singleFlight(() => this.#mint());
+    return cache.singleFlight(() => this.#mint());
   }
 
-  refresh(rejectedFingerprint: string): Promise<WorkerToken> {
-    const cached = this.#cache.peek();
-    if (cached && cached.fingerprint !== rejectedFingerprint && this.#cache.fresh()) {
+  refresh(rejectedFingerprint: string, lane = 0): Promise<WorkerToken> {
+    const cache = this.#cache(lane);
+    const cached = cache.peek();
+    if (cached && cached.fingerprint !== rejectedFingerprint && cache.fresh()) {
       return Promise.resolve(cached);
     }
-    return this.#cache.singleFlight(() => this.#mint());
+    return cache.singleFlight(() => this.#mint());
+  }
+
+  #cache(lane: number): TokenCache {
+    let cache = this.#caches.get(lane);
+    if (!cache) {
+      cache = new TokenCache({ refreshFraction: this.#refreshFraction, now: this.#now });
+      this.#caches.set(lane, cache);
+    }
+    return cache;
   }
 
   async #mint(): Promise<WorkerToken> {

@@ -12,14 +12,19 @@ export interface WorkerToken {
   fingerprint: string;
 }
 
+/**
+ * `lane`: redundant sessions ask for different lanes (the supervisor's slot index) so that they hold
+ * distinct tokens, minted at different times: one revoked or expired token cannot silence every session.
+ * Lane 0 is the default; a source without lanes may serve every lane the same token.
+ */
 export interface TokenSource {
   /** A token that has not yet passed its refresh point (cached, or fetched once for all concurrent callers). */
-  current(): Promise<WorkerToken>;
+  current(lane?: number): Promise<WorkerToken>;
   /**
    * The upstream refused the token with `rejectedFingerprint` (401/4001/1008): compare-and-swap.
    * Returns a different token if one exists or can be minted; never hands the rejected one back.
    */
-  refresh(rejectedFingerprint: string): Promise<WorkerToken>;
+  refresh(rejectedFingerprint: string, lane?: number): Promise<WorkerToken>;
 }
 
 /** `permanent` failures (invalid client, unknown profile, forbidden) must not be retried in a loop. */

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { BrokerProfile } from "../../../shared/contracts.ts";
 import { AuditTrail } from "./audit-trail.ts";
+import { ProfileAuthorizer } from "./authorization.ts";
 import { type FunctionUrlResult, isFunctionUrlEvent, isScheduledRefreshEvent } from "./events.ts";
 import { HttpApi } from "./http-api.ts";
 import type { LeaseTimings } from "./lease.ts";
@@ -41,11 +42,18 @@ export interface BrokerPorts {
 }
 
 export interface Broker {
-  /** Function URL request -> response (never throws), or scheduled refresh -> summary (throws on failure). */
+  /**
+   * Function URL request -> response (never throws), or scheduled refresh -> summary (throws on failure): the
+   * local server's single entry. In AWS each has its own function (url-handler.ts, refresh-handler.ts).
+   */
   handle(
     event: unknown,
     context?: { awsRequestId?: string },
   ): Promise<FunctionUrlResult | ScheduledRefreshSummary>;
+  /** The Function URL entry point only: anything else (a scheduled-refresh payload too) is refused and audited. */
+  handleFunctionUrl(event: unknown): Promise<FunctionUrlResult>;
+  /** The schedule's entry point only: rotates every profile past its refresh point (throws on failure). */
+  scheduledRefresh(context?: { awsRequestId?: string }): Promise<ScheduledRefreshSummary>;
   readonly tokens: TokenService;
 }
 
@@ -67,17 +75,22 @@ export function createBroker(settings: BrokerSettings, ports: BrokerPorts): Brok
     instanceId: ports.instanceId ?? randomUUID(),
     pollIntervalMs: settings.pollIntervalMs,
   });
-  const api = new HttpApi({ profiles, tokens, trail, log, metrics, newRequestId: randomUUID });
+  const authorizer = new ProfileAuthorizer(settings.profiles);
+  const api = new HttpApi({ profiles, tokens, authorizer, trail, log, metrics, newRequestId: randomUUID });
+  const scheduledRefresh = (context?: { awsRequestId?: string }) =>
+    runScheduledRefresh(context?.awsRequestId || randomUUID(), settings.profiles, tokens, trail, log);
+  const functionUrl = (event: unknown) => {
+    if (isFunctionUrlEvent(event)) return api.handle(event);
+    log.warn("unrecognised event refused", { eventType: typeof event });
+    return api.handle({});
+  };
   return {
     tokens,
     async handle(event, context) {
-      if (isScheduledRefreshEvent(event)) {
-        const requestId = context?.awsRequestId || randomUUID();
-        return runScheduledRefresh(requestId, settings.profiles, tokens, trail, log);
-      }
-      if (isFunctionUrlEvent(event)) return api.handle(event);
-      log.warn("unrecognised event ignored", { eventType: typeof event });
-      return api.handle({});
+      if (isScheduledRefreshEvent(event)) return scheduledRefresh(context);
+      return functionUrl(event);
     },
+    handleFunctionUrl: functionUrl,
+    scheduledRefresh,
   };
 }

@@ -2,6 +2,7 @@ import type { BrokerErrorCode } from "../../../shared/contracts.ts";
 
 const STATUS_BY_CODE: Record<BrokerErrorCode, number> = {
   unauthenticated: 401,
+  forbidden: 403,
   unknown_profile: 404,
   bad_request: 400,
   method_not_allowed: 405,

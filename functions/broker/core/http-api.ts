@@ -1,6 +1,7 @@
 import type { BrokerErrorResponse, BrokerProfile, BrokerTokenResponse } from "../../../shared/contracts.ts";
 import type { Caller } from "./audit-record.ts";
 import type { AuditTrail, RequestAudit } from "./audit-trail.ts";
+import type { ProfileAuthorizer } from "./authorization.ts";
 import { BrokerError, toBrokerError } from "./errors.ts";
 import type { FunctionUrlEvent, FunctionUrlResult } from "./events.ts";
 import type { BrokerLog, BrokerMetrics } from "./ports.ts";
@@ -28,6 +29,8 @@ const ROUTES: Route[] = [
 export interface HttpApiOptions {
   profiles: ReadonlyMap<string, BrokerProfile>;
   tokens: TokenService;
+  /** Per-profile caller check, before any token is looked up or minted. */
+  authorizer: ProfileAuthorizer;
   trail: AuditTrail;
   log: BrokerLog;
   metrics: BrokerMetrics;
@@ -54,6 +57,7 @@ export class HttpApi {
         throw new BrokerError("method_not_allowed", `${path} accepts ${route.method} only`);
       }
       const { profile, need } = this.requestedNeed(event, route);
+      this.o.authorizer.check(profile, caller);
       const obtained = await this.o.tokens.obtain(profile, need, audit);
       return await this.handOut(profile, obtained, audit, caller, need);
     } catch (error) {

@@ -13,14 +13,14 @@ describe("packBatches", () => {
   });
 
   it("keeps each batch within the total byte limit, exactly at the limit allowed", () => {
-    const entries = [e("a", 100_000), e("b", 100_000), e("c", 62_144), e("d", 1), e("e", 262_144)];
+    const entries = [e("a", 400_000), e("b", 400_000), e("c", 248_576), e("d", 1), e("e", 1_048_576)];
     const { batches } = packBatches(entries, SQS_BATCH_LIMITS);
     expect(batches.map((b) => b.map((x) => x.id))).toEqual([["a", "b", "c"], ["d"], ["e"]]);
-    for (const b of batches) expect(b.reduce((s, x) => s + x.bodyBytes, 0)).toBeLessThanOrEqual(262_144);
+    for (const b of batches) expect(b.reduce((s, x) => s + x.bodyBytes, 0)).toBeLessThanOrEqual(1_048_576);
   });
 
   it("reports an entry alone over the limit separately and keeps the rest", () => {
-    const { batches, oversized } = packBatches([e("a", 10), e("big", 262_145), e("b", 10)]);
+    const { batches, oversized } = packBatches([e("a", 10), e("big", 1_048_577), e("b", 10)]);
     expect(oversized.map((x) => x.id)).toEqual(["big"]);
     expect(batches.map((b) => b.map((x) => x.id))).toEqual([["a", "b"]]);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { NotificationEnvelope } from "../../../shared/contracts.ts";
 import { Utf8Writer, writeCanonicalJson } from "../../../worker/core/canonical-bytes.ts";
 import { canonicalJson } from "../../../worker/core/canonical-json.ts";
-import { CrossSessionDeduper, contentText, eventKey } from "../../../worker/core/dedupe.ts";
+import { contentKey, contentText, EventDeduper } from "../../../worker/core/dedupe.ts";
 
 const STRINGS = [
   "",
@@ -67,23 +67,21 @@ describe("writeCanonicalJson", () => {
   });
 });
 
-describe("CrossSessionDeduper keys", () => {
-  it("are eventKey (SHA-256 of the content text and ordinal), for odd bodies and repeated content", () => {
-    const deduper = new CrossSessionDeduper({ windowMs: 60_000 }, () => 0);
+describe("EventDeduper content keys", () => {
+  it("are contentKey (SHA-256 of the content text), for odd bodies and repeated content", () => {
+    const deduper = new EventDeduper({ instanceId: "t" });
     for (const [i, body] of VALUES.entries()) {
       const envelope = {
         topicName: i % 2 ? `v2.topic.${i}` : `v2.tópic \ud83d\ude00 ${i}`,
         eventBody: body,
         metadata: i % 3 ? { CorrelationId: STRINGS[i % STRINGS.length] } : undefined,
       } as NotificationEnvelope;
-      for (let ordinal = 1; ordinal <= 3; ordinal++) {
-        const decision = deduper.accept("s1", envelope);
-        expect(decision.ordinal).toBe(ordinal);
-        expect(decision.key).toBe(eventKey(envelope, ordinal));
-        expect(decision.key).toBe(
-          createHash("sha256")
-            .update(`${contentText(envelope)},${ordinal}]`, "utf8")
-            .digest("hex"),
+      for (let n = 1; n <= 3; n++) {
+        const decision = deduper.accept("s1", envelope, 0);
+        expect(decision.emit).toBe(true);
+        expect(decision.contentKey).toBe(contentKey(envelope));
+        expect(decision.contentKey).toBe(
+          createHash("sha256").update(contentText(envelope), "utf8").digest("hex"),
         );
       }
     }

@@ -1,232 +1,440 @@
 import { describe, expect, it } from "vitest";
 import type { NotificationEnvelope } from "../../../shared/contracts.ts";
-import {
-  CrossSessionDeduper,
-  DEDUPE_SLICES,
-  eventKey,
-  SESSION_IDLE_WINDOWS,
-} from "../../../worker/core/dedupe.ts";
+import { contentKey, type DedupeOptions, EventDeduper } from "../../../worker/core/dedupe.ts";
 
-function clock(start = 1_000_000) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
-
-const ev = (body: unknown, cid = "c-1", topic = "v2.users.u1.presence"): NotificationEnvelope => ({
+const ev = (
+  body: unknown,
+  cid: string | undefined = "c-1",
+  topic = "v2.users.u1.presence",
+): NotificationEnvelope => ({
   topicName: topic,
   version: "2",
   eventBody: body,
-  metadata: { CorrelationId: cid },
+  ...(cid === undefined ? {} : { metadata: { CorrelationId: cid } }),
 });
 
-describe("eventKey", () => {
+const LAG = 1_000;
+const PROP = 500;
+
+/** A deduper on a fake clock, with the emitted keys and released arrivals collected. */
+function setup(opts: Partial<DedupeOptions> = {}) {
+  let t = 1_000_000;
+  const d = new EventDeduper({ lagBoundMs: LAG, propagationMs: PROP, instanceId: "w1", ...opts });
+  const emitted: { key: string; contentKey: string; possibleDuplicate: boolean }[] = [];
+  const silent: string[] = [];
+  const collect = (r: ReturnType<EventDeduper["tick"]>) => {
+    for (const a of r.released)
+      emitted.push({ key: a.key, contentKey: a.contentKey, possibleDuplicate: true });
+    silent.push(...r.silent);
+  };
+  const api = {
+    d,
+    emitted,
+    silent,
+    now: () => t,
+    /** Moves the clock in small steps, ticking as the supervisor does. */
+    advance(ms: number) {
+      const end = t + ms;
+      while (t < end) {
+        t = Math.min(end, t + LAG / 4);
+        collect(d.tick(t));
+      }
+    },
+    live(id: string) {
+      d.sessionLive(id, t);
+    },
+    close(id: string) {
+      for (const a of d.sessionClosed(id, t)) {
+        emitted.push({ key: a.key, contentKey: a.contentKey, possibleDuplicate: true });
+      }
+    },
+    deliver(id: string, e: NotificationEnvelope) {
+      const r = d.accept(id, e, t);
+      if (r.emit) emitted.push({ key: r.key, contentKey: r.contentKey, possibleDuplicate: false });
+      return r;
+    },
+  };
+  return api;
+}
+
+/** Two sessions live long enough to be certainly subscribed. */
+function mature(...ids: string[]) {
+  const s = setup();
+  for (const id of ids) s.live(id);
+  s.advance(LAG + PROP + 10);
+  return s;
+}
+
+describe("contentKey", () => {
   it("is 64 hex chars and ignores key order in the body and the version field", () => {
-    const a = eventKey(ev({ x: 1, y: { b: 2, a: 1 } }), 1);
-    const b = eventKey({ ...ev({ y: { a: 1, b: 2 }, x: 1 }), version: "other" }, 1);
+    const a = contentKey(ev({ x: 1, y: { b: 2, a: 1 } }));
+    const b = contentKey({ ...ev({ y: { a: 1, b: 2 }, x: 1 }), version: "other" });
     expect(a).toMatch(/^[0-9a-f]{64}$/);
     expect(a).toBe(b);
   });
 
-  it("differs by topic, body, CorrelationId and ordinal", () => {
-    const base = eventKey(ev({ x: 1 }), 1);
-    expect(eventKey(ev({ x: 1 }), 2)).not.toBe(base);
-    expect(eventKey(ev({ x: 2 }), 1)).not.toBe(base);
-    expect(eventKey(ev({ x: 1 }, "c-2"), 1)).not.toBe(base);
-    expect(eventKey(ev({ x: 1 }, "c-1", "other.topic"), 1)).not.toBe(base);
-    expect(eventKey({ topicName: "t", eventBody: 1 }, 1)).not.toBe(
-      eventKey({ topicName: "t", eventBody: 1, metadata: { CorrelationId: "null" } }, 1),
+  it("differs by topic, body and CorrelationId, and cannot be confused by field boundaries", () => {
+    const base = contentKey(ev({ x: 1 }));
+    expect(contentKey(ev({ x: 2 }))).not.toBe(base);
+    expect(contentKey(ev({ x: 1 }, "c-2"))).not.toBe(base);
+    expect(contentKey(ev({ x: 1 }, "c-1", "other.topic"))).not.toBe(base);
+    expect(contentKey(ev(1, undefined))).not.toBe(contentKey(ev(1, "null")));
+    expect(contentKey({ topicName: "a,", eventBody: "b" })).not.toBe(
+      contentKey({ topicName: "a", eventBody: ",b" }),
     );
   });
 
-  it("cannot be confused by field boundaries", () => {
-    expect(eventKey({ topicName: "a,", eventBody: "b" }, 1)).not.toBe(
-      eventKey({ topicName: "a", eventBody: ",b" }, 1),
-    );
+  it("is what accept() reports", () => {
+    const s = mature("a");
+    expect(s.deliver("a", ev({ n: 1 })).contentKey).toBe(contentKey(ev({ n: 1 })));
   });
 });
 
-describe("CrossSessionDeduper", () => {
-  it("emits an event seen on several sessions once, with the same key", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 10_000 }, c.now);
-    const a = d.accept("s1", ev({ n: 1 }));
-    const b = d.accept("s2", ev({ n: 1 }));
-    const third = d.accept("s3", ev({ n: 1 }));
-    expect(a.emit).toBe(true);
-    expect(b.emit).toBe(false);
-    expect(third.emit).toBe(false);
-    expect(b.key).toBe(a.key);
+describe("EventDeduper: copies of one event", () => {
+  it("emits the same event delivered by several sessions once", () => {
+    const s = mature("a", "b", "c");
+    expect(s.deliver("a", ev({ n: 1 })).emit).toBe(true);
+    s.advance(300);
+    expect(s.deliver("b", ev({ n: 1 })).emit).toBe(false);
+    expect(s.deliver("c", ev({ n: 1 })).emit).toBe(false);
+    expect(s.emitted).toHaveLength(1);
   });
 
-  it("emits the k-th identical event on one session as a distinct event, once across sessions", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 10_000 }, c.now);
-    const s1 = [d.accept("s1", ev({ n: 1 })), d.accept("s1", ev({ n: 1 })), d.accept("s1", ev({ n: 1 }))];
-    expect(s1.map((r) => r.emit)).toEqual([true, true, true]);
-    expect(new Set(s1.map((r) => r.key)).size).toBe(3);
-    expect(s1.map((r) => r.ordinal)).toEqual([1, 2, 3]);
-    // The second session delivers the same three events: all duplicates, same keys in the same order.
-    const s2 = [d.accept("s2", ev({ n: 1 })), d.accept("s2", ev({ n: 1 })), d.accept("s2", ev({ n: 1 }))];
-    expect(s2.map((r) => r.emit)).toEqual([false, false, false]);
-    expect(s2.map((r) => r.key)).toEqual(s1.map((r) => r.key));
-    // ...and a fourth identical one that only s2 saw is new.
-    expect(d.accept("s2", ev({ n: 1 })).emit).toBe(true);
-    expect(d.accept("s1", ev({ n: 1 })).emit).toBe(false);
+  it("de-duplicates copies up to the lag bound apart, whichever session is first", () => {
+    const s = mature("a", "b");
+    s.deliver("b", ev({ n: 1 }));
+    s.advance(LAG - 10);
+    expect(s.deliver("a", ev({ n: 1 })).emit).toBe(false);
+    s.advance(LAG + 10);
+    expect(s.emitted).toHaveLength(1);
+    expect(s.silent).toEqual([]);
   });
 
-  it("interleaved delivery across sessions still emits each event exactly once", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 10_000 }, c.now);
-    const emitted: string[] = [];
-    const events = Array.from({ length: 50 }, (_, i) => ev({ i: i % 7 }, `c-${i % 5}`));
-    // s2 lags behind s1 by 3 events and misses every 10th.
-    for (let i = 0; i < events.length + 3; i++) {
-      if (i < events.length) {
-        const r = d.accept("s1", events[i]!);
-        if (r.emit) emitted.push(r.key);
-      }
-      const j = i - 3;
-      if (j >= 0 && j % 10 !== 0) {
-        const r = d.accept("s2", events[j]!);
-        if (r.emit) emitted.push(r.key);
-      }
-    }
-    const expected = events.map((e, i) =>
-      eventKey(e, events.slice(0, i + 1).filter((x) => eventKey(x, 1) === eventKey(e, 1)).length),
-    );
-    expect(emitted).toEqual(expected);
+  it("delivers a copy that lags beyond the bound (at-least-once, never a drop)", () => {
+    const s = mature("a", "b");
+    s.deliver("a", ev({ n: 1 }));
+    s.advance(LAG + 1);
+    expect(s.deliver("b", ev({ n: 1 })).emit).toBe(true);
   });
+});
 
-  it("forgets content after the window (memory bounded by time), and a late copy is emitted again", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 1000 }, c.now);
-    for (let i = 0; i < 500; i++) {
-      d.accept("s1", ev({ i }));
-      d.accept("s2", ev({ i }));
-      c.advance(10);
-    }
-    // Only what was seen during about the last window is remembered (expiry sweeps every window/10).
-    expect(d.size()).toBeGreaterThanOrEqual(100);
-    expect(d.size()).toBeLessThanOrEqual(110);
-    c.advance(1000);
-    d.evictExpired();
-    expect(d.size()).toBe(0);
-    expect(d.accept("s2", ev({ i: 499 })).emit).toBe(true);
-  });
-
-  it("keeps a record alive while it keeps being seen within the window", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 1000 }, c.now);
-    expect(d.accept("s1", ev({ k: 1 })).emit).toBe(true);
-    for (const session of ["s2", "s3", "s4", "s5"]) {
-      c.advance(800);
-      expect(d.accept(session, ev({ k: 1 })).emit).toBe(false);
-    }
-    // Forgotten between windowMs and windowMs * (1 + 1/DEDUPE_SLICES) after the last sighting.
-    c.advance(1000 + 1000 / DEDUPE_SLICES);
-    expect(d.accept("s6", ev({ k: 1 })).emit).toBe(true);
-  });
-
-  it("remembers a record for at least the whole window after its last sighting, at most 1.1x", () => {
-    for (const offset of [0, 1, 37, 99]) {
-      const c = clock(1_000_000 + offset);
-      const d = new CrossSessionDeduper({ windowMs: 1000 }, c.now);
-      d.accept("s0", ev({ warm: 1 })); // the first slice starts here
-      c.advance(offset * 3);
-      expect(d.accept("s1", ev({ k: offset })).emit).toBe(true);
-      c.advance(999);
-      expect(d.accept("s2", ev({ k: offset })).emit).toBe(false);
-      c.advance(999);
-      expect(d.accept("s3", ev({ k: offset })).emit).toBe(false);
-      c.advance(1000 + 1000 / DEDUPE_SLICES);
-      d.evictExpired();
-      expect(d.size()).toBe(0);
-    }
-  });
-
-  it("keeps per-session counts exact when a compact record grows into a full one", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 10_000 }, c.now);
-    const e = ev({ same: true });
-    // s1 and s2 each once (compact), then s2 a second time (full record), then s3 catches up.
-    expect(d.accept("s1", e)).toMatchObject({ emit: true, ordinal: 1 });
-    expect(d.accept("s2", e)).toMatchObject({ emit: false, ordinal: 1 });
-    expect(d.accept("s2", e)).toMatchObject({ emit: true, ordinal: 2 });
-    expect(d.accept("s1", e)).toMatchObject({ emit: false, ordinal: 2 });
-    expect(d.accept("s3", e)).toMatchObject({ emit: false, ordinal: 1 });
-    expect(d.accept("s3", e)).toMatchObject({ emit: false, ordinal: 2 });
-    expect(d.accept("s3", e)).toMatchObject({ emit: true, ordinal: 3 });
-    // a session seeing content twice before anyone else: the second is distinct too
-    const f = ev({ other: true });
-    expect(d.accept("s4", f)).toMatchObject({ emit: true, ordinal: 1 });
-    expect(d.accept("s4", f)).toMatchObject({ emit: true, ordinal: 2 });
-    expect(d.accept("s5", f)).toMatchObject({ emit: false, ordinal: 1 });
-    expect(d.size()).toBe(2);
-  });
-
-  it("a record seen again moves with its counts to the newest slice", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 1000 }, c.now);
-    const e = ev({ moving: 1 });
-    expect(d.accept("s1", e).emit).toBe(true);
-    expect(d.accept("s1", e).emit).toBe(true); // counts: s1 = 2
+describe("EventDeduper: distinct events with identical content", () => {
+  it("emits N identical events N times on two sessions, interleaved with lag", () => {
+    const s = mature("a", "b");
     for (let i = 0; i < 5; i++) {
-      c.advance(700);
-      expect(d.accept("s2", e).emit).toBe(i >= 2); // s2's third and later copies are new
+      s.deliver("a", ev("same"));
+      s.advance(50);
     }
-    expect(d.size()).toBe(1);
+    for (let i = 0; i < 5; i++) {
+      s.deliver("b", ev("same"));
+      s.advance(50);
+    }
+    expect(s.emitted).toHaveLength(5);
+    expect(new Set(s.emitted.map((e) => e.key)).size).toBe(5);
+    expect(new Set(s.emitted.map((e) => e.contentKey)).size).toBe(1);
   });
 
-  it("a clock that steps back keeps using the newest slice", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 1000 }, c.now);
-    expect(d.accept("s1", ev({ n: 1 })).emit).toBe(true);
-    c.advance(-5_000);
-    expect(d.accept("s2", ev({ n: 1 })).emit).toBe(false);
-    expect(d.accept("s2", ev({ n: 2 })).emit).toBe(true);
-    expect(d.size()).toBe(2);
+  it("emits repeats on one session back to back (a session never duplicates itself)", () => {
+    const s = mature("a");
+    for (let i = 0; i < 3; i++) expect(s.deliver("a", ev({ k: 1 })).emit).toBe(true);
   });
 
-  it("counts exactly with more sessions than a compact record holds", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 10_000 }, c.now);
-    const e = ev({ wide: 1 });
-    const sessions = ["s1", "s2", "s3", "s4", "s5", "s6"];
-    expect(sessions.map((s) => d.accept(s, e).emit)).toEqual([true, false, false, false, false, false]);
-    expect(d.accept("s6", e)).toMatchObject({ emit: true, ordinal: 2 });
-    expect(sessions.map((s) => d.accept(s, e).emit)).toEqual([false, false, false, false, false, true]);
-    expect(d.size()).toBe(1);
+  it("emits repeats at any interval, with keys that never repeat (70 s and 4 min apart)", () => {
+    const s = setup({ lagBoundMs: 10_000, propagationMs: 5_000 });
+    s.live("a");
+    s.live("b");
+    const keys: string[] = [];
+    for (const gap of [0, 70_000, 240_000]) {
+      s.advance(gap);
+      const first = s.deliver("a", ev({ same: true }));
+      expect(first.emit).toBe(true);
+      keys.push(first.key);
+      s.advance(2_000);
+      expect(s.deliver("b", ev({ same: true })).emit).toBe(false);
+    }
+    expect(new Set(keys).size).toBe(3);
   });
 
-  it("holds memory proportional to rate x window, outside the JS heap, at a sustained rate", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 1_000 }, c.now);
-    // 50 events per ms (50k/s) over two sessions for 3 windows.
-    for (let t = 0; t < 3_000; t++) {
-      for (let k = 0; k < 50; k++) {
-        const e = ev({ t, k });
-        d.accept("s1", e);
-        d.accept("s2", e);
+  it("emits both identical events across a rotation (redundancy 1) when the old session drains", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x")); // event 1: the new session is not subscribed yet
+    s.advance(100);
+    s.live("new");
+    s.advance(300);
+    s.deliver("new", ev("x")); // event 2 on the new session: matched to event 1 for now
+    s.advance(200);
+    s.deliver("old", ev("x")); // event 2 on the old session: a new occurrence
+    s.advance(LAG + 100);
+    s.deliver("old", ev("other")); // the old session is still delivering: the match is confirmed
+    s.deliver("new", ev("other"));
+    s.advance(100);
+    s.close("old");
+    s.advance(3 * LAG);
+    expect(s.emitted.filter((e) => e.contentKey === contentKey(ev("x")))).toHaveLength(2);
+    expect(s.emitted.every((e) => !e.possibleDuplicate)).toBe(true);
+  });
+
+  it("emits all 7 identical events when both slots rotate at once (maintenance)", () => {
+    const s = mature("a1", "a2");
+    const x = ev({ burst: 1 }, undefined);
+    // Events 1-3 on the old sessions only.
+    for (let i = 0; i < 3; i++) {
+      s.deliver("a1", x);
+      s.deliver("a2", x);
+      s.advance(100);
+    }
+    s.live("b1");
+    s.live("b2");
+    // Events 4-7 reach every session, the new ones first (the old ones lag).
+    for (let i = 0; i < 4; i++) {
+      s.deliver("b1", x);
+      s.deliver("b2", x);
+      s.advance(100);
+    }
+    for (let i = 0; i < 4; i++) {
+      s.deliver("a1", x);
+      s.deliver("a2", x);
+      s.advance(50);
+    }
+    s.advance(LAG);
+    s.deliver("a1", ev("later"));
+    s.deliver("b1", ev("later"));
+    s.close("a1");
+    s.close("a2");
+    s.advance(3 * LAG);
+    expect(s.emitted.filter((e) => e.contentKey === contentKey(x))).toHaveLength(7);
+  });
+
+  it("releases a held match of repeating content, marked, when the old session fails before vouching", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x")); // events 1 and 2, identical
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.advance(200);
+    expect(s.deliver("new", ev("x")).emit).toBe(false); // a copy of 1 or 2, or a third?
+    expect(s.d.pendingCount()).toBe(1);
+    s.close("old"); // the old session ends without showing it went on delivering
+    expect(s.emitted).toHaveLength(3);
+    expect(s.emitted[2]).toMatchObject({ possibleDuplicate: true, contentKey: contentKey(ev("x")) });
+    expect(new Set(s.emitted.map((e) => e.key)).size).toBe(3);
+  });
+
+  it("settles a held match of content seen once as a copy when the peer fails (the stated residual case)", () => {
+    const s = mature("old");
+    s.deliver("old", ev("once"));
+    s.live("new");
+    s.deliver("new", ev("once"));
+    s.close("old");
+    expect(s.emitted).toHaveLength(1);
+    expect(s.d.pendingCount()).toBe(0);
+  });
+
+  it("confirms a held match when the peer keeps delivering past the lag bound (a true copy)", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.advance(200);
+    s.deliver("new", ev("x")); // the lagging copy of the same event
+    s.advance(2 * LAG); // past the new session's young period, so y is no longer ambiguous
+    s.deliver("old", ev("y"));
+    s.deliver("new", ev("y"));
+    s.advance(50);
+    s.close("old");
+    expect(s.emitted).toHaveLength(2); // x and y, once each
+    expect(s.d.pendingCount()).toBe(0);
+  });
+
+  it("confirms a held match when the peer, delivering around then, is closed in order after the lag bound", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.advance(200);
+    s.deliver("new", ev("x"));
+    s.advance(LAG + 100); // a quiet stream: nothing more from anyone
+    for (const a of s.d.sessionClosed("old", s.now(), true)) s.emitted.push({ ...a });
+    expect(s.emitted).toHaveLength(1);
+  });
+
+  it("at shutdown settles what it holds: confirmed by an open, recently delivering peer, else released", () => {
+    const s = mature("old", "other");
+    s.deliver("old", ev("x"));
+    s.deliver("other", ev("y"));
+    s.deliver("other", ev("y"));
+    s.live("new");
+    s.advance(100);
+    s.deliver("new", ev("x")); // held, relying on old (still open, delivering)
+    s.close("other");
+    s.deliver("new", ev("y")); // held, relying on other (already closed after a failure)
+    s.advance(100);
+    expect(s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey)).toEqual([
+      contentKey(ev("y")),
+    ]);
+    expect(s.d.pendingCount()).toBe(1);
+    s.advance(LAG); // x: the open peer is vouched for at shutdown once the lag bound has passed
+    expect(s.d.close(s.now())).toEqual([]);
+    expect(s.d.pendingCount()).toBe(0);
+  });
+
+  it("at shutdown, a held match relying on an open, delivering peer is settled (in flight, like any event)", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.deliver("new", ev("x")); // relies on old, delivering right now
+    expect(s.d.pendingCount()).toBe(1);
+    s.advance(100);
+    expect(s.d.close(s.now())).toEqual([]);
+    expect(s.d.pendingCount()).toBe(0);
+  });
+
+  it("settles a held match from delivery order: a later event both delivered shows it was a copy", () => {
+    for (const newFirst of [false, true]) {
+      const s = mature("old");
+      s.deliver("old", ev("x")); // repeating content: a held match of it would be released if unsettled
+      s.deliver("old", ev("x"));
+      s.live("new");
+      s.deliver("new", ev("x")); // held: a copy of x, or a distinct repeat?
+      // A later event of the topic reaches both (in either order): had a distinct repeat been published
+      // between, the old session would have delivered it before this one.
+      if (newFirst) {
+        s.deliver("new", ev("later"));
+        s.deliver("old", ev("later"));
+      } else {
+        s.deliver("old", ev("later"));
+        s.deliver("new", ev("later"));
       }
-      c.advance(1);
+      s.close("old"); // fails right after: x is no longer held, so it is not released
+      const released = s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey);
+      expect(released).not.toContain(contentKey(ev("x")));
+      // "later" (held when the old session delivered it first) occurred once: settled as a copy.
+      expect(released).toEqual([]);
     }
-    expect(d.size()).toBeGreaterThanOrEqual(50 * 1_000);
-    expect(d.size()).toBeLessThanOrEqual(50 * 1_100);
-    // At most half-full tables of 32-byte slots, sized like the previous slice: < 4 x 32 bytes a record.
-    expect(d.tableBytes()).toBeLessThan(d.size() * 128);
   });
 
-  it("forgets the number of a session idle for many windows, and still counts it right if it returns", () => {
-    const c = clock();
-    const d = new CrossSessionDeduper({ windowMs: 100 }, c.now);
-    expect(d.accept("old", ev({ a: 1 })).emit).toBe(true);
-    c.advance(100 * SESSION_IDLE_WINDOWS + 50);
-    expect(d.accept("other", ev({ b: 1 })).emit).toBe(true); // slices roll over, idle numbers forgotten
-    expect(d.accept("old", ev({ a: 1 })).emit).toBe(true); // its content expired long ago: new again
-    expect(d.accept("old", ev({ b: 1 })).emit).toBe(false);
+  it("does not settle from a later event of another topic (subscriptions take effect per topic)", () => {
+    const s = mature("old");
+    s.deliver("old", ev("x"));
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.deliver("new", ev("x"));
+    s.deliver("old", ev("later", "c-1", "another.topic"));
+    s.deliver("new", ev("later", "c-1", "another.topic"));
+    s.close("old");
+    expect(s.emitted.filter((e) => e.possibleDuplicate).map((e) => e.contentKey)).toContain(
+      contentKey(ev("x")),
+    );
   });
 
-  it("rejects a nonsensical window", () => {
-    expect(() => new CrossSessionDeduper({ windowMs: 0 })).toThrow(RangeError);
+  it("releases a held match after maxPendingMs when the peer delivers nothing (quiet stream)", () => {
+    const s = setup({ maxPendingMs: 5_000 });
+    s.live("old");
+    s.advance(LAG + PROP + 10);
+    s.deliver("old", ev("x"));
+    s.deliver("old", ev("x"));
+    s.live("new");
+    s.deliver("new", ev("x"));
+    s.advance(4_000);
+    expect(s.emitted).toHaveLength(2);
+    s.advance(1_100);
+    expect(s.emitted).toHaveLength(3);
+    expect(s.emitted[2]!.possibleDuplicate).toBe(true);
+  });
+
+  it("treats a generic stream's repeated payloads (no CorrelationId) the same way", () => {
+    const s = mature("a", "b");
+    const p = ev({ price: 10 }, undefined, "ticker");
+    for (let i = 0; i < 4; i++) {
+      s.deliver("a", p);
+      s.deliver("b", p);
+      s.advance(LAG / 2);
+    }
+    expect(s.emitted).toHaveLength(4);
+  });
+
+  it("gives a restarted worker (another instance id) keys of its own", () => {
+    const one = mature("a");
+    const two = setup({ instanceId: "w2" });
+    two.live("a");
+    const k1 = one.deliver("a", ev(1)).key;
+    const k2 = two.deliver("a", ev(1)).key;
+    expect(k1).not.toBe(k2);
+    expect(k1.startsWith(contentKey(ev(1)).slice(0, 32))).toBe(true);
+  });
+
+  it("makes keys SQS accepts as MessageDeduplicationId, unique over many emissions", () => {
+    const s = mature("a");
+    const keys = new Set<string>();
+    for (let i = 0; i < 20_000; i++) keys.add(s.deliver("a", ev("same")).key);
+    expect(keys.size).toBe(20_000);
+    for (const k of [...keys].slice(-3)) expect(k).toMatch(/^[\x21-\x7e]{1,128}$/);
+  });
+});
+
+describe("EventDeduper: silent sessions", () => {
+  it("reports a mature session that misses its peer's events past the lag bound", () => {
+    const s = mature("a", "b");
+    for (let i = 0; i < 3; i++) {
+      s.deliver("a", ev({ i }));
+      s.advance(100);
+    }
+    s.advance(LAG);
+    expect(s.silent).toEqual(["b"]);
+    expect(s.d.lastEventAtMs("b")).toBeLessThan(s.now() - LAG);
+  });
+
+  it("does not report a session that merely lags within the bound, nor a young one", () => {
+    const s = mature("a", "b");
+    s.live("young");
+    for (let i = 0; i < 5; i++) {
+      s.deliver("a", ev({ i }));
+      s.advance(100);
+      s.deliver("b", ev({ i }));
+    }
+    s.advance(2 * LAG);
+    expect(s.silent).toEqual([]);
+  });
+
+  it("resets the miss count when the session accounts for an occurrence", () => {
+    const s = mature("a", "b");
+    for (let round = 0; round < 3; round++) {
+      s.deliver("a", ev({ round, miss: 1 }));
+      s.deliver("a", ev({ round, miss: 2 }));
+      s.deliver("a", ev({ round, hit: true }));
+      s.deliver("b", ev({ round, hit: true }));
+      s.advance(LAG + 10);
+    }
+    expect(s.silent).toEqual([]);
+  });
+
+  it("releases held matches that relied on a session found silent", () => {
+    const s = mature("p", "q");
+    s.deliver("p", ev("x"));
+    s.deliver("p", ev("x"));
+    s.live("s");
+    s.deliver("s", ev("x")); // held: only p can vouch that this is a copy
+    for (let i = 0; i < 3; i++) s.deliver("q", ev({ i })); // p misses these
+    s.advance(LAG + 100);
+    expect(s.silent).toEqual(["p"]);
+    expect(s.emitted.filter((e) => e.possibleDuplicate)).toHaveLength(1);
+  });
+});
+
+describe("EventDeduper: memory", () => {
+  it("forgets occurrences after the lag bound", () => {
+    const s = mature("a", "b");
+    for (let i = 0; i < 500; i++) {
+      s.deliver("a", ev({ i }));
+      s.deliver("b", ev({ i }));
+      s.advance(10);
+    }
+    expect(s.d.size()).toBeGreaterThanOrEqual(LAG / 10 - 30);
+    expect(s.d.size()).toBeLessThanOrEqual(LAG / 10 + 1);
+    s.advance(LAG + 1);
+    expect(s.d.size()).toBe(0);
+  });
+
+  it("rejects bad options", () => {
+    expect(() => new EventDeduper({ lagBoundMs: 0, instanceId: "x" })).toThrow(RangeError);
+    expect(() => new EventDeduper({ propagationMs: -1, instanceId: "x" })).toThrow(RangeError);
+    expect(() => new EventDeduper({ instanceId: "has space" })).toThrow(RangeError);
   });
 });

@@ -86,6 +86,69 @@ describe("GapTracker", () => {
   });
 });
 
+describe("GapTracker: coverage from evidence", () => {
+  it("records staggered silence: the first replacement went live before the second was declared dead", () => {
+    const { tracker, gaps, at } = setup();
+    tracker.sessionLive("a", 1000);
+    tracker.sessionLive("b", 1000);
+    // a's last frame at 10_000, b's at 12_500; a is declared dead first and replaced.
+    at(75_000);
+    tracker.sessionDown("a", 10_000);
+    at(76_000);
+    tracker.sessionLive("a2");
+    expect(gaps).toEqual([]);
+    at(77_500);
+    tracker.sessionDown("b", 12_500);
+    expect(gaps).toEqual([{ startMs: 12_500, endMs: 76_000 }]);
+    expect(tracker.liveCount()).toBe(1);
+  });
+
+  it("backdates a gap to the last evidence when both die together", () => {
+    const { tracker, gaps, at } = setup();
+    tracker.sessionLive("a");
+    tracker.sessionLive("b");
+    at(70_000);
+    tracker.sessionDown("a", 5_000);
+    tracker.sessionDown("b", 6_000);
+    expect(tracker.openGapSinceMs()).toBe(6_000);
+    at(71_000);
+    tracker.sessionLive("c");
+    expect(gaps).toEqual([{ startMs: 6_000, endMs: 71_000 }]);
+  });
+
+  it("withdrawn coverage that another session covered is no gap", () => {
+    const { tracker, gaps, at } = setup();
+    tracker.sessionLive("a");
+    tracker.sessionLive("b");
+    at(30_000);
+    tracker.sessionDown("a", 2_000); // silent since 2 s, but b delivered throughout
+    at(31_000);
+    tracker.sessionLive("a2");
+    expect(gaps).toEqual([]);
+  });
+
+  it("never reports the same interval twice when later evidence widens a reported gap", () => {
+    const { tracker, gaps, at } = setup();
+    tracker.sessionLive("a", 1000);
+    tracker.sessionLive("b", 1000);
+    at(5000);
+    tracker.sessionDown("a");
+    tracker.sessionDown("b");
+    at(6000);
+    tracker.sessionLive("c");
+    expect(gaps).toEqual([{ startMs: 5000, endMs: 6000 }]);
+    // c turns out to have been silent since it went live; d took over at 9000.
+    at(9000);
+    tracker.sessionLive("d");
+    at(9500);
+    tracker.sessionDown("c", 6000);
+    expect(gaps).toEqual([
+      { startMs: 5000, endMs: 6000 },
+      { startMs: 6000, endMs: 9000 },
+    ]);
+  });
+});
+
 describe("toGapMessage", () => {
   it("builds the tokenstream.gap message", () => {
     expect(toGapMessage({ startMs: 0, endMs: 1500 }, ["t1", "t2"])).toEqual({

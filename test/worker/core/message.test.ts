@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueuedMessage } from "../../../shared/contracts.ts";
-import { eventKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/dedupe.ts";
 import { toGapMessage } from "../../../worker/core/gap-ledger.ts";
 import {
   deduplicationId,
@@ -16,7 +16,7 @@ const env = { topicName: "v2.users.abc.presence", eventBody: { s: "é" }, metada
 
 describe("queue messages", () => {
   it("event message: kind, key, ISO receivedAt, the envelope untouched", () => {
-    const key = eventKey(env, 1);
+    const key = contentKey(env);
     expect(eventMessage(env, key, 0)).toEqual({
       kind: "event",
       key,
@@ -26,7 +26,7 @@ describe("queue messages", () => {
   });
 
   it("FIFO fields: group = topic, dedup id = event key; gaps group under tokenstream.gap", () => {
-    const msg = eventMessage(env, eventKey(env, 1), 0);
+    const msg = eventMessage(env, contentKey(env), 0);
     const { fields } = toSqsEntry(msg, { id: "0", fifo: true });
     expect(fields.MessageGroupId).toBe("v2.users.abc.presence");
     expect(fields.MessageDeduplicationId).toBe(msg.key);

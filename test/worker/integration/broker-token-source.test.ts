@@ -71,8 +71,8 @@ const credentials = {
   accessKeyId: "AKIDEXAMPLE",
   secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
 };
-const source = () =>
-  new BrokerTokenSource({ brokerUrl: baseUrl, profile: "main", region: "eu-west-1", credentials });
+const sourceOptions = () => ({ brokerUrl: baseUrl, profile: "main", region: "eu-west-1", credentials });
+const source = () => new BrokerTokenSource(sourceOptions());
 
 describe("BrokerTokenSource against a SigV4-checking HTTP server", () => {
   it("GETs /token?profile with a SigV4 (service lambda) signature, single-flight and cached", async () => {
@@ -132,6 +132,42 @@ describe("BrokerTokenSource against a SigV4-checking HTTP server", () => {
     await expect(src.current()).rejects.toMatchObject({ code: "idp_unavailable", permanent: false });
     reply = () => ({ status: 502, body: "<html>bad gateway</html>" });
     await expect(src.current()).rejects.toMatchObject({ code: "http_502", permanent: false });
+  });
+
+  it("asks for a slot's own token lane (lane 0 without the parameter), each lane cached on its own", async () => {
+    const src = source();
+    const a = await src.current(0);
+    const b = await src.current(1);
+    expect(seen.map((r) => new URL(r.url, "http://x").searchParams.get("lane"))).toEqual([null, "1"]);
+    expect(await src.current(1)).toBe(b);
+    expect(await src.current(0)).toBe(a);
+    await src.refresh(b.fingerprint, 1);
+    expect(JSON.parse(seen[2]!.body)).toEqual({
+      profile: "main",
+      rejectedFingerprint: b.fingerprint,
+      lane: 1,
+    });
+  });
+
+  it("a 403/404 without a permanent code is transient until it repeats; a success resets the count", async () => {
+    const src = new BrokerTokenSource({ ...sourceOptions(), maxConsecutiveRefusals: 3 });
+    reply = () => ({
+      status: 403,
+      body: { error: { code: "unauthenticated", message: "signature expired" } },
+    });
+    await expect(src.current()).rejects.toMatchObject({
+      code: "unauthenticated",
+      permanent: false,
+      status: 403,
+    });
+    await expect(src.current()).rejects.toMatchObject({ permanent: false });
+    reply = () => ({ status: 200, body: tokenBody() });
+    await expect(src.current()).resolves.toMatchObject({ fingerprint: expect.any(String) });
+    reply = () => ({ status: 404, body: "not found" });
+    const fresh = new BrokerTokenSource({ ...sourceOptions(), maxConsecutiveRefusals: 3 });
+    await expect(fresh.current()).rejects.toMatchObject({ code: "http_404", permanent: false });
+    await expect(fresh.current()).rejects.toMatchObject({ permanent: false });
+    await expect(fresh.current()).rejects.toMatchObject({ code: "http_404", permanent: true });
   });
 
   it("rejects garbage and a fingerprint mismatch without echoing the token", async () => {

@@ -40,7 +40,8 @@ describe("permanent failures", () => {
       // The worker's REST goes through a proxy that refuses the first subscription PUT with 403.
       apiVia: async (apiUrl) => {
         proxy = await startFaultProxy(apiUrl, (req) => {
-          if (req.method === "PUT" && req.url?.endsWith("/subscriptions") && denied === 0) {
+          // The whole request refused (no permission to subscribe at all), even with ignoreErrors=true.
+          if (req.method === "PUT" && req.url?.includes("/subscriptions") && denied === 0) {
             denied++;
             return { status: 403, body: { status: 403, code: "missing.permissions", message: "denied" } };
           }
@@ -72,14 +73,14 @@ describe("permanent failures", () => {
     expect(c.missing).toEqual([]);
   });
 
-  it("invalid_client from the identity provider stops the sessions with one request, alarm per slot, /healthz 503", async () => {
+  it("invalid_client from the identity provider stops the sessions with one request per token lane, alarm per slot, /healthz 503", async () => {
     const { h: harness, alarms } = await start({
-      // The very first token request is refused.
-      beforeWorker: (sim) => sim.faults.oauth.next(1, { status: 401 }),
+      // Every token request is refused (each slot asks for its own lane).
+      beforeWorker: (sim) => sim.faults.oauth.next(100, { status: 401 }),
     });
     await waitFor(() => harness.worker.stats().stoppedSlots === 2, 5_000, "both slots stopped");
     await pause(WINDOW_MS);
-    expect(harness.sim.counters.tokenRequests).toBe(1);
+    expect(harness.sim.counters.tokenRequests).toBe(2);
     expect(harness.sim.counters.channelsCreated).toBe(0);
     expect(alarms).toEqual(["SessionsStopped", "SessionsStopped"]);
     const res = await fetch(`http://127.0.0.1:${harness.worker.healthPort}/healthz`);

@@ -98,6 +98,8 @@ describe("a generic stream sending malformed frames", () => {
       minSessionLifeMs: 100,
       metricsIntervalMs: 3_600_000,
       logLevel: "SILENT",
+      // A configured frame limit below the 1.2 MB frame sent above (the default, 64 MiB, takes it).
+      maxFrameBytes: 1_048_576,
     };
     const sqs = new SQSClient({
       region: "us-east-1",

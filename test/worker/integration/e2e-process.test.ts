@@ -87,6 +87,9 @@ async function setup(simOptions: Parameters<typeof startSimulator>[0] = {}) {
     SPOOL_DIR: spoolDir,
     SHUTDOWN_TIMEOUT_MS: "5000",
     HEARTBEAT_TIMEOUT_MS: "1000",
+    // Compressed to the 2 s tokens of the simulator (drain = 50 + 2 x 200 ms).
+    LAG_BOUND_MS: "200",
+    SUBSCRIPTION_PROPAGATION_MS: "50",
     BACKOFF_BASE_MS: "20",
     BACKOFF_CAP_MS: "200",
     MIN_SESSION_LIFE_MS: "100",

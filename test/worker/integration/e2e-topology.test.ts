@@ -38,14 +38,18 @@ function recordSessions(timeline: SessionRecord[]) {
   });
 }
 
-/** [new session created, old session closed] for every make-before-break replacement in a slot. */
+/**
+ * [new session created, new session live] for every make-before-break replacement in a slot: the time the
+ * slot depends on a replacement being built. (The old session then keeps delivering while it drains, so
+ * drains may overlap; builds must not.)
+ */
 function rotationWindows(timeline: SessionRecord[], slot: string): { start: number; end: number }[] {
   const own = timeline.filter((r) => r.slot === slot && r.liveAt !== undefined);
   const windows: { start: number; end: number }[] = [];
   for (let i = 1; i < own.length; i++) {
     const prev = own[i - 1]!;
     const next = own[i]!;
-    if (prev.closedAt !== undefined) windows.push({ start: next.createdAt, end: prev.closedAt });
+    if (prev.closedAt !== undefined) windows.push({ start: next.createdAt, end: next.liveAt! });
   }
   return windows;
 }

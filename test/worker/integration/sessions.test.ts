@@ -133,15 +133,74 @@ describe("GenesysSession against the simulator", () => {
     const seenA = observe(a);
     a.start();
     await waitFor(() => seenA.closed === 1, 5_000, "429");
-    expect(seenA.failures).toEqual([{ kind: "rest-error", status: 429, retryAfterSec: 3 }]);
+    expect(seenA.failures).toEqual([
+      expect.objectContaining({ kind: "rest-error", status: 429, retryAfterSec: 3 }),
+    ]);
     sim.faults.revokeToken(token.fingerprint);
     const b = genesys(sim, token, ["t.a"]);
     const seenB = observe(b);
     b.start();
     await waitFor(() => seenB.closed === 1, 5_000, "401");
-    expect(seenB.failures).toEqual([{ kind: "rest-error", status: 401 }]);
+    // Genesys' own error code and message are kept for the logs and the failure record.
+    expect(seenB.failures).toEqual([
+      {
+        kind: "rest-error",
+        status: 401,
+        upstreamCode: "bad.credentials",
+        upstreamMessage: "Invalid login credentials.",
+      },
+    ]);
     expect(seenB.live).toBe(0);
     expect(tokens).toBeDefined();
+  });
+
+  it("a forbidden topic is refused alone (ignoreErrors=true): the others are subscribed and flow", async () => {
+    const { sim, token } = await setup();
+    sim.faults.forbidTopic("t.secret");
+    const s = genesys(sim, token, ["t.a", "t.secret", "t.b"]);
+    const seen = observe(s);
+    const refused: string[][] = [];
+    s.on("refused", (topics) => refused.push(topics));
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    expect(refused).toEqual([["t.secret"]]);
+    expect(sim.subscribedTopics().sort()).toEqual(["t.a", "t.b"]);
+    sim.publish("t.a");
+    sim.publish("t.b");
+    await waitFor(() => seen.events.length === 2, 5_000, "events of the permitted topics");
+    expect(seen.failures).toEqual([]);
+  });
+
+  it("a 429 on the subscriptions call is retried on the same channel after exactly its Retry-After", async () => {
+    const { sim, token } = await setup();
+    sim.faults.subscriptions.next(2, { status: 429, retryAfterSec: 0.3 });
+    const s = genesys(sim, token, ["t.a"]);
+    const seen = observe(s);
+    const startedAt = Date.now();
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live after two throttled subscriptions calls");
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(600);
+    expect(seen.failures).toEqual([]);
+    expect(sim.counters.channelsCreated).toBe(1);
+  });
+
+  it("a session closed while it waits out a throttle ends at once and never goes live later", async () => {
+    const { sim, token } = await setup();
+    sim.faults.subscriptions.next(1, { status: 429, retryAfterSec: 30 });
+    const s = genesys(sim, token, ["t.a"]);
+    const seen = observe(s);
+    s.start();
+    await waitFor(
+      () => sim.counters.channelsCreated === 1 && sim.subscribedTopics().length === 0,
+      5_000,
+      "throttled",
+    );
+    s.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.closed).toBe(1);
+    expect(seen.live).toBe(0);
+    expect(seen.failures).toEqual([]);
+    expect(sim.counters.channelsCreated).toBe(1);
   });
 });
 
@@ -174,7 +233,7 @@ describe("GenesysSession liveness confirmation", () => {
         );
         return;
       }
-      puts++;
+      if (req.method === "PUT") puts++;
       res.writeHead(200, { "content-type": "application/json" }).end("[]");
     });
     await new Promise<void>((r) => rest?.listen(0, "127.0.0.1", r));

@@ -15,7 +15,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
-import { eventKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/dedupe.ts";
 import { eventMessage } from "../../../worker/core/message.ts";
 import { SqsSink, type SqsSinkOptions } from "../../../worker/sink/sqs-sink.ts";
 
@@ -34,7 +34,7 @@ function ev(topic: string, i: number, pad = 0): QueuedEventMessage {
     eventBody: { i, pad: "x".repeat(pad) },
     metadata: { CorrelationId: `c${i}` },
   };
-  return eventMessage(env, eventKey(env, 1), 0);
+  return eventMessage(env, contentKey(env), 0);
 }
 
 /** Event bodies are labelled by their index, other messages by their kind. */
@@ -220,7 +220,7 @@ describe("SqsSink under injected faults", () => {
     s3mock.on(PutObjectCommand).rejectsOnce(sdkError("SlowDown", 503)).resolves({});
     const sink = makeSink(fake.client, { s3, offloadBucket: "b" });
     sink.submit(ev("t", 0));
-    sink.submit(ev("t", 1, 300_000));
+    sink.submit(ev("t", 1, 1_100_000));
     sink.submit(ev("t", 2));
     expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
     expect(s3mock.commandCalls(PutObjectCommand)).toHaveLength(2);

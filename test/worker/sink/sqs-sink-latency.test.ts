@@ -5,7 +5,7 @@ import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
 import { LatencyProxy } from "../../../tools/bench/latency-proxy.ts";
-import { eventKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/dedupe.ts";
 import { eventMessage } from "../../../worker/core/message.ts";
 import { SqsSink } from "../../../worker/sink/sqs-sink.ts";
 import { sqsClient } from "./helpers.ts";
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 function ev(topic: string, i: number): QueuedEventMessage {
   const env = { topicName: topic, eventBody: { i }, metadata: { CorrelationId: `c-${topic}-${i}` } };
-  return eventMessage(env, eventKey(env, 1), Date.now());
+  return eventMessage(env, contentKey(env), Date.now());
 }
 
 describe("SqsSink through a 20 ms SQS", () => {

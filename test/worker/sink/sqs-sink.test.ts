@@ -5,7 +5,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
-import { eventKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/dedupe.ts";
 import { toGapMessage } from "../../../worker/core/gap-ledger.ts";
 import { eventMessage, messageBody, toSqsEntry } from "../../../worker/core/message.ts";
 import {
@@ -71,7 +71,7 @@ function ev(topic: string, i: number, pad = 0): QueuedEventMessage {
     eventBody: { i, pad: "x".repeat(pad) },
     metadata: { CorrelationId: `c-${topic}-${i}` },
   };
-  return eventMessage(env, eventKey(env, 1), Date.now());
+  return eventMessage(env, contentKey(env), Date.now());
 }
 
 interface Landed {
@@ -249,7 +249,7 @@ describe("SqsSink against fauxqs", () => {
     server.createBucket("offload");
     const s3 = s3Client(proxyUrl);
     const sink = makeSink(q.url, { s3, offloadBucket: "offload" });
-    const big = ev("t", 1, 300_000);
+    const big = ev("t", 1, 1_100_000);
     sink.submit(ev("t", 0));
     sink.submit(big);
     sink.submit(ev("t", 2));
@@ -290,7 +290,7 @@ describe("SqsSink against fauxqs", () => {
       onDeadLetter: (entry, error) =>
         dead.push({ code: error.code, key: entry.message.kind === "event" ? entry.message.key : undefined }),
     });
-    const big = ev("t", 1, 300_000);
+    const big = ev("t", 1, 1_100_000);
     sink.submit(ev("t", 0));
     sink.submit(big);
     sink.submit(ev("t", 2));

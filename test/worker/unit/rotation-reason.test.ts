@@ -36,6 +36,17 @@ describe("planRotation", () => {
   });
 });
 
+describe("planRotation with a drain period", () => {
+  it("starts early enough that the old session drains before its token or channel ends", () => {
+    // 100 s token, 40 s drain: latest start = 100 - 40 - 10 (a tenth of the life to build) = 50 s.
+    expect(planRotation({ ...input, drainMs: 40_000 }).atMs).toBe(50_000);
+    // A short drain leaves the usual 75 % plan alone.
+    expect(planRotation({ ...input, drainMs: 5_000 }).atMs).toBe(75_000);
+    // The channel's end counts as well.
+    expect(planRotation({ ...input, channelExpiresAtMs: 40_000, drainMs: 20_000 }).atMs).toBe(16_000);
+  });
+});
+
 describe("topic sharding and generic URLs", () => {
   it("splits topics into channels of at most N, de-duplicated", () => {
     const topics = Array.from({ length: 2_501 }, (_, i) => `t${i}`);

@@ -3,7 +3,7 @@
  * in a given way after a given delay), and a token source that counts calls. They stand in for "any server
  * behaviour" so the supervisor's policy can be driven exhaustively under fake timers.
  */
-import type { QueuedMessage } from "../../../shared/contracts.ts";
+import type { NotificationEnvelope, QueuedMessage } from "../../../shared/contracts.ts";
 import { fingerprint } from "../../../shared/fingerprint.ts";
 import type { SessionFailure } from "../../../worker/core/close-policy.ts";
 import type { EventSink } from "../../../worker/core/event-sink.ts";
@@ -17,11 +17,12 @@ export interface Script {
   /** Then (or, if never live, after start) fail like this. */
   failure?: SessionFailure;
   failAfterMs?: number;
+  /** Frames stop this long after going live (a half-open socket): lastFrameAtMs stays there. */
+  framesStopAfterMs?: number;
 }
 
 export class ScriptedSession implements Session {
   readonly channelExpiresAtMs = undefined;
-  readonly lastFrameAtMs = Date.now();
   readonly #emitter = new SessionEmitter();
   #state: "new" | "starting" | "live" | "ended" = "new";
   readonly #timers: NodeJS.Timeout[] = [];
@@ -37,6 +38,22 @@ export class ScriptedSession implements Session {
 
   get isLive(): boolean {
     return this.#state === "live";
+  }
+
+  get lastFrameAtMs(): number {
+    const stop = this.script.framesStopAfterMs;
+    if (stop === undefined || this.liveAtMs === undefined) return Date.now();
+    return Math.min(Date.now(), this.liveAtMs + stop);
+  }
+
+  /** The server sends this session an event (ignored once it has ended, as a closed socket would). */
+  deliver(envelope: NotificationEnvelope): void {
+    if (this.#state === "live" || this.#state === "starting")
+      this.#emitter.emit("event", envelope, Date.now());
+  }
+
+  get ended(): boolean {
+    return this.#state === "ended";
   }
 
   on<E extends keyof SessionEvents>(event: E, listener: SessionEvents[E]): void {

@@ -23,13 +23,16 @@ afterEach(() => {
 
 const BACKOFF = { baseMs: 500, capMs: 30_000 };
 
+/** How long a replaced session keeps delivering after its replacement is live. */
+const DRAIN_MS = 3_000;
+
 function run(script: (n: number) => Script, random: () => number, redundancy = 2) {
   const sessions = new ScriptedFactory(script);
   const tokens = new CountingTokens();
   const log = recordingLog();
   const counts = new Map<string, number>();
   const supervisor = new Supervisor(
-    { redundancy, topics: ["t.a"], minSessionLifeMs: 1_000, backoff: BACKOFF },
+    { redundancy, topics: ["t.a"], minSessionLifeMs: 1_000, backoff: BACKOFF, drainMs: DRAIN_MS },
     {
       tokenSource: tokens,
       sessions,
@@ -224,7 +227,9 @@ describe("planned endings are replaced at once", () => {
     const s0 = r.sessions.bySlot("s0");
     expect(s0).toHaveLength(2);
     expect(s0[1]!.startedAtMs - (s0[0]!.liveAtMs ?? 0)).toBe(5_000);
-    expect(s0[0]!.closedAtMs).toBe(s0[1]!.liveAtMs); // make-before-break
+    expect(s0[0]!.closedAtMs).toBeUndefined(); // make-before-break, and the old one drains
+    await vi.advanceTimersByTimeAsync(DRAIN_MS);
+    expect(s0[0]!.closedAtMs).toBe(s0[1]!.liveAtMs! + DRAIN_MS);
     expect(r.supervisor.stats().gaps).toBe(0);
     r.supervisor.stop();
   });
@@ -244,6 +249,9 @@ describe("socket_closing to every session at once (maintenance)", () => {
     const [a, b] = [r.sessions.created[2]!, r.sessions.created[3]!];
     expect(a.startedAtMs - t0).toBe(5_000);
     expect(b.startedAtMs).toBeGreaterThanOrEqual(a.liveAtMs!);
+    // The replaced sessions are still delivering (draining) next to their replacements.
+    expect(r.supervisor.stats()).toMatchObject({ rotations: 2, gaps: 0, liveSessions: 4 });
+    await vi.advanceTimersByTimeAsync(DRAIN_MS);
     expect(r.supervisor.stats()).toMatchObject({ rotations: 2, gaps: 0, liveSessions: 2 });
     r.supervisor.stop();
   });

@@ -1,21 +1,21 @@
 import { type ComposedBroker, composeBroker } from "./composition.ts";
 import { loadBrokerConfig } from "./config.ts";
-import type { FunctionUrlResult } from "./core/events.ts";
 import type { ScheduledRefreshSummary } from "./core/scheduled-refresh.ts";
 
 let composed: ComposedBroker | undefined;
 
 /**
- * The broker Lambda: Function URL requests (`GET /token`, `POST /token/refresh`) and the EventBridge
- * Scheduler payload `{"kind":"scheduled-refresh"}`. Configuration is read and validated once per container.
+ * The scheduled-refresh function (EventBridge Scheduler is its only invoker): rotates every profile whose token
+ * passed its refresh point, whatever the payload. It has no Function URL and never hands a token out, so
+ * invoking it directly yields no token and no forged hand-out record.
  */
 export async function handler(
-  event: unknown,
+  _event: unknown,
   context?: { awsRequestId?: string },
-): Promise<FunctionUrlResult | ScheduledRefreshSummary> {
+): Promise<ScheduledRefreshSummary> {
   composed ??= composeBroker(loadBrokerConfig(process.env));
   try {
-    return await composed.broker.handle(event, context);
+    return await composed.broker.scheduledRefresh(context);
   } finally {
     composed.metrics.flush();
   }

@@ -98,7 +98,7 @@ describe("durable backlog and coverage ledger (lib/relay-durability.ts)", () => 
     }
     const bySid = (sid: string) =>
       touching(sid === "CoverageLedger" ? tableId : bucketId).find(({ s }) => s.Sid === sid)?.s;
-    expect([...(bySid("DurableBacklogObjects")?.Action as string[])].sort()).toEqual([
+    expect([...((bySid("DurableBacklogObjects")?.Action ?? []) as string[])].sort()).toEqual([
       "s3:DeleteObject",
       "s3:GetObject",
       "s3:PutObject",
@@ -108,7 +108,7 @@ describe("durable backlog and coverage ledger (lib/relay-durability.ts)", () => 
       Action: "s3:ListBucket",
       Condition: { StringLike: { "s3:prefix": ["backlog/*"] } },
     });
-    expect([...(bySid("CoverageLedger")?.Action as string[])].sort()).toEqual([
+    expect([...((bySid("CoverageLedger")?.Action ?? []) as string[])].sort()).toEqual([
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:UpdateItem",

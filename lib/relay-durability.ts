@@ -7,6 +7,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { alarmNamePrefix } from "./alarm-topic.ts";
 import type { EventRelay } from "./event-relay.ts";
 import { acknowledge, nagRef } from "./nag.ts";
 
@@ -115,6 +116,7 @@ export class RelayDurability extends Construct {
       relay.metric(name, { period: Duration.minutes(1), statistic });
     const maxAge = props.maxBacklogAge ?? Duration.minutes(15);
     this.backlogAge = new Alarm(this, "DurableBacklogAge", {
+      alarmName: `${alarmNamePrefix(this)}DurableBacklogAge`,
       alarmDescription: `A worker task has held an event for more than ${maxAge.toSeconds()} s without SQS accepting it (SQS unreachable or throttling): it is safe in the durable backlog, but consumers do not see it.`,
       metric: metric("BacklogAgeMs", Stats.MAXIMUM),
       threshold: maxAge.toMilliseconds(),
@@ -123,6 +125,7 @@ export class RelayDurability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.backlogSize = new Alarm(this, "DurableBacklogSize", {
+      alarmName: `${alarmNamePrefix(this)}DurableBacklogSize`,
       alarmDescription: `A worker task's backlog passed 75% of its bound (${maxBacklogBytes} bytes). At the bound new events are refused and recorded as a coverage gap.`,
       metric: metric("BacklogBytes", Stats.MAXIMUM),
       threshold: Math.floor(maxBacklogBytes * 0.75),
@@ -131,6 +134,7 @@ export class RelayDurability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.backlogOverflow = new Alarm(this, "BacklogOverflow", {
+      alarmName: `${alarmNamePrefix(this)}BacklogOverflow`,
       alarmDescription:
         "A worker task refused events because its backlog reached its bound; the interval is recorded as a tokenstream.gap to back-fill.",
       metric: metric("BacklogOverflow", Stats.SUM),
@@ -140,6 +144,7 @@ export class RelayDurability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.coverageGap = new Alarm(this, "CoverageGap", {
+      alarmName: `${alarmNamePrefix(this)}CoverageGap`,
       alarmDescription:
         "The coverage ledger recorded an interval no task covered (a crash, a task that never went live, a lapse): the tokenstream.gap message names it. Back-fill it through the Genesys REST API.",
       metric: metric("CoverageGaps", Stats.SUM),
@@ -149,6 +154,7 @@ export class RelayDurability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.notCovering = new Alarm(this, "NotCovering", {
+      alarmName: `${alarmNamePrefix(this)}NotCovering`,
       alarmDescription:
         "A worker task has not covered its topics for 2 minutes. During a deployment this rolls the release back (ECS deployment alarm); otherwise the upstream or the identity provider is down, and tasks are left running (their health check is process liveness).",
       metric: metric("Covering", Stats.MINIMUM),

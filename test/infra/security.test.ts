@@ -101,7 +101,9 @@ describe("alarm delivery", () => {
 
   it("names every alarm <stack>-<id>, so the policies below cover exactly this stack's alarms", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm");
-    expect(alarms.length).toBe(14);
+    // 14 of the broker, relay and stack, 5 of the durable backlog and coverage ledger (lib/relay-durability.ts):
+    // an alarm without the stack's name prefix could not publish to the alarm topic.
+    expect(alarms.length).toBe(19);
     for (const [, a] of alarms) expect(a.AlarmName).toMatch(/^Tokenstream-[A-Za-z]+$/);
   });
 
@@ -487,14 +489,21 @@ describe("Security Hub controls", () => {
     }
   });
 
-  it("limits the worker's s3:PutObject to the offload prefix", () => {
+  it("limits the worker's s3:PutObject to the offload prefix and the backlog prefix", () => {
     const role = only("AWS::IAM::Role", "RelayTaskDefinitionTaskRole")[0];
     const puts = ofType("AWS::IAM::Policy")
       .filter(([, p]) => JSON.stringify(p.Roles).includes(role))
       .flatMap(([, p]) => statements(p.PolicyDocument))
       .filter((s) => actions(s).includes("s3:PutObject"));
-    expect(puts).toHaveLength(1);
-    expect(JSON.stringify(puts[0]!.Resource)).toContain(`/${OFFLOAD_OBJECT_PREFIX}/*"`);
+    const bucket = (prefix: string) => puts.filter((s) => JSON.stringify(s.Resource).includes(`"${prefix}`));
+    expect(puts).toHaveLength(2);
+    expect(bucket("RelayOffloadBucket")).toHaveLength(1);
+    expect(JSON.stringify(bucket("RelayOffloadBucket")[0]!.Resource)).toContain(
+      `/${OFFLOAD_OBJECT_PREFIX}/*"`,
+    );
+    // The durable backlog (lib/relay-durability.ts) writes only under its own prefix of its own bucket.
+    expect(bucket("DurabilityBacklogBucket")).toHaveLength(1);
+    expect(JSON.stringify(bucket("DurabilityBacklogBucket")[0]!.Resource)).toContain('/backlog/*"');
   });
 
   it("retains every log group, with the configured retention", () => {

@@ -39,8 +39,12 @@ export class TopicCoverage {
     this.#globalGaps = this.#globalGaps.filter((g) => g.endMs >= floor);
   }
 
-  /** Topics the session's subscription refused. Before the session is live they apply when it goes live. */
-  refused(id: string, topics: readonly string[]): void {
+  /**
+   * Topics the session does not cover: refused at subscribe (before the session is live they apply when it
+   * goes live; coverage never started), or found gone later, with `sinceMs` = when they were last known
+   * subscribed (default: since the session went live).
+   */
+  refused(id: string, topics: readonly string[], sinceMs?: number): void {
     const live = this.#live.get(id);
     if (!live) {
       const pending = this.#pending.get(id) ?? new Set<string>();
@@ -48,7 +52,7 @@ export class TopicCoverage {
       this.#pending.set(id, pending);
       return;
     }
-    for (const t of topics) this.#withdraw(id, live, t);
+    for (const t of topics) this.#withdraw(id, live, t, sinceMs);
   }
 
   sessionLive(id: string, atMs: number = this.now()): void {
@@ -81,9 +85,10 @@ export class TopicCoverage {
     for (const tracker of this.#topics.values()) tracker.close();
   }
 
-  #withdraw(id: string, live: LiveSession, topic: string): void {
+  #withdraw(id: string, live: LiveSession, topic: string, sinceMs = live.liveAtMs): void {
     if (live.refused.has(topic)) return;
     live.refused.add(topic);
+    const coveredUntilMs = Math.max(live.liveAtMs, sinceMs);
     let tracker = this.#topics.get(topic);
     if (!tracker) {
       tracker = this.#track(topic);
@@ -91,11 +96,11 @@ export class TopicCoverage {
       const seeds = [...this.#live].sort((a, b) => a[1].liveAtMs - b[1].liveAtMs);
       for (const [sid, s] of seeds) {
         tracker.sessionLive(sid, s.liveAtMs);
-        if (s.refused.has(topic)) tracker.sessionDown(sid, s.liveAtMs);
+        if (s.refused.has(topic)) tracker.sessionDown(sid, sid === id ? coveredUntilMs : s.liveAtMs);
       }
       return;
     }
-    tracker.sessionDown(id, live.liveAtMs);
+    tracker.sessionDown(id, coveredUntilMs);
   }
 
   #track(topic: string): GapTracker {

@@ -52,6 +52,8 @@ export class GenesysSession implements Session {
   readonly #channelIds: string[] = [];
   #probeTimer: NodeJS.Timeout | undefined;
   readonly #refused: string[] = [];
+  /** Per channel: the topics it should deliver, and when a probe (or the subscribe) last confirmed them. */
+  readonly #covered = new Map<string, { topics: Set<string>; confirmedAtMs: number }>();
   /** Settles what start() still awaits when the session ends first (no promise is left pending). */
   readonly #onEnd: Array<() => void> = [];
   #state: "new" | "starting" | "live" | "ended" = "new";
@@ -155,7 +157,9 @@ export class GenesysSession implements Session {
   async #probe(): Promise<void> {
     for (const id of this.#channelIds) {
       try {
-        await this.opts.rest.getSubscriptions(this.token.accessToken, id);
+        const askedAtMs = Date.now();
+        const subscribed = await this.opts.rest.getSubscriptions(this.token.accessToken, id);
+        if (this.#state === "live") this.#compareSubscriptions(id, subscribed, askedAtMs);
       } catch (err) {
         const f = err instanceof RestFailure ? err.failure : undefined;
         if (this.#state !== "live" || f?.kind !== "rest-error") return;
@@ -165,14 +169,34 @@ export class GenesysSession implements Session {
     }
   }
 
+  /**
+   * A topic the channel should deliver but no longer lists (e.g. a permission withdrawn mid-run, whose
+   * subscription is dropped without notice) is refused from the last confirmation on: its events may have
+   * stopped any time since then.
+   */
+  #compareSubscriptions(channelId: string, subscribed: readonly string[], askedAtMs: number): void {
+    const covered = this.#covered.get(channelId);
+    if (!covered) return;
+    const listed = new Set(subscribed);
+    const vanished = [...covered.topics].filter((t) => !listed.has(t));
+    for (const t of vanished) covered.topics.delete(t);
+    const sinceMs = covered.confirmedAtMs;
+    covered.confirmedAtMs = askedAtMs;
+    if (vanished.length > 0) this.#emitter.emit("refused", vanished, sinceMs);
+  }
+
   /** PUT the subscriptions; a 429 is retried on the same channel after exactly its Retry-After. */
   async #subscribe(channelId: string, topics: string[]): Promise<void> {
     const maxAttempts = Math.max(1, this.opts.maxSubscribeAttempts ?? 5);
     for (let attempt = 1; ; attempt++) {
       try {
-        this.#refused.push(
-          ...(await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics)),
-        );
+        const refused = await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics);
+        this.#refused.push(...refused);
+        const refusedSet = new Set(refused);
+        this.#covered.set(channelId, {
+          topics: new Set(topics.filter((t) => !refusedSet.has(t))),
+          confirmedAtMs: Date.now(),
+        });
         return;
       } catch (err) {
         const f = err instanceof RestFailure ? err.failure : undefined;

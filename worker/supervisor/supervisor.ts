@@ -285,7 +285,7 @@ export class Supervisor {
     s.on("live", () => this.#onLive(slot, s));
     s.on("event", (env, at) => this.#onEvent(s, env, at));
     s.on("malformed", (code, size) => this.#onMalformed(s, code, size));
-    s.on("refused", (topics) => this.#onRefused(slot, s, topics));
+    s.on("refused", (topics, sinceMs) => this.#onRefused(slot, s, topics, sinceMs));
     s.on("failure", (f) => this.#onFailure(slot, s, f));
     s.on("closed", () => this.#onClosed(slot, s));
   }
@@ -416,9 +416,9 @@ export class Supervisor {
    * Some topics were refused (permission) while the rest were subscribed: the session goes on with those.
    * Each rotation subscribes the full list again, so a permission given back is picked up then.
    */
-  #onRefused(slot: Slot, s: Session, topics: string[]): void {
+  #onRefused(slot: Slot, s: Session, topics: string[], sinceMs?: number): void {
     this.#metrics.count("TopicsRefused", topics.length);
-    this.#topicCoverage.refused(s.id, topics);
+    this.#topicCoverage.refused(s.id, topics, sinceMs);
     // ALARM: events of these topics are not being received at all. Stable log code for metric filters.
     this.deps.log.error("topics refused by the upstream; the others keep flowing", {
       code: "topics_refused",

@@ -112,3 +112,31 @@ describe("TopicCoverage", () => {
     expect(gaps).toEqual([{ topic: "t1", startMs: 1000, endMs: 4000 }]);
   });
 });
+
+describe("TopicCoverage: topics found gone mid-run", () => {
+  it("withdraws the session's coverage of the topic back to when it was last confirmed", () => {
+    const { topics, gaps, live, at } = setup();
+    live("a");
+    live("b");
+    at(5000);
+    topics.refused("a", ["t1"], 3000); // probe at 5000: gone since the probe at 3000
+    expect(gaps).toEqual([]);
+    at(6000);
+    topics.refused("b", ["t1"], 4000);
+    expect(topics.uncoveredTopics()).toEqual(["t1"]);
+    at(9000);
+    live("c");
+    expect(gaps).toEqual([{ topic: "t1", startMs: 4000, endMs: 9000 }]);
+  });
+
+  it("a confirmation time before the session went live withdraws from its live time", () => {
+    const { gaps, topics, live, at } = setup();
+    at(2000);
+    live("a");
+    at(3000);
+    topics.refused("a", ["t1"], 500);
+    at(4000);
+    live("b");
+    expect(gaps).toEqual([{ topic: "t1", startMs: 2000, endMs: 4000 }]);
+  });
+});

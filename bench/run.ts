@@ -74,6 +74,14 @@ export const SCENARIOS: ScenarioSpec[] = [
     prefixes: ["scale"],
     timeoutMs: 240_000,
   },
+  {
+    name: "restart",
+    file: "restart.ts",
+    exportName: "runRestart",
+    prefixes: ["restart"],
+    // About 2 minutes: 90 s of traffic with a 60 s SQS outage and three SIGKILLs, then the drain.
+    timeoutMs: 240_000,
+  },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -62,18 +62,23 @@ export const IMAGE_CONTEXT_EXCLUDES = [
 
 /**
  * Container health probe (node:24-bookworm-slim has no curl; Node's global fetch does the job): healthy while
- * `/healthz` reports at least one live session, whatever the sink's state.
- * - Deployments stay make-before-break: a new task is healthy only once a session is live, so ECS stops
- *   the old task only then.
- * - An SQS outage alone never gets a task replaced: its spool (on task storage) would be lost, and a new
- *   task could not reach SQS either. `/healthz` is 503 then, but still reports liveSessions.
+ * `/livez` answers 200, i.e. the process is alive (event loop turning, sink not wedged), never upstream or
+ * SQS success (worker/health.ts).
+ * - Deployments stay make-before-break: during its start-up grace a new task is healthy only once it has
+ *   covered the topics, so ECS stops the old task only then; a release that never covers is rolled back by
+ *   the NotCovering deployment alarm (lib/relay-durability.ts).
+ * - An upstream, identity-provider or SQS outage never gets a task replaced: a new task would not fare
+ *   better and would open new channels in a loop. `/healthz` still reports upstream and sink state.
  */
 export const HEALTH_CHECK_COMMAND = [
   "CMD",
   "node",
   "-e",
-  `fetch('http://127.0.0.1:${HEALTH_PORT}/healthz').then(r=>r.json()).then(s=>process.exit(s.liveSessions>=1?0:1),()=>process.exit(1))`,
+  `fetch('http://127.0.0.1:${HEALTH_PORT}/livez').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))`,
 ];
+/** ECS ignores failed checks this long after start (its maximum); the worker's start-up grace ends inside it. */
+export const HEALTH_CHECK_START_PERIOD = Duration.seconds(300);
+export const STARTUP_GRACE = Duration.seconds(240);
 
 export interface EventRelayProps {
   /** The broker the worker gets its tokens from; the task role may invoke its Function URL only. */
@@ -304,6 +309,7 @@ export class EventRelay extends Construct {
       HEALTH_PORT: String(HEALTH_PORT),
       SPOOL_DIR,
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT.toMilliseconds()),
+      STARTUP_GRACE_MS: String(STARTUP_GRACE.toMilliseconds()),
       POWERTOOLS_SERVICE_NAME: WORKER_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: "--enable-source-maps",
@@ -344,6 +350,7 @@ export class EventRelay extends Construct {
         stopTimeout: STOP_TIMEOUT,
         user: CONTAINER_USER,
         healthCheckCommand: HEALTH_CHECK_COMMAND,
+        healthCheckStartPeriod: HEALTH_CHECK_START_PERIOD,
         healthPort: HEALTH_PORT,
       });
       this.grantWorkerAccess(workers.taskDefinition, props.broker);

@@ -33,6 +33,8 @@ export interface ShardServiceOptions {
   /** uid:gid the container runs as (the image's non-root user; Security Hub ECS.20). */
   readonly user: string;
   readonly healthCheckCommand: string[];
+  /** ECS ignores failed health checks this long after a task starts. */
+  readonly healthCheckStartPeriod: Duration;
   readonly healthPort: number;
 }
 
@@ -94,7 +96,7 @@ export class ShardService {
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),
         retries: 3,
-        startPeriod: Duration.seconds(60),
+        startPeriod: opts.healthCheckStartPeriod,
       },
       portMappings: [{ containerPort: opts.healthPort }],
       logging: LogDrivers.awsLogs({

@@ -9,6 +9,7 @@ import { createAlarmTopic } from "./alarm-topic.ts";
 import type { TokenstreamConfig } from "./config.ts";
 import { EventRelay } from "./event-relay.ts";
 import { brokerInvokeGuard } from "./invoke-guard.ts";
+import { RelayDurability } from "./relay-durability.ts";
 import { TokenBroker, type TokenBrokerProfileProps } from "./token-broker.ts";
 import { TokenstreamAlarms } from "./tokenstream-alarms.ts";
 import { TokenstreamDashboard } from "./tokenstream-dashboard.ts";
@@ -27,6 +28,7 @@ export interface TokenstreamStackProps extends StackProps {
 export class TokenstreamStack extends Stack {
   readonly broker: TokenBroker;
   readonly relay: EventRelay;
+  readonly durability: RelayDurability;
   readonly alarms: TokenstreamAlarms;
   readonly dashboard: TokenstreamDashboard;
   /** Where alarms notify; undefined only with the explicit `alarmsWithoutDestination` opt-out. */
@@ -104,6 +106,7 @@ export class TokenstreamStack extends Stack {
       maxBacklogAge: Duration.seconds(config.backlogAlarmAgeSeconds),
       ...(this.alarmTopic ? { topic: this.alarmTopic } : {}),
     });
+    this.durability = new RelayDurability(this, "Durability", { relay: this.relay, topic: this.alarmTopic });
     this.dashboard = new TokenstreamDashboard(this, "Dashboard", {
       broker: this.broker,
       relay: this.relay,
@@ -129,6 +132,14 @@ export class TokenstreamStack extends Stack {
     new CfnOutput(this, "OffloadBucketName", {
       value: this.relay.offloadBucket.bucketName,
       description: "S3 bucket holding events larger than an SQS message (event-pointer messages)",
+    });
+    new CfnOutput(this, "BacklogBucketName", {
+      value: this.durability.backlogBucket.bucketName,
+      description: "S3 bucket of the workers' durable backlog (events accepted and not yet in SQS)",
+    });
+    new CfnOutput(this, "CoverageTableName", {
+      value: this.durability.coverageTable.tableName,
+      description: "DynamoDB coverage ledger: which task covered the topics when; gap claims",
     });
     new CfnOutput(this, "BrokerUrl", {
       value: this.broker.url,

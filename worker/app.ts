@@ -7,6 +7,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { WorkerConfig } from "./config.ts";
 import type { EventSink } from "./core/event-sink.ts";
+import { Durability } from "./durability.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-controller.ts";
 import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
@@ -27,6 +28,9 @@ import type { TokenSource } from "./token/token-source.ts";
 
 export type { WorkerStats } from "./supervisor/stats.ts";
 
+/** The sink counts as stuck (task replaced) when its pump has not run for this long with work waiting. */
+export const SINK_STUCK_MS = 60_000;
+
 export interface WorkerDeps {
   tokenSource?: TokenSource;
   sink?: EventSink;
@@ -42,6 +46,24 @@ export interface WorkerDeps {
   sinkOptions?: Partial<Omit<SqsSinkOptions, "sqs" | "queueUrl" | "spoolDir">>;
   /** Supervisor tuning beyond what the environment configures (tests, benchmarks). */
   tuning?: Partial<Omit<SupervisorOptions, "redundancy" | "topics">>;
+}
+
+/** The durable backlog and coverage ledger, when configured (and the sink is the worker's own). */
+function createDurability(
+  config: WorkerConfig,
+  deps: WorkerDeps,
+  log: SupervisorLog,
+  telemetry: WorkerTelemetry,
+): Durability | undefined {
+  if (!config.durability || deps.sink) return undefined;
+  return new Durability({
+    config: config.durability,
+    topics: config.topics,
+    spoolDir: config.spoolDir,
+    region: config.region,
+    log: { debug: () => {}, ...log },
+    metrics: telemetry,
+  });
 }
 
 export interface StopResult {
@@ -123,28 +145,32 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     region: config.region,
     ...(config.awsEndpointUrl ? { endpoint: config.awsEndpointUrl } : {}),
   };
+  const durability = createDurability(config, deps, log, telemetry);
   const inFlight = config.sinkInFlight ?? { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX };
   // The SDK's default agent holds 50 sockets; every batch in flight needs its own.
   const sockets = { keepAlive: true, maxSockets: inFlight.max + 8 };
-  const sink =
-    deps.sink ??
-    new SqsSink({
-      sqs:
-        deps.sqs ??
-        new SQSClient({ ...clientConfig, requestHandler: { httpAgent: sockets, httpsAgent: sockets } }),
-      queueUrl: config.queueUrl,
-      spoolDir: config.spoolDir,
-      inFlight,
-      ...(config.offloadBucket
-        ? {
-            offloadBucket: config.offloadBucket,
-            s3: deps.s3 ?? new S3Client({ ...clientConfig, forcePathStyle: !!config.awsEndpointUrl }),
-          }
-        : {}),
-      metrics: telemetry,
-      logger: log,
-      ...deps.sinkOptions,
-    });
+  const sqsSink = deps.sink
+    ? undefined
+    : new SqsSink({
+        sqs:
+          deps.sqs ??
+          new SQSClient({ ...clientConfig, requestHandler: { httpAgent: sockets, httpsAgent: sockets } }),
+        queueUrl: config.queueUrl,
+        spoolDir: config.spoolDir,
+        inFlight,
+        ...durability?.sinkOptions(),
+        ...(config.offloadBucket
+          ? {
+              offloadBucket: config.offloadBucket,
+              s3: deps.s3 ?? new S3Client({ ...clientConfig, forcePathStyle: !!config.awsEndpointUrl }),
+            }
+          : {}),
+        metrics: telemetry,
+        logger: log,
+        ...deps.sinkOptions,
+      });
+  const sink: EventSink = deps.sink ?? sqsSink!;
+  const sessions = deps.sessions ?? createSessions(config);
   const supervisor = new Supervisor(
     {
       redundancy: config.redundancy,
@@ -158,8 +184,8 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     },
     {
       tokenSource: deps.tokenSource ?? createTokenSource(config),
-      sessions: deps.sessions ?? createSessions(config),
-      sink,
+      sessions: durability ? durability.observe(sessions) : sessions,
+      sink: durability ? durability.supervisorSink(sink) : sink,
       log,
       metrics: supervisorMetrics(
         telemetry,
@@ -179,7 +205,16 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     };
   };
   let health: HealthServer | undefined;
-  if (deps.health ?? true) health = await startHealthServer({ port: config.healthPort, stats });
+  const startedAtMs = Date.now();
+  let coveredOnce = false;
+  // Liveness for the container health check; until the first coverage (or the start-up grace) a new task
+  // is not healthy, so ECS keeps the old one until the new one covers (make-before-break deployments).
+  const alive = (): boolean => {
+    if (supervisor.liveSessions() >= 1) coveredOnce = true;
+    const startedUp = coveredOnce || Date.now() - startedAtMs >= (config.startupGraceMs ?? 0);
+    return startedUp && (sqsSink?.alive(SINK_STUCK_MS) ?? true);
+  };
+  if (deps.health ?? true) health = await startHealthServer({ port: config.healthPort, stats, alive });
   const depthTimer = setInterval(() => telemetry.gauge("BufferDepth", sink.depth()), 1_000);
   depthTimer.unref();
   log.info("worker starting", {
@@ -189,6 +224,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
     tokenSource: config.tokenSource.kind,
     sinkInFlight: inFlight,
   });
+  if (durability && sqsSink) await durability.start(sqsSink);
   supervisor.start();
 
   let stopping: Promise<StopResult> | undefined;
@@ -202,6 +238,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
         clearInterval(depthTimer);
         const result = await sink.drain(deadlineMs);
         await sink.close();
+        await durability?.stop();
         await health?.close();
         log.info("worker stopped", { ...result, ...supervisor.stats() });
         telemetry.stop();

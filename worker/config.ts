@@ -32,7 +32,14 @@ export interface WorkerConfig {
   healthPort: number;
   spoolDir: string;
   offloadBucket: string | undefined;
+  /** Durable backlog and coverage ledger (both or neither); see worker/durability.ts. */
+  durability?: DurabilityConfig;
   shutdownTimeoutMs: number;
+  /**
+   * `/livez` (the container health check) also waits for the first coverage during this long after start,
+   * so a deployment stays make-before-break; after it, only process liveness counts.
+   */
+  startupGraceMs?: number;
   heartbeatTimeoutMs: number;
   backoffBaseMs: number;
   backoffCapMs: number;
@@ -52,6 +59,24 @@ export interface WorkerConfig {
   probeIntervalMs?: number;
   /** Frames above this are malformed (counted, logged), not events. */
   maxFrameBytes?: number;
+}
+
+export interface DurabilityConfig {
+  /** S3 bucket of the durable backlog (`BACKLOG_BUCKET`). */
+  backlogBucket: string;
+  /** DynamoDB table of the coverage ledger (`COVERAGE_TABLE`). */
+  coverageTable: string;
+  /** Tasks covering the same topics share a scope (`COVERAGE_SCOPE`). */
+  scope: string;
+  /** This process's id in the ledger and backlog (`TASK_ID`; default: host name + random suffix). */
+  taskId: string | undefined;
+  heartbeatMs: number;
+  staleAfterMs: number;
+  flushIntervalMs: number;
+  maxBacklogBytes: number;
+  /** Endpoint overrides for emulators (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB`; else AWS_ENDPOINT_URL). */
+  s3Endpoint: string | undefined;
+  dynamodbEndpoint: string | undefined;
 }
 
 export type TopicsSource =
@@ -194,6 +219,43 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     problems.push("OFFLOAD_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)");
   }
 
+  const backlogBucket = str("BACKLOG_BUCKET");
+  const coverageTable = str("COVERAGE_TABLE");
+  if ((backlogBucket === undefined) !== (coverageTable === undefined)) {
+    problems.push(
+      "BACKLOG_BUCKET and COVERAGE_TABLE go together: set both (durable backlog + coverage ledger) or neither",
+    );
+  }
+  if (backlogBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(backlogBucket)) {
+    problems.push("BACKLOG_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)");
+  }
+  const heartbeatMs = int("COVERAGE_HEARTBEAT_MS", 5_000, 50, 60_000);
+  const staleAfterMs = int("COVERAGE_STALE_MS", 4 * heartbeatMs, 100, 600_000);
+  if (staleAfterMs < 2 * heartbeatMs)
+    problems.push("COVERAGE_STALE_MS must be at least twice COVERAGE_HEARTBEAT_MS");
+  const scope = str("COVERAGE_SCOPE") ?? "tokenstream";
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(scope))
+    problems.push("COVERAGE_SCOPE must be 1-100 of A-Z a-z 0-9 . _ -");
+  const taskId = str("TASK_ID");
+  if (taskId !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(taskId)) {
+    problems.push("TASK_ID must be 1-100 of A-Z a-z 0-9 . _ -");
+  }
+  const durability: DurabilityConfig | undefined =
+    backlogBucket !== undefined && coverageTable !== undefined
+      ? {
+          backlogBucket,
+          coverageTable,
+          scope,
+          taskId,
+          heartbeatMs,
+          staleAfterMs,
+          flushIntervalMs: int("BACKLOG_FLUSH_MS", 1_000, 20, 60_000),
+          maxBacklogBytes: int("BACKLOG_MAX_BYTES", 4 * 1024 ** 3, 1024 * 1024, 1024 ** 4),
+          s3Endpoint: url("AWS_ENDPOINT_URL_S3", ["https:", "http:"]) ?? awsEndpointUrl,
+          dynamodbEndpoint: url("AWS_ENDPOINT_URL_DYNAMODB", ["https:", "http:"]) ?? awsEndpointUrl,
+        }
+      : undefined;
+
   const config: WorkerConfig = {
     sourceKind,
     apiUrl,
@@ -211,7 +273,9 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     healthPort: int("HEALTH_PORT", 8080, 0, 65535),
     spoolDir,
     offloadBucket,
+    durability,
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 100_000, 1_000, 3_600_000),
+    startupGraceMs: int("STARTUP_GRACE_MS", 240_000, 0, 3_600_000),
     heartbeatTimeoutMs: int("HEARTBEAT_TIMEOUT_MS", 65_000, 100, 600_000),
     backoffBaseMs: int("BACKOFF_BASE_MS", 500, 10, 60_000),
     backoffCapMs: int("BACKOFF_CAP_MS", 30_000, 10, 600_000),

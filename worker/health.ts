@@ -2,9 +2,14 @@
  * `/healthz` on HEALTH_PORT: 200 while at least one session is live and the sink is healthy, else 503.
  * Status `degraded` (still 200) while a backlog waits on the spool: input exceeds what SQS accepts (or
  * recovered from an outage), so events are safe but late.
- * The JSON body carries the worker's stats (counts only, never a token).
- * `/livez`: 200 whenever the process answers at all. For a container health check that replaces the task:
- * replacing a worker because SQS or the upstream is down would not help, and would lose its spool.
+ * The JSON body carries the worker's stats (counts only, never a token): upstream and sink state for
+ * humans and load balancers.
+ * `/livez`: liveness of the process, for the container health check that replaces the task: 200 while
+ * the event loop turns (answering at all) and `alive()` holds (worker/app.ts: the sink's pump is not
+ * wedged; and, during the start-up grace only, the task has covered once, so deployments stay
+ * make-before-break), else 503. Never upstream or SQS success: replacing a worker because Genesys, the
+ * identity provider or SQS is down would not help and would open new channels in a loop; coverage gates
+ * deployments through ECS deployment alarms instead (docs/durability.md).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,6 +33,8 @@ export async function startHealthServer(opts: {
   port: number;
   host?: string;
   stats: () => WorkerStats;
+  /** Process liveness beyond answering (default: always). */
+  alive?: () => boolean;
 }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -36,8 +43,9 @@ export async function startHealthServer(opts: {
       return;
     }
     if (path === "/livez") {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-      res.end(req.method === "HEAD" ? undefined : '{"status":"alive"}');
+      const alive = opts.alive?.() ?? true;
+      res.writeHead(alive ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : alive ? '{"status":"alive"}' : '{"status":"stuck"}');
       return;
     }
     if (path !== "/healthz") {

@@ -10,9 +10,10 @@ import { emptyStats, type WorkerStats } from "../../worker/supervisor/stats.ts";
  */
 let server: HealthServer;
 let stats: WorkerStats = emptyStats();
+let alive = true;
 
 beforeAll(async () => {
-  server = await startHealthServer({ port: 0, host: "127.0.0.1", stats: () => stats });
+  server = await startHealthServer({ port: 0, host: "127.0.0.1", stats: () => stats, alive: () => alive });
 });
 afterAll(async () => {
   await server.close();
@@ -30,23 +31,27 @@ function runCheck(port: number): Promise<number | null> {
 }
 
 describe("container health check", () => {
-  it("probes the worker's /healthz on HEALTH_PORT", () => {
-    expect(HEALTH_CHECK_COMMAND.join(" ")).toContain(`http://127.0.0.1:${HEALTH_PORT}/healthz`);
+  it("probes the worker's /livez (process liveness) on HEALTH_PORT", () => {
+    expect(HEALTH_CHECK_COMMAND.join(" ")).toContain(`http://127.0.0.1:${HEALTH_PORT}/livez`);
   });
 
   it("passes with a live session and a healthy sink", async () => {
     stats = { ...emptyStats(), liveSessions: 2, sinkHealthy: true };
+    alive = true;
     expect(await runCheck(server.port)).toBe(0);
   });
 
-  it("keeps a task whose sessions are live while SQS is failing (its spool must not be lost)", async () => {
-    stats = { ...emptyStats(), liveSessions: 1, sinkHealthy: false, bufferDepth: 500 };
+  it("keeps a task while SQS is failing and while no session is live: an outage is no reason to replace it", async () => {
+    stats = { ...emptyStats(), liveSessions: 0, sinkHealthy: false, bufferDepth: 500 };
+    alive = true;
     expect(await runCheck(server.port)).toBe(0);
   });
 
-  it("fails while no session is live: a new task is not healthy before it covers the stream", async () => {
-    stats = { ...emptyStats(), liveSessions: 0, sinkHealthy: true };
+  it("fails when the worker reports itself not alive (sink wedged, or still starting and not covering)", async () => {
+    stats = { ...emptyStats(), liveSessions: 2, sinkHealthy: true };
+    alive = false;
     expect(await runCheck(server.port)).toBe(1);
+    alive = true;
   });
 
   it("fails when nothing answers on the port", async () => {

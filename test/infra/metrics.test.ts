@@ -5,7 +5,7 @@ import { loadBrokerConfig } from "../../functions/broker/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
 import { loadWorkerConfig } from "../../worker/config.ts";
 import { createAlarmMetric } from "../../worker/supervisor/alarm-metric.ts";
-import { createWorkerTelemetry } from "../../worker/telemetry.ts";
+import { createWorkerTelemetry, type GaugeName } from "../../worker/telemetry.ts";
 import { testApp, testConfig } from "./helpers.ts";
 
 /**
@@ -142,6 +142,15 @@ function brokerEmits(env: Record<string, string>, names: readonly string[]): Met
 }
 
 /** What a worker task prints, with the telemetry worker/app.ts creates (default dimension sourceKind). */
+const WORKER_GAUGES = new Set<string>([
+  "LiveSessions",
+  "BufferDepth",
+  "BacklogBytes",
+  "BacklogAgeMs",
+  "Covering",
+  "UncoveredMs",
+] satisfies GaugeName[]);
+
 function workerEmits(env: Record<string, string>, names: readonly string[]): MetricIdentity[] {
   const config = loadWorkerConfig(env);
   const telemetry = createWorkerTelemetry({
@@ -152,7 +161,7 @@ function workerEmits(env: Record<string, string>, names: readonly string[]): Met
   return capturedEmf(() => {
     for (const name of names) {
       if (name === "SessionsStopped") alarm(name);
-      else if (name === "LiveSessions" || name === "BufferDepth") telemetry.gauge(name, 1);
+      else if (WORKER_GAUGES.has(name)) telemetry.gauge(name as GaugeName, 1);
       else if (name === "SinkLatencyMs" || name === "SinkLatencyMsMax") telemetry.timing("SinkLatencyMs", 1);
       else telemetry.count(name as never);
     }
@@ -179,6 +188,11 @@ for (const variant of [
       expect(s.alarms.map((a) => a.name).sort()).toEqual(
         [
           "AuditWriteFailures",
+          "BacklogAgeMs",
+          "BacklogBytes",
+          "BacklogOverflow",
+          "CoverageGaps",
+          "Covering",
           "BufferDepth",
           "DeadLettered",
           "Gaps",

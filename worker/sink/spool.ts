@@ -31,10 +31,11 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { countLines, READ_CHUNK, readRange, SEGMENT_RE, segmentName } from "./spool-files.ts";
 
-const SEGMENT_RE = /^spool-(\d{16})\.jsonl$/;
+export { segmentName, segmentSeq } from "./spool-files.ts";
+
 const FIRST_SEQ = 1_000_000_000_000;
-const READ_CHUNK = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 export const QUARANTINE_FILE = "quarantine.jsonl";
 
@@ -65,6 +66,8 @@ export interface SegmentInfo {
 export interface SpoolOptions {
   /** Roll the tail segment after this many lines (default: unbounded). */
   maxSegmentLines?: number;
+  /** Roll the tail segment once it holds this many bytes (default: unbounded). */
+  maxSegmentBytes?: number;
   /** Called with the file name of every segment deleted (delivered, or rewritten by persistHead). */
   onRemoved?: (name: string) => void;
   now?: () => number;
@@ -90,6 +93,10 @@ export class Spool {
   #reader: Reader | undefined;
   #unread = 0;
   #quarantined = 0;
+  /** Lowest sequence number handed out by headSeqs: new head segments go below it. */
+  #floor = Number.POSITIVE_INFINITY;
+  /** Highest sequence number used so far: new tail segments go above it. */
+  #highSeq = 0;
   readonly #o: SpoolOptions;
   readonly #now: () => number;
 
@@ -123,6 +130,7 @@ export class Spool {
       });
       this.#unread += lines;
     }
+    this.#highSeq = this.#segments.at(-1)?.seq ?? 0;
   }
 
   /** Segment files, oldest first. */
@@ -145,7 +153,8 @@ export class Spool {
 
   /** `count` free sequence numbers ordered before every segment, ascending. */
   headSeqs(count: number): number[] {
-    const first = this.#segments.length > 0 ? this.#segments[0]!.seq : FIRST_SEQ;
+    const first = Math.min(this.#firstSeq(), this.#floor);
+    this.#floor = first - count;
     return Array.from({ length: count }, (_, i) => first - count + i);
   }
 
@@ -198,12 +207,20 @@ export class Spool {
   /** Appends one record (must not contain a newline). Throws on I/O failure: the caller keeps the record. */
   append(line: string, receivedAtMs = this.#now()): void {
     if (line.includes("\n")) throw new Error("spool line must not contain a newline");
-    const max = this.#o.maxSegmentLines;
-    if (this.#writer && max !== undefined && this.#segments[this.#segments.length - 1]!.unreadLines >= max) {
+    const tail = this.#writer ? this.#segments[this.#segments.length - 1] : undefined;
+    if (
+      tail &&
+      (tail.unreadLines >= (this.#o.maxSegmentLines ?? Number.POSITIVE_INFINITY) ||
+        tail.size >= (this.#o.maxSegmentBytes ?? Number.POSITIVE_INFINITY))
+    ) {
       this.sealTail();
     }
     if (!this.#writer) {
-      const seq = this.#segments.length > 0 ? this.#segments[this.#segments.length - 1]!.seq + 1 : FIRST_SEQ;
+      // Never a number used before in this process: a new segment must not take the name of a deleted one
+      // whose stored copy may still be on its way out.
+      const last = this.#segments.length > 0 ? this.#segments[this.#segments.length - 1]!.seq + 1 : FIRST_SEQ;
+      const seq = Math.max(last, this.#highSeq + 1);
+      this.#highSeq = seq;
       const path = this.#pathOf(seq);
       const fd = openSync(path, "a");
       this.#writer = { seq, fd };
@@ -264,7 +281,8 @@ export class Spool {
     this.#closeReader();
     const touched = this.#segments.filter((s) => s.readOffset > 0 || s.outstanding > 0);
     if (undelivered.length === 0 && touched.length === 0) return;
-    const firstSeq = this.#segments.length > 0 ? this.#segments[0]!.seq - 1 : FIRST_SEQ;
+    const firstSeq = Math.min(this.#firstSeq(), this.#floor) - 1;
+    this.#floor = firstSeq;
     const finalPath = this.#pathOf(firstSeq);
     const tmpPath = `${finalPath}.tmp`;
     const fd = openSync(tmpPath, "w");
@@ -408,55 +426,11 @@ export class Spool {
     }
   }
 
+  #firstSeq(): number {
+    return this.#segments.length > 0 ? this.#segments[0]!.seq : FIRST_SEQ;
+  }
+
   #pathOf(seq: number): string {
     return join(this.dir, segmentName(seq));
-  }
-}
-
-export function segmentName(seq: number): string {
-  return `spool-${String(seq).padStart(16, "0")}.jsonl`;
-}
-
-/** The sequence number in a segment file name, or undefined if it is not one. */
-export function segmentSeq(name: string): number | undefined {
-  const m = SEGMENT_RE.exec(name);
-  return m ? Number(m[1]) : undefined;
-}
-
-function countLines(path: string): { size: number; lines: number } {
-  const size = statSync(path).size;
-  const fd = openSync(path, "r");
-  let lines = 0;
-  let last = 10;
-  try {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
-    let offset = 0;
-    while (offset < size) {
-      const n = readSync(fd, buf, 0, Math.min(READ_CHUNK, size - offset), offset);
-      if (n <= 0) break;
-      for (let i = 0; i < n; i++) if (buf[i] === 10) lines++;
-      last = buf[n - 1]!;
-      offset += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  // A torn last line counts as one unread record (it is quarantined when reached).
-  return { size, lines: last === 10 ? lines : lines + 1 };
-}
-
-function readRange(path: string, start: number, end: number): Buffer {
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.alloc(end - start);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, start + got);
-      if (n <= 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
   }
 }

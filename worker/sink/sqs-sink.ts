@@ -1,45 +1,17 @@
-/**
- * SQS sink (DESIGN.md section 4): batches of up to 10 entries within the byte limit, several batches in
- * flight, per-entry retry of Failed[], full-jitter backoff on throttling/5xx/network, never drops.
- *
- * Order: entries are kept per FIFO group (= topic). A group has at most one batch in flight; its later
- * entries wait until the earlier ones are acknowledged or dead-lettered, so retries never overtake.
- * (Several entries of one group may share a batch; SQS enqueues a batch's entries in order. If SQS
- * accepted a later entry of a group while failing an earlier one of the same batch, the retried earlier
- * entry lands after it: the only case where order can bend, and it is logged as `order_bent`.)
- * Standard queues have no groups: entries are spread over as many lanes as batches may be in flight.
- *
- * Concurrency: how many SendMessageBatch calls are in flight adapts to what SQS answers (an AIMD controller,
- * inflight-controller.ts, between `inFlight.min` and `inFlight.max`): it ramps up while round trips are
- * prompt and the sink uses its window, halves on throttling. Which entries make a batch is the lane
- * scheduler's (group-scheduler.ts through entry-buffer.ts): one batch per group, batches filled across groups.
- *
- * Memory is bounded (entry-buffer.ts); beyond it, and while SQS fails, messages go to the spool
- * (spool-handoff.ts). With a durable backlog (worker/backlog) the spool's segments are mirrored to S3, what
- * memory holds is written to the spool as soon as SQS fails, and `durableThroughMs` tells the coverage
- * ledger up to when everything accepted would survive the task. Oversized events: offloader.ts; messages
- * SQS can never take: dead-letter.ts.
- */
-import type { S3Client } from "@aws-sdk/client-s3";
-import type { SQSClient } from "@aws-sdk/client-sqs";
-import type { QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
-import { type BackoffOptions, FullJitterBackoff } from "../core/backoff.ts";
+import type { QueuedMessage } from "../../shared/contracts.ts";
+import { FullJitterBackoff } from "../core/backoff.ts";
 import type { EventSink } from "../core/event-sink.ts";
-import { messageBody, toSqsEntry } from "../core/message.ts";
+import { BacklogBound } from "./backlog-bound.ts";
 import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
 import { DeadLetterPath } from "./dead-letter.ts";
 import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
-import {
-  DEFAULT_INFLIGHT_MAX,
-  DEFAULT_INFLIGHT_MIN,
-  InflightController,
-  type InflightLimits,
-} from "./inflight-controller.ts";
+import { EntryFactory } from "./entry-factory.ts";
+import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN, InflightController } from "./inflight-controller.ts";
 import { invalidMessage } from "./message-check.ts";
 import { Offloader } from "./offloader.ts";
 import { errorCode } from "./send-errors.ts";
+import type { DurableTier, SqsSinkOptions } from "./sink-options.ts";
 import {
-  type DeadLetterEntry,
   type DeadLetterError,
   NO_METRICS,
   SILENT_LOGGER,
@@ -52,6 +24,7 @@ import { SpoolHandoff } from "./spool-handoff.ts";
 export { DEAD_LETTER_FILE } from "./dead-letter.ts";
 export { ENTRY_OVERHEAD_BYTES } from "./entry-buffer.ts";
 export { invalidMessage } from "./message-check.ts";
+export type { DurableTier, SqsSinkOptions } from "./sink-options.ts";
 export type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "./sink-ports.ts";
 
 /** SQS's message (and batch) size limit since 2025; the CDK queue sets MaximumMessageSize to it explicitly. */
@@ -60,59 +33,6 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
 /** Error codes that mean SQS wants fewer requests, not that something is broken. */
 const THROTTLED = /throttl|overlimit|requestlimit|slowdown|toomanyrequests/i;
-
-/** What the durable backlog (worker/backlog/backlog-mirror.ts) tells the sink. */
-export interface DurableTier {
-  /** The spool segment is stored durably (S3). */
-  isDurable(segment: number): boolean;
-  /** Earliest receive time of a spooled line not yet stored durably (undefined: none). */
-  oldestPendingMs(): number | undefined;
-}
-
-export interface SqsSinkOptions {
-  sqs: SQSClient;
-  queueUrl: string;
-  /** Default: the queue URL ends in `.fifo`. */
-  fifo?: boolean;
-  /** Bounds of the adaptive in-flight window. Default: DEFAULT_INFLIGHT_MIN to DEFAULT_INFLIGHT_MAX. */
-  inFlight?: InflightLimits;
-  /** A fixed number of batches in flight (min = max), when `inFlight` is not given. */
-  maxInFlightBatches?: number;
-  /** Entries held in memory (queued + in flight) before new ones spill to the spool. Default 10,000. */
-  memoryLimit?: number;
-  /**
-   * Bytes held in memory (queued + in flight; SQS size + ENTRY_OVERHEAD_BYTES per entry) before new ones
-   * spill to the spool. Default 16 MiB: about 10k typical events, or 64 of SQS's largest.
-   */
-  memoryLimitBytes?: number;
-  spoolDir: string;
-  /** Roll spool segments after this many lines (the durable backlog uploads whole segments). */
-  spoolSegmentLines?: number;
-  /** Called with the name of every spool segment deleted. */
-  onSegmentRemoved?: (name: string) => void;
-  /**
-   * Backlog bound: while the spool holds this many bytes, new events are refused (counted as
-   * `BacklogOverflow`, logged) and `overflowingSinceMs` reports it, so the coverage ledger records the
-   * interval as a gap. Gap messages are always taken. Default: unbounded.
-   */
-  maxBacklogBytes?: number;
-  s3?: S3Client;
-  offloadBucket?: string;
-  /** Object key prefix for offloaded events. */
-  offloadPrefix?: string;
-  onDeadLetter?: (entry: DeadLetterEntry, error: DeadLetterError) => void;
-  metrics?: SinkMetrics;
-  logger?: SinkLogger;
-  now?: () => number;
-  random?: () => number;
-  /** SQS limits (lower them in tests; raise to 1 MiB for queues configured so). */
-  maxMessageBytes?: number;
-  maxBatchBytes?: number;
-  /** Abort a SendMessageBatch/PutObject that takes longer than this. */
-  requestTimeoutMs?: number;
-  /** Backoff between failed attempts; default base 100 ms, cap 5 s, reset after 5 s of success. */
-  retry?: BackoffOptions;
-}
 
 export class SqsSink implements EventSink {
   readonly fifo: boolean;
@@ -133,13 +53,12 @@ export class SqsSink implements EventSink {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #drainWaiters = new Set<() => void>();
   #durable: DurableTier | undefined;
-  #seq = 0;
-  #laneRobin = 0;
+  readonly #entries: EntryFactory;
+  readonly #bound: BacklogBound;
   #inFlightBatches = 0;
   #failing = false;
   #evictPending = false;
   #held = false;
-  #overflowingSinceMs: number | undefined;
   #pausedUntilMs = 0;
   #pauseTimer: NodeJS.Timeout | undefined;
   #pumpScheduled: NodeJS.Immediate | undefined;
@@ -171,6 +90,8 @@ export class SqsSink implements EventSink {
       opts.random,
       this.#now,
     );
+    this.#entries = new EntryFactory(this.fifo, this.#controller.max, this.#o.maxMessageBytes, this.#now);
+    this.#bound = new BacklogBound(opts.maxBacklogBytes, this.#log, this.#metrics);
     this.#buffer = new EntryBuffer(opts.memoryLimit ?? 10_000, opts.memoryLimitBytes ?? 16 * 1024 * 1024);
     this.#deadLetters = new DeadLetterPath(
       opts.spoolDir,
@@ -188,7 +109,12 @@ export class SqsSink implements EventSink {
     });
     this.#handoff = new SpoolHandoff(
       opts.spoolDir,
-      { maxSegmentLines: opts.spoolSegmentLines, onRemoved: opts.onSegmentRemoved, now: this.#now },
+      {
+        maxSegmentLines: opts.spoolSegmentLines,
+        maxSegmentBytes: opts.spoolSegmentBytes,
+        onRemoved: opts.onSegmentRemoved,
+        now: this.#now,
+      },
       this.#log,
     );
     this.#schedulePump();
@@ -229,7 +155,7 @@ export class SqsSink implements EventSink {
         this.#deadLetters.message(msg, 0, { code: "invalid_message", message: problem });
         return;
       }
-      for (const part of this.#fitGap(msg)) this.#accept(this.#makeEntry(part, undefined));
+      for (const part of this.#entries.fitGap(msg)) this.#accept(this.#entries.make(part, undefined));
     } catch (err) {
       // Unreachable in practice (bad input is handled in #makeEntry); still never throw to the caller.
       this.#log.error("sink could not accept a message", {
@@ -307,7 +233,7 @@ export class SqsSink implements EventSink {
 
   /** Since when new events are refused because the backlog is at its bound (undefined: not now). */
   overflowingSinceMs(): number | undefined {
-    return this.#overflowingSinceMs;
+    return this.#bound.overflowingSinceMs();
   }
 
   async drain(deadlineMs: number): Promise<{ drained: boolean; remaining: number }> {
@@ -350,39 +276,11 @@ export class SqsSink implements EventSink {
 
   // ---- accepting ----------------------------------------------------------------------------------
 
-  #makeEntry(msg: QueuedMessage, segment: number | undefined, body?: string): Entry {
-    const seq = this.#seq++;
-    const sqs = toSqsEntry(msg, { id: "0", fifo: this.fifo, body: body ?? messageBody(msg) });
-    const laneKey = this.fifo
-      ? sqs.fields.MessageGroupId!
-      : `lane-${this.#laneRobin++ % this.#controller.max}`;
-    return {
-      seq,
-      kind: msg.kind,
-      sqs,
-      laneKey,
-      submittedAtMs: this.#now(),
-      oversized: sqs.sizeBytes > this.#o.maxMessageBytes,
-      solo: false,
-      segment,
-    };
-  }
-
-  /** A gap message too large for SQS becomes several, each listing a share of the topics. */
-  #fitGap(msg: QueuedMessage): QueuedMessage[] {
-    if (msg.kind !== "gap" || msg.topics.length < 2) return [msg];
-    const size = toSqsEntry(msg, { id: "0", fifo: this.fifo }).sizeBytes;
-    if (size <= this.#o.maxMessageBytes) return [msg];
-    const half = Math.ceil(msg.topics.length / 2);
-    const part = (topics: string[]): QueuedGapMessage => ({ ...msg, topics });
-    return [...this.#fitGap(part(msg.topics.slice(0, half))), ...this.#fitGap(part(msg.topics.slice(half)))];
-  }
-
   #accept(entry: Entry): void {
     const mustSpill =
       this.#closed || this.#held || this.#handoff.spilling() || this.#failing || this.#buffer.full();
     if (mustSpill) {
-      if (this.#overBound(entry)) return;
+      if (this.#bound.refuses(entry, this.#handoff.spool.bytes())) return;
       const reason = this.#failing ? "sqs_failing" : this.#held ? "adopting_backlog" : "memory_full";
       if (this.#handoff.spill(entry.sqs.fields.MessageBody, entry.submittedAtMs, reason, this.#closed)) {
         this.#gauges();
@@ -391,29 +289,6 @@ export class SqsSink implements EventSink {
       // Disk trouble: keep it in memory over the limit rather than lose it.
     }
     this.#buffer.add(entry);
-  }
-
-  /** True when the backlog is at its bound and `entry` (an event) is refused: the coverage gap covers it. */
-  #overBound(entry: Entry): boolean {
-    const max = this.#o.maxBacklogBytes;
-    if (max === undefined || entry.kind === "gap") return false;
-    if (this.#handoff.spool.bytes() < max) {
-      if (this.#overflowingSinceMs !== undefined) {
-        this.#log.info("backlog below its bound again; accepting events", { code: "backlog_overflow_ended" });
-        this.#overflowingSinceMs = undefined;
-      }
-      return false;
-    }
-    if (this.#overflowingSinceMs === undefined) {
-      this.#overflowingSinceMs = entry.submittedAtMs;
-      this.#log.error("backlog at its bound: refusing new events, recorded as a coverage gap", {
-        code: "backlog_overflow",
-        alarm: true,
-        maxBacklogBytes: max,
-      });
-    }
-    this.#metrics.count("BacklogOverflow");
-    return true;
   }
 
   // ---- sending ------------------------------------------------------------------------------------
@@ -430,6 +305,7 @@ export class SqsSink implements EventSink {
     if (this.#closed) return;
     this.#lastPumpMs = this.#now();
     if (this.#evictPending && this.#failing) this.#evictToSpool();
+    else this.#evictPending = false;
     if (this.#held) return;
     const waitMs = this.#pausedUntilMs - this.#now();
     if (waitMs > 0) {
@@ -444,7 +320,7 @@ export class SqsSink implements EventSink {
     this.#handoff.refill(
       this.#buffer,
       this.#failing,
-      (msg, segment, line) => this.#makeEntry(msg, segment, line),
+      (msg, segment, line) => this.#entries.make(msg, segment, line),
       (line) => {
         this.#log.error("unreadable spool line dead-lettered", { code: "spool_line_invalid" });
         this.#deadLetters.raw(line, {
@@ -537,7 +413,7 @@ export class SqsSink implements EventSink {
         key: outcome.pointer.key,
         sizeBytes: entry.sqs.sizeBytes,
       });
-      const replacement = this.#makeEntry(outcome.pointer, entry.segment, undefined);
+      const replacement = this.#entries.make(outcome.pointer, entry.segment, undefined);
       replacement.seq = entry.seq;
       replacement.laneKey = entry.laneKey;
       replacement.submittedAtMs = entry.submittedAtMs;
@@ -584,10 +460,16 @@ export class SqsSink implements EventSink {
    * everything else idle in memory, to keep the order) in front of the mirrored spool.
    */
   #evictToSpool(): void {
+    if (!this.#durable) {
+      this.#evictPending = false;
+      return;
+    }
+    // Rewriting the spool's head deletes the segments read so far: wait until no batch holding lines of them
+    // is in flight, or those lines would exist in memory only.
+    if (this.#inFlight.size > 0) return;
     this.#evictPending = false;
-    const tier = this.#durable;
-    if (!tier) return;
-    if (!this.#buffer.hasIdle((e) => e.segment === undefined || !tier.isDurable(e.segment))) return;
+    // Lines read from the spool are on disk (and stored soon): only what exists in memory alone must move.
+    if (!this.#buffer.hasIdle((e) => e.segment === undefined)) return;
     const idle = this.#buffer.takeIdle();
     if (idle.length === 0) return;
     if (this.#handoff.persist(idle)) return;

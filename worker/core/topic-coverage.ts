@@ -65,6 +65,16 @@ export class TopicCoverage {
     for (const t of refused) this.#withdraw(id, live, t);
   }
 
+  /** A live session covers these topics again (a retried subscription was accepted) from `atMs`. */
+  regained(id: string, topics: readonly string[], atMs: number = this.now()): void {
+    const live = this.#live.get(id);
+    if (!live) return;
+    for (const t of topics) {
+      if (!live.refused.delete(t)) continue;
+      this.#topics.get(t)?.sessionLive(id, Math.min(atMs, this.now()));
+    }
+  }
+
   /** The session no longer covers anything; `coveredUntilMs` as for GapTracker.sessionDown. */
   sessionDown(id: string, coveredUntilMs: number = this.now()): void {
     this.#pending.delete(id);

@@ -22,6 +22,8 @@ export interface SessionEvents {
    * later when a probe finds them gone, with `sinceMs` = the last moment they were known subscribed.
    */
   refused: (topics: string[], sinceMs?: number) => void;
+  /** Refused topics a later retry subscribed on the same channel: covered again from `sinceMs`. */
+  regained: (topics: string[], sinceMs: number) => void;
   /** Torn down (by close() or after a failure); emitted once. */
   closed: () => void;
 }
@@ -49,6 +51,7 @@ export class SessionEmitter {
     failure: [],
     malformed: [],
     refused: [],
+    regained: [],
     closed: [],
   };
 

@@ -286,6 +286,7 @@ export class Supervisor {
     s.on("event", (env, at) => this.#onEvent(s, env, at));
     s.on("malformed", (code, size) => this.#onMalformed(s, code, size));
     s.on("refused", (topics, sinceMs) => this.#onRefused(slot, s, topics, sinceMs));
+    s.on("regained", (topics, sinceMs) => this.#topicCoverage.regained(s.id, topics, sinceMs));
     s.on("failure", (f) => this.#onFailure(slot, s, f));
     s.on("closed", () => this.#onClosed(slot, s));
   }

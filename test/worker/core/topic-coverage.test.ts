@@ -140,3 +140,31 @@ describe("TopicCoverage: topics found gone mid-run", () => {
     expect(gaps).toEqual([{ topic: "t1", startMs: 2000, endMs: 4000 }]);
   });
 });
+
+describe("TopicCoverage: refused topics retried", () => {
+  it("a retry that subscribes the topic on the same session ends its gap", () => {
+    const { topics, gaps, live, at } = setup();
+    live("a", ["t1"]);
+    at(4000);
+    topics.regained("a", ["t1"], 3500);
+    expect(gaps).toEqual([{ topic: "t1", startMs: 1000, endMs: 3500 }]);
+    expect(topics.uncoveredTopics()).toEqual([]);
+    at(5000);
+    topics.refused("a", ["t1"], 4500); // forbidden again
+    at(6000);
+    topics.regained("a", ["t1"], 6000);
+    expect(gaps[1]).toEqual({ topic: "t1", startMs: 4500, endMs: 6000 });
+  });
+
+  it("regaining a topic the session never refused changes nothing", () => {
+    const { topics, gaps, live, down, at } = setup();
+    live("a", ["t1"]);
+    live("b");
+    topics.regained("b", ["t1"], 1000);
+    at(3000);
+    down("b");
+    at(4000);
+    live("c");
+    expect(gaps).toEqual([{ topic: "t1", startMs: 3000, endMs: 4000 }]);
+  });
+});

@@ -55,6 +55,8 @@ export class TokenstreamAlarms extends Construct {
   readonly scheduleDeadLetterQueueNotEmpty: Alarm;
   readonly workerDeadLettered: Alarm;
   readonly sessionsStopped: Alarm;
+  readonly topicsRefused: Alarm;
+  readonly silentSessions: Alarm;
   readonly mintFailures: Alarm;
   readonly auditWriteFailures: Alarm;
   readonly liveSessionsBelowTarget: Alarm;
@@ -106,6 +108,18 @@ export class TokenstreamAlarms extends Construct {
       "SessionsStopped",
       relay.metric("SessionsStopped", { period: Duration.minutes(1), statistic: Stats.SUM }),
       "A worker session stopped for good after a permanent failure (invalid_client, 403 on a topic, unknown profile); the other sessions keep running but redundancy is reduced until the cause is fixed and the task restarted. The error log line with code session_stopped names the cause.",
+    );
+
+    this.topicsRefused = this.#onAny(
+      "TopicsRefused",
+      relay.metric("TopicsRefused", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "The upstream refused (or silently dropped) a worker's subscription to some topics, usually a permission missing from the OAuth client's role; the other topics keep flowing. The error log line with code topics_refused names the topics; a tokenstream.gap message per topic names the uncovered interval once it is covered again (retried every REFUSED_TOPIC_RETRY_MS).",
+    );
+
+    this.silentSessions = this.#onAny(
+      "SilentSessions",
+      relay.metric("SilentSessions", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "A worker session missed events its peers delivered (a silenced channel or revoked token) and was replaced; its coverage was withdrawn back to its last event, so any interval nobody delivered is a recorded gap.",
     );
 
     this.mintFailures = this.#onAny(

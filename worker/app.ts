@@ -131,6 +131,7 @@ export function createSessions(config: WorkerConfig): SessionFactory {
     topics: config.topics,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     probeIntervalMs: config.probeIntervalMs,
+    refusedTopicRetryMs: config.refusedTopicRetryMs,
     maxFrameBytes: config.maxFrameBytes,
   });
 }

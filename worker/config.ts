@@ -57,6 +57,8 @@ export interface WorkerConfig {
   drainMs?: number;
   /** How often a live Genesys channel and its token are probed (0 = never). */
   probeIntervalMs?: number;
+  /** Refused (or vanished) topics are subscribed again on the same channel this often (jittered ±20%). */
+  refusedTopicRetryMs?: number;
   /** Frames above this are malformed (counted, logged), not events. */
   maxFrameBytes?: number;
 }
@@ -289,6 +291,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     lagBoundMs: int("LAG_BOUND_MS", 10_000, 10, 300_000),
     propagationMs: int("SUBSCRIPTION_PROPAGATION_MS", 5_000, 0, 300_000),
     probeIntervalMs: int("CHANNEL_PROBE_INTERVAL_MS", 60_000, 0, 3_600_000),
+    refusedTopicRetryMs: int("REFUSED_TOPIC_RETRY_MS", 300_000, 0, 86_400_000),
     maxFrameBytes: int("MAX_FRAME_BYTES", MAX_FRAME_BYTES, 1_024, 1_073_741_824),
   };
   // Default: long enough to cover propagation, the peer's lag, and the evidence a held match waits for.

@@ -199,7 +199,9 @@ for (const variant of [
           "LiveSessions",
           "MintFailures",
           "SessionsStopped",
+          "SilentSessions",
           "SinkLatencyMsMax",
+          "TopicsRefused",
         ].sort(),
       );
       const emitted = new Set(

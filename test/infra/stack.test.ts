@@ -478,6 +478,15 @@ describe("stack", () => {
     });
     expect(byMetric("DeadLettered")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
     expect(byMetric("SessionsStopped")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
+    for (const name of ["TopicsRefused", "SilentSessions"])
+      expect(byMetric(name)).toMatchObject({
+        Namespace: "tokenstream",
+        Dimensions: [
+          { Name: "service", Value: "tokenstream-worker" },
+          { Name: "sourceKind", Value: "genesys" },
+        ],
+        Threshold: 1,
+      });
     expect(byMetric("AuditWriteFailures")).toMatchObject({
       Namespace: "tokenstream",
       Dimensions: [{ Name: "service", Value: "tokenstream-broker" }],

@@ -109,7 +109,7 @@ export class GapTracker {
 }
 
 /** The parts of `gap` not covered by any of `known`. */
-function subtract(gap: Gap, known: readonly Gap[]): Gap[] {
+export function subtract(gap: Gap, known: readonly Gap[]): Gap[] {
   let pieces: Gap[] = [gap];
   for (const k of known) {
     const next: Gap[] = [];

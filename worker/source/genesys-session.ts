@@ -28,6 +28,11 @@ export interface GenesysSessionOptions {
    * deleted channel that still sends heartbeats is found within this bound. 0 = never. Default 60000.
    */
   probeIntervalMs?: number;
+  /**
+   * Refused or vanished topics are subscribed again on the same channel (the whole list, ignoreErrors=true)
+   * this often, jittered ±20%, without rotating the session. 0 = only at rotation. Default 300000.
+   */
+  refusedTopicRetryMs?: number;
   /** Attempts of a subscriptions call answered 429 before the session gives up. Default 5. */
   maxSubscribeAttempts?: number;
 }
@@ -51,7 +56,10 @@ export class GenesysSession implements Session {
   readonly #links: SocketLink[] = [];
   readonly #channelIds: string[] = [];
   #probeTimer: NodeJS.Timeout | undefined;
+  #refusedRetryTimer: NodeJS.Timeout | undefined;
   readonly #refused: string[] = [];
+  /** Per channel: the topics it should deliver, and when a probe (or the subscribe) last confirmed them. */
+  readonly #covered = new Map<string, { all: string[]; topics: Set<string>; confirmedAtMs: number }>();
   /** Settles what start() still awaits when the session ends first (no promise is left pending). */
   readonly #onEnd: Array<() => void> = [];
   #state: "new" | "starting" | "live" | "ended" = "new";
@@ -84,6 +92,7 @@ export class GenesysSession implements Session {
         if (this.#state !== "starting") return;
         this.#state = "live";
         this.#startProbe();
+        this.#scheduleRefusedRetry();
         if (this.#refused.length > 0) this.#emitter.emit("refused", [...this.#refused]);
         this.#emitter.emit("live");
       },
@@ -155,7 +164,9 @@ export class GenesysSession implements Session {
   async #probe(): Promise<void> {
     for (const id of this.#channelIds) {
       try {
-        await this.opts.rest.getSubscriptions(this.token.accessToken, id);
+        const askedAtMs = Date.now();
+        const subscribed = await this.opts.rest.getSubscriptions(this.token.accessToken, id);
+        if (this.#state === "live") this.#compareSubscriptions(id, subscribed, askedAtMs);
       } catch (err) {
         const f = err instanceof RestFailure ? err.failure : undefined;
         if (this.#state !== "live" || f?.kind !== "rest-error") return;
@@ -165,14 +176,78 @@ export class GenesysSession implements Session {
     }
   }
 
+  /**
+   * A topic the channel should deliver but no longer lists (e.g. a permission withdrawn mid-run, whose
+   * subscription is dropped without notice) is refused from the last confirmation on: its events may have
+   * stopped any time since then.
+   */
+  #compareSubscriptions(channelId: string, subscribed: readonly string[], askedAtMs: number): void {
+    const covered = this.#covered.get(channelId);
+    if (!covered) return;
+    const listed = new Set(subscribed);
+    const vanished = [...covered.topics].filter((t) => !listed.has(t));
+    for (const t of vanished) covered.topics.delete(t);
+    const sinceMs = covered.confirmedAtMs;
+    covered.confirmedAtMs = askedAtMs;
+    if (vanished.length > 0) {
+      this.#emitter.emit("refused", vanished, sinceMs);
+      this.#scheduleRefusedRetry();
+    }
+  }
+
+  #scheduleRefusedRetry(): void {
+    const every = this.opts.refusedTopicRetryMs ?? 300_000;
+    if (!(every > 0) || this.#refusedRetryTimer !== undefined || this.#state !== "live") return;
+    const missing = [...this.#covered.values()].some((c) => c.topics.size < c.all.length);
+    if (!missing) return;
+    const delayMs = every * (0.8 + 0.4 * Math.random());
+    this.#refusedRetryTimer = setTimeout(() => {
+      this.#refusedRetryTimer = undefined;
+      void this.#retryRefused().finally(() => this.#scheduleRefusedRetry());
+    }, delayMs);
+    this.#refusedRetryTimer.unref?.();
+  }
+
+  /**
+   * PUT the channel's whole topic list again: topics accepted now are covered again from the answer on;
+   * topics refused now that were covered are withdrawn back to their last confirmation. A failed retry
+   * waits for the next one (a dead channel or token is the probe's to find).
+   */
+  async #retryRefused(): Promise<void> {
+    for (const [channelId, covered] of this.#covered) {
+      if (covered.topics.size >= covered.all.length) continue;
+      let refused: string[];
+      try {
+        refused = await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, covered.all);
+      } catch {
+        return;
+      }
+      if (this.#state !== "live") return;
+      const answeredAtMs = Date.now();
+      const refusedSet = new Set(refused);
+      const regained = covered.all.filter((t) => !refusedSet.has(t) && !covered.topics.has(t));
+      const lost = [...covered.topics].filter((t) => refusedSet.has(t));
+      for (const t of regained) covered.topics.add(t);
+      for (const t of lost) covered.topics.delete(t);
+      if (lost.length > 0) this.#emitter.emit("refused", lost, covered.confirmedAtMs);
+      covered.confirmedAtMs = answeredAtMs;
+      if (regained.length > 0) this.#emitter.emit("regained", regained, answeredAtMs);
+    }
+  }
+
   /** PUT the subscriptions; a 429 is retried on the same channel after exactly its Retry-After. */
   async #subscribe(channelId: string, topics: string[]): Promise<void> {
     const maxAttempts = Math.max(1, this.opts.maxSubscribeAttempts ?? 5);
     for (let attempt = 1; ; attempt++) {
       try {
-        this.#refused.push(
-          ...(await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics)),
-        );
+        const refused = await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics);
+        this.#refused.push(...refused);
+        const refusedSet = new Set(refused);
+        this.#covered.set(channelId, {
+          all: topics,
+          topics: new Set(topics.filter((t) => !refusedSet.has(t))),
+          confirmedAtMs: Date.now(),
+        });
         return;
       } catch (err) {
         const f = err instanceof RestFailure ? err.failure : undefined;
@@ -208,6 +283,7 @@ export class GenesysSession implements Session {
     if (this.#state === "ended") return;
     this.#state = "ended";
     clearInterval(this.#probeTimer);
+    clearTimeout(this.#refusedRetryTimer);
     for (const link of this.#links) link.close();
     for (const settle of this.#onEnd.splice(0)) settle();
     for (const id of this.#channelIds) {

@@ -17,6 +17,7 @@ export interface SessionFactoryOptions {
   restTimeoutMs?: number;
   /** Genesys channel probe interval (0 = off). */
   probeIntervalMs?: number;
+  refusedTopicRetryMs?: number;
 }
 
 export function createSessionFactory(opts: SessionFactoryOptions): SessionFactory {
@@ -39,6 +40,7 @@ export function createSessionFactory(opts: SessionFactoryOptions): SessionFactor
           maxTopicsPerChannel: source.maxTopicsPerChannel,
           maxFrameBytes: opts.maxFrameBytes,
           probeIntervalMs: opts.probeIntervalMs,
+          refusedTopicRetryMs: opts.refusedTopicRetryMs,
         });
       }
       if (source.kind === "generic") {

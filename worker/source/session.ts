@@ -17,8 +17,13 @@ export interface SessionEvents {
    */
   failure: (failure: SessionFailure) => void;
   malformed: (code: MalformedCode, sizeBytes: number) => void;
-  /** Topics the upstream refused (permission) while the others were subscribed; emitted before `live`. */
-  refused: (topics: string[]) => void;
+  /**
+   * Topics the upstream refused (permission) while the others were subscribed: emitted before `live`, or
+   * later when a probe finds them gone, with `sinceMs` = the last moment they were known subscribed.
+   */
+  refused: (topics: string[], sinceMs?: number) => void;
+  /** Refused topics a later retry subscribed on the same channel: covered again from `sinceMs`. */
+  regained: (topics: string[], sinceMs: number) => void;
   /** Torn down (by close() or after a failure); emitted once. */
   closed: () => void;
 }
@@ -46,6 +51,7 @@ export class SessionEmitter {
     failure: [],
     malformed: [],
     refused: [],
+    regained: [],
     closed: [],
   };
 

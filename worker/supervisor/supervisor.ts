@@ -15,6 +15,7 @@ import type { EventSink } from "../core/event-sink.ts";
 import { type Gap, GapTracker, toGapMessage } from "../core/gap-ledger.ts";
 import { eventMessage } from "../core/message.ts";
 import { RotationStagger } from "../core/rotation-plan.ts";
+import { TopicCoverage, type TopicGap } from "../core/topic-coverage.ts";
 import type { MalformedCode } from "../source/frame.ts";
 import type { Session, SessionFactory } from "../source/session.ts";
 import {
@@ -129,6 +130,8 @@ export class Supervisor {
   readonly #deduper: EventDeduper;
   #dedupeTimer: NodeJS.Timeout | undefined;
   readonly #gaps: GapTracker;
+  /** Topics refused by sessions: a topic refused by every live session is a gap for that topic. */
+  readonly #topicCoverage: TopicCoverage;
   readonly #stagger: RotationStagger;
   readonly #stats = emptyStats();
   readonly #metrics: SupervisorMetrics;
@@ -156,7 +159,13 @@ export class Supervisor {
       instanceId: opts.instanceId ?? globalThis.crypto.randomUUID().slice(0, 13),
     });
     this.#gaps = new GapTracker(this.#now);
-    this.#gaps.onGap((gap) => this.#onGap(gap));
+    this.#topicCoverage = new TopicCoverage(this.#now);
+    // Whole-worker gaps first, so that a topic's gap does not report their interval again.
+    this.#gaps.onGap((gap) => {
+      this.#topicCoverage.globalGap(gap);
+      this.#onGap(gap);
+    });
+    this.#topicCoverage.onGap((gap) => this.#onTopicGap(gap));
     this.#stagger = new RotationStagger({}, this.#now);
     this.#slots = Array.from(
       { length: Math.floor(opts.redundancy) },
@@ -178,6 +187,7 @@ export class Supervisor {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#gaps.close();
+    this.#topicCoverage.close();
     clearInterval(this.#dedupeTimer);
     // What the deduper still holds back is delivered (marked) rather than lost with the process.
     for (const a of this.#deduper.close(this.#now())) this.#submitReleased(a);
@@ -275,7 +285,8 @@ export class Supervisor {
     s.on("live", () => this.#onLive(slot, s));
     s.on("event", (env, at) => this.#onEvent(s, env, at));
     s.on("malformed", (code, size) => this.#onMalformed(s, code, size));
-    s.on("refused", (topics) => this.#onRefused(slot, s, topics));
+    s.on("refused", (topics, sinceMs) => this.#onRefused(slot, s, topics, sinceMs));
+    s.on("regained", (topics, sinceMs) => this.#topicCoverage.regained(s.id, topics, sinceMs));
     s.on("failure", (f) => this.#onFailure(slot, s, f));
     s.on("closed", () => this.#onClosed(slot, s));
   }
@@ -284,6 +295,7 @@ export class Supervisor {
     if (s !== slot.candidate || this.#stopping) return;
     const nowMs = this.#now();
     this.#gaps.sessionLive(s.id, nowMs);
+    this.#topicCoverage.sessionLive(s.id, nowMs);
     this.#deduper.sessionLive(s.id, nowMs);
     const old = slot.active;
     slot.active = s;
@@ -405,8 +417,9 @@ export class Supervisor {
    * Some topics were refused (permission) while the rest were subscribed: the session goes on with those.
    * Each rotation subscribes the full list again, so a permission given back is picked up then.
    */
-  #onRefused(slot: Slot, s: Session, topics: string[]): void {
+  #onRefused(slot: Slot, s: Session, topics: string[], sinceMs?: number): void {
     this.#metrics.count("TopicsRefused", topics.length);
+    this.#topicCoverage.refused(s.id, topics, sinceMs);
     // ALARM: events of these topics are not being received at all. Stable log code for metric filters.
     this.deps.log.error("topics refused by the upstream; the others keep flowing", {
       code: "topics_refused",
@@ -533,6 +546,7 @@ export class Supervisor {
     const silentSince = this.#silentSince.get(s.id);
     this.#silentSince.delete(s.id);
     this.#gaps.sessionDown(s.id, silentSince ?? nowMs);
+    this.#topicCoverage.sessionDown(s.id, silentSince ?? nowMs);
     const drainTimer = slot.draining.get(s);
     if (drainTimer) {
       clearTimeout(drainTimer);
@@ -588,6 +602,22 @@ export class Supervisor {
     this.#metrics.count("GapMs", gap.endMs - gap.startMs);
     const msg = toGapMessage(gap, this.opts.topics);
     this.deps.log.warn("coverage gap", { start: msg.start, end: msg.end, durationMs: msg.durationMs });
+    this.deps.sink.submit(msg);
+  }
+
+  /** A refused topic had no live session subscribed to it: a gap message for that topic alone. */
+  #onTopicGap(gap: TopicGap): void {
+    this.#stats.gaps++;
+    this.#stats.gapMs += gap.endMs - gap.startMs;
+    this.#metrics.count("Gaps");
+    this.#metrics.count("GapMs", gap.endMs - gap.startMs);
+    const msg = toGapMessage(gap, [gap.topic]);
+    this.deps.log.warn("coverage gap (refused topic)", {
+      start: msg.start,
+      end: msg.end,
+      durationMs: msg.durationMs,
+      topic: gap.topic,
+    });
     this.deps.sink.submit(msg);
   }
 

@@ -171,6 +171,54 @@ describe("GenesysSession against the simulator", () => {
     expect(seen.failures).toEqual([]);
   });
 
+  it("a topic forbidden mid-run is found gone by the channel probe and reported refused since the last confirmation", async () => {
+    const { sim, token } = await setup();
+    const s = genesys(sim, token, ["t.a", "t.secret"], { probeIntervalMs: 100 });
+    const seen = observe(s);
+    const refused: Array<{ topics: string[]; sinceMs: number | undefined }> = [];
+    s.on("refused", (topics, sinceMs) => refused.push({ topics, sinceMs }));
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    await new Promise((r) => setTimeout(r, 250)); // a few probes confirm both topics
+    expect(refused).toEqual([]);
+    const forbiddenAtMs = Date.now();
+    sim.faults.forbidTopic("t.secret");
+    await waitFor(() => refused.length === 1, 5_000, "probe finds the dropped subscription");
+    expect(refused[0]!.topics).toEqual(["t.secret"]);
+    // Withdrawn back to the probe before the drop (at most one probe interval plus a probe's time earlier).
+    expect(refused[0]!.sinceMs!).toBeLessThanOrEqual(forbiddenAtMs);
+    expect(refused[0]!.sinceMs!).toBeGreaterThan(forbiddenAtMs - 1_000);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(refused).toHaveLength(1); // reported once, not at every probe
+    sim.publish("t.a");
+    await waitFor(() => seen.events.length === 1, 5_000, "the other topic keeps flowing");
+    expect(seen.failures).toEqual([]);
+  });
+
+  it("refused topics are retried on the same channel; once allowed they are regained and flow", async () => {
+    const { sim, token } = await setup();
+    sim.faults.forbidTopic("t.secret");
+    const s = genesys(sim, token, ["t.a", "t.secret"], { refusedTopicRetryMs: 100, probeIntervalMs: 0 });
+    const seen = observe(s);
+    const regained: Array<{ topics: string[]; sinceMs: number }> = [];
+    s.on("regained", (topics, sinceMs) => regained.push({ topics, sinceMs }));
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    await new Promise((r) => setTimeout(r, 300)); // retries while still forbidden: nothing regained
+    expect(regained).toEqual([]);
+    const allowedAtMs = Date.now();
+    sim.faults.allowTopic("t.secret");
+    await waitFor(() => regained.length === 1, 5_000, "retry subscribes the topic");
+    expect(regained[0]!.topics).toEqual(["t.secret"]);
+    expect(regained[0]!.sinceMs).toBeGreaterThanOrEqual(allowedAtMs);
+    expect(sim.subscribedTopics().sort()).toEqual(["t.a", "t.secret"]);
+    sim.publish("t.secret");
+    await waitFor(() => seen.events.length === 1, 5_000, "the regained topic flows");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(regained).toHaveLength(1); // no more retries once everything is subscribed
+    expect(seen.failures).toEqual([]);
+  });
+
   it("a 429 on the subscriptions call is retried on the same channel after exactly its Retry-After", async () => {
     const { sim, token } = await setup();
     sim.faults.subscriptions.next(2, { status: 429, retryAfterSec: 0.3 });

@@ -19,6 +19,8 @@ export interface Script {
   failAfterMs?: number;
   /** Frames stop this long after going live (a half-open socket): lastFrameAtMs stays there. */
   framesStopAfterMs?: number;
+  /** Topics the upstream refused at subscribe (reported just before "live", as GenesysSession does). */
+  refused?: string[];
 }
 
 export class ScriptedSession implements Session {
@@ -69,6 +71,7 @@ export class ScriptedSession implements Session {
         if (this.#state !== "starting") return;
         this.#state = "live";
         this.liveAtMs = Date.now();
+        if (this.script.refused?.length) this.#emitter.emit("refused", [...this.script.refused]);
         this.#emitter.emit("live");
         if (failure) this.#later(failAfterMs, () => this.#fail(failure));
       });

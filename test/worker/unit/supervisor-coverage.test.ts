@@ -203,3 +203,36 @@ describe("upstream errors", () => {
     r.supervisor.stop();
   });
 });
+
+describe("refused topics", () => {
+  it("a topic refused by every live session is a gap message for that topic until a session subscribes it", async () => {
+    const t0 = Date.now();
+    const r = run(
+      (n) =>
+        n === 0
+          ? { liveAfterMs: 0, refused: ["t.b"], failure: { kind: "socket-closing" }, failAfterMs: 5_000 }
+          : { liveAfterMs: 20 },
+      1,
+      { topics: ["t.a", "t.b"] },
+    );
+    await vi.advanceTimersByTimeAsync(5_100);
+    expect(r.sessions.created[1]!.isLive).toBe(true);
+    expect(r.counts.get("TopicsRefused")).toBe(1);
+    const gaps = r.gaps();
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]!.topics).toEqual(["t.b"]);
+    expect(gaps[0]!.start).toBe(new Date(t0).toISOString());
+    expect(gaps[0]!.end).toBe(new Date(t0 + 5_020).toISOString());
+    r.supervisor.stop();
+  });
+
+  it("a topic refused by one slot while the other already covers it is no gap", async () => {
+    const r = run((n) => (n === 0 ? { liveAfterMs: 10, refused: ["t.b"] } : { liveAfterMs: 0 }), 2, {
+      topics: ["t.a", "t.b"],
+    });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(r.counts.get("TopicsRefused")).toBe(1);
+    r.supervisor.stop();
+    expect(r.gaps()).toEqual([]);
+  });
+});

@@ -19,7 +19,7 @@ import { type BrokerLog, type Clock, realClock } from "../../functions/broker/co
 import type { BrokerErrorResponse, BrokerTokenResponse } from "../../shared/contracts.ts";
 import { startSimulator } from "../../sim/index.ts";
 import { createBrokerResources } from "../support/broker-resources.ts";
-import { getToken, refreshToken } from "../support/function-url-events.ts";
+import { CALLER, getToken, refreshToken } from "../support/function-url-events.ts";
 import { startMotoServer } from "../support/moto-server.ts";
 
 export interface BrokerStampedeOptions {
@@ -91,7 +91,8 @@ export async function runBrokerStampede(
       ...CLIENT,
     });
     const config = loadBrokerConfig({
-      PROFILES: JSON.stringify([resources.profile]),
+      // The stampede caller is the one principal allowed this profile (per-profile authorization).
+      PROFILES: JSON.stringify([{ ...resources.profile, allowedPrincipals: [CALLER.userArn] }]),
       AUDIT_TABLE: resources.auditTable,
       LEASE_TABLE: resources.leaseTable,
       LEASE_MS: "10000",

@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
 import { startSimulator } from "../../sim/index.ts";
@@ -25,6 +25,7 @@ import { spawnWorker } from "../../test/worker/integration/worker-process.ts";
 import { startFauxqsProcess } from "../../tools/bench/fauxqs-process-client.ts";
 import { stopChild } from "../../tools/bench/stop-child.ts";
 import { freePort } from "../../tools/free-port.ts";
+import { createCoverageTable } from "../../tools/local/dynamodb-tables.ts";
 import { reconcile } from "../../tools/local/reconcile.ts";
 import { waitUntil } from "../../tools/wait-until.ts";
 import { startMotoServer } from "../support/moto-server.ts";
@@ -65,20 +66,7 @@ export async function runRestart(options: RestartOptions = {}): Promise<Record<s
   const workers: ReturnType<typeof spawnWorker>[] = [];
   try {
     await s3.send(new CreateBucketCommand({ Bucket: "restart-backlog" }));
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: "restart-coverage",
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-      }),
-    );
+    await createCoverageTable(dynamodb, "restart-coverage");
     const queueUrl = await fauxqs.createQueue("restart.fifo", true);
     let n = 0;
     const start = async () => {

@@ -14,6 +14,15 @@ export async function createLeaseTable(client: DynamoDBClient, tableName: string
 
 /** The broker's audit table: `pk` = `profile#<name>`, `sk` = `<ISO time>#<requestId>#<n>` (AuditRecord). */
 export async function createAuditTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await createPkSkTable(client, tableName);
+}
+
+/** The worker's coverage ledger (worker/coverage): `pk`/`sk` strings, as lib/relay-durability.ts creates it. */
+export async function createCoverageTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await createPkSkTable(client, tableName);
+}
+
+async function createPkSkTable(client: DynamoDBClient, tableName: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: tableName,

@@ -3,9 +3,10 @@
  * scope per test, plus readers for what they hold.
  */
 import { randomUUID } from "node:crypto";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { inject } from "vitest";
+import { createCoverageTable } from "../../../tools/local/dynamodb-tables.ts";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 
@@ -32,20 +33,7 @@ export async function createDurableResources(): Promise<DurableResources> {
   const s3 = new S3Client({ endpoint, region: "us-east-1", credentials, forcePathStyle: true });
   const dynamodb = new DynamoDBClient({ endpoint, region: "us-east-1", credentials });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-      ],
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-    }),
-  );
+  await createCoverageTable(dynamodb, table);
   return {
     endpoint,
     bucket,

@@ -23,56 +23,15 @@
  * occurrence) and has not accounted for it *missed* it. `missThreshold` misses in a row report the session
  * as silent (its token revoked, its channel lost while heartbeats go on), so it can be replaced.
  *
- * Memory: one small record per occurrence for `lagBoundMs`, expired in arrival order (a FIFO), so bounded
- * by the event rate times the lag bound. Keys: every emission gets a unique key (content hash prefix +
+ * Memory: one 52-byte record per occurrence for `lagBoundMs`, off the collected heap (occurrence-ring.ts,
+ * content-index.ts), expired in arrival order, so bounded by the event rate times the lag bound. Keys: every emission gets a unique key (content hash prefix +
  * worker instance id + emission sequence), so SQS FIFO's 5-minute de-duplication can never swallow a
  * distinct event; the full content hash is returned for consumers to key on.
  */
-import * as crypto from "node:crypto";
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
-import { Utf8Writer, writeCanonicalJson } from "./canonical-bytes.ts";
-import { canonicalJson, quoteJson } from "./canonical-json.ts";
-
-// crypto.hash (Node >= 20.12) is a one-shot digest, several times faster than createHash for short inputs.
-const oneShot = (
-  crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }
-).hash;
-
-export function sha256Hex(text: string): string {
-  return oneShot
-    ? oneShot("sha256", text, "hex")
-    : crypto.createHash("sha256").update(text, "utf8").digest("hex");
-}
-
-/** The identity of an event's content, independent of which session delivered it (a JSON array text). */
-export function contentText(envelope: NotificationEnvelope): string {
-  const correlationId = envelope.metadata?.CorrelationId;
-  const cid = correlationId === undefined ? "null" : quoteJson(String(correlationId));
-  return `[${quoteJson(String(envelope.topicName))},${canonicalJson(envelope.eventBody)},${cid}]`;
-}
-
-/** Content key: SHA-256 hex of contentText (topicName + canonical eventBody + CorrelationId). */
-export function contentKey(envelope: NotificationEnvelope): string {
-  return sha256Hex(contentText(envelope));
-}
-
-/** Writes contentText(envelope) as UTF-8 (the same bytes), so the key is hashed without building a string. */
-function writeContent(w: Utf8Writer, envelope: NotificationEnvelope): void {
-  const correlationId = envelope.metadata?.CorrelationId;
-  w.char(0x5b);
-  w.quoted(String(envelope.topicName));
-  w.char(0x2c);
-  writeCanonicalJson(w, envelope.eventBody);
-  w.char(0x2c);
-  if (correlationId === undefined) w.text("null");
-  else w.quoted(String(correlationId));
-  w.char(0x5d);
-}
-
-function hashWritten(w: Utf8Writer): string {
-  const bytes = w.bytes.subarray(0, w.length);
-  return oneShot ? oneShot("sha256", bytes, "hex") : crypto.createHash("sha256").update(bytes).digest("hex");
-}
+import { ContentHasher } from "./content-identity.ts";
+import { ContentIndex, fingerprintWords } from "./content-index.ts";
+import { MAX_SESSIONS, OccurrenceRing } from "./occurrence-ring.ts";
 
 export interface DedupeDecision {
   emit: boolean;
@@ -107,6 +66,8 @@ export interface DedupeOptions {
 
 interface SessionState {
   readonly id: string;
+  /** Its number in the occurrences' seen sets while it has one (-1: none). */
+  num: number;
   liveAtMs: number | undefined;
   open: boolean;
   closedAtMs: number;
@@ -114,37 +75,22 @@ interface SessionState {
   lastEventAtMs: number;
   misses: number;
   reportedSilent: boolean;
-  /** The occurrence this session accounted for last. */
-  cursor: Occurrence | undefined;
+  /** The occurrence this session accounted for last (0: none). */
+  cursor: number;
   /** Its held (ambiguous) matches not yet settled. */
   pendings: Pending[];
-}
-
-interface Occurrence {
-  readonly contentKey: string;
-  readonly topic: string;
-  /** Creation order (arrival order across all sessions). */
-  readonly seq: number;
-  readonly atMs: number;
-  /** Sessions that delivered (or accounted for) this occurrence. */
-  readonly seen: SessionState[];
-  /** The next occurrence of the same content (arrival order). */
-  next: Occurrence | undefined;
-  /** The newest occurrence of the same content (kept up to date on the oldest one only). */
-  tail: Occurrence;
-  expired: boolean;
 }
 
 interface Pending {
   session: SessionState;
   peers: SessionState[];
-  /** The held occurrence's topic, first deliverer and first arrival. */
-  topic: string;
+  /** The held occurrence's topic id, first deliverer and sequence number. */
+  topic: number;
   first: SessionState;
   firstSeq: number;
-  /** The held occurrence, and whether an earlier occurrence of the same content was remembered then. */
-  occurrence: Occurrence;
+  /** Whether an occurrence of the same content was remembered before the held one, or created after it. */
   hadEarlier: boolean;
+  hadLater: boolean;
   /** Occurrences created up to the held arrival have seq <= this. */
   sinceSeq: number;
   settled: boolean;
@@ -154,6 +100,11 @@ interface Pending {
   contentKey: string;
 }
 
+/** Interned topics are dropped when this many have been seen and nothing refers to them. */
+const MAX_INTERNED_TOPICS = 100_000;
+/** How often the occurrence memory is fitted to the peak of the last period (after bursts). */
+const SHRINK_EVERY_MS = 60_000;
+
 export class EventDeduper {
   readonly lagBoundMs: number;
   readonly propagationMs: number;
@@ -162,18 +113,22 @@ export class EventDeduper {
   readonly #keyPrefix: string;
   #sequence = 0;
   readonly #sessions = new Map<string, SessionState>();
+  /** Session by number (see SessionState.num). */
+  readonly #numbered: Array<SessionState | undefined> = new Array(MAX_SESSIONS).fill(undefined);
   /** The open sessions that went live (the ones that can miss an occurrence). */
   #watched: SessionState[] = [];
-  /** First (oldest) occurrence of each content. */
-  readonly #byContent = new Map<string, Occurrence>();
-  /** Every occurrence in arrival order, from #head on. */
-  #fifo: Occurrence[] = [];
-  #head = 0;
+  readonly #ring = new OccurrenceRing();
+  /** Content fingerprint -> its oldest live occurrence. */
+  readonly #index = new ContentIndex();
+  readonly #hasher = new ContentHasher();
+  readonly #fp = new Uint32Array(4);
+  readonly #topics = new Map<string, number>();
   #pending: Pending[] = [];
+  /** The pending matches by content key (to note a later occurrence of their content). */
+  #pendingByContent = new Map<string, Pending[]>();
   readonly #silent: string[] = [];
-  readonly #content = new Utf8Writer();
   #closing = false;
-  #occurrences = 0;
+  #shrunkAtMs = Number.NEGATIVE_INFINITY;
   #maxPendingOverride: number | undefined;
 
   constructor(opts: DedupeOptions) {
@@ -215,65 +170,35 @@ export class EventDeduper {
     this.#expire(nowMs);
     const session = this.#session(sessionId, nowMs);
     session.lastEventAtMs = nowMs;
-    const w = this.#content;
-    w.length = 0;
-    writeContent(w, envelope);
-    const key = hashWritten(w);
-
-    const head = this.#byContent.get(key);
-    if (head !== undefined && !head.tail.seen.includes(session)) {
+    const num = this.#numberOf(session);
+    const key = this.#hasher.key(envelope);
+    const fp = fingerprintWords(key, this.#fp);
+    const ring = this.#ring;
+    const head = this.#index.get(fp[0]!, fp[1]!, fp[2]!, fp[3]!);
+    if (head !== 0 && !ring.seenBy(ring.tail(head), num)) {
       // A session accounts for occurrences oldest first, so what it has accounted for is a prefix of the
       // list: resume after the last one it matched (runs of identical content stay O(1) per arrival).
       const cursor = session.cursor;
-      let o: Occurrence | undefined =
-        cursor !== undefined && cursor.contentKey === key && !cursor.expired ? cursor.next : head;
-      for (; o !== undefined; o = o.next) {
-        if (o.seen.includes(session)) continue;
-        const first = o.seen[0]!;
-        if (session.pendings.length > 0 || first.pendings.length > 0) this.#settleByOrder(session, o);
-        if (this.#ambiguous(session, o)) {
-          const pending: Pending = {
-            session,
-            peers: o.seen.slice(),
-            topic: o.topic,
-            first,
-            firstSeq: o.seq,
-            occurrence: o,
-            hadEarlier: o !== head,
-            sinceSeq: this.#occurrences,
-            settled: false,
-            sinceMs: nowMs,
-            envelope,
-            receivedAtMs: nowMs,
-            contentKey: key,
-          };
-          this.#pending.push(pending);
-          session.pendings.push(pending);
-        }
-        o.seen.push(session);
+      let o = cursor !== 0 && ring.isLive(cursor) && ring.sameContent(cursor, fp) ? ring.next(cursor) : head;
+      for (; o !== 0; o = ring.next(o)) {
+        if (ring.seenBy(o, num)) continue;
+        const first = this.#numbered[ring.first(o)]!;
+        if (session.pendings.length > 0 || first.pendings.length > 0) this.#settleByOrder(session, o, first);
+        if (this.#ambiguous(session, o)) this.#hold(session, o, first, head, envelope, key, nowMs);
+        ring.markSeen(o, num);
         session.cursor = o;
         return { emit: false, contentKey: key, key: "" };
       }
     }
-    const created: Occurrence = {
-      contentKey: key,
-      topic: String(envelope.topicName),
-      seq: ++this.#occurrences,
-      atMs: nowMs,
-      seen: [session],
-      next: undefined,
-      tail: undefined as unknown as Occurrence,
-      expired: false,
-    };
-    created.tail = created;
-    if (head) {
-      head.tail.next = created;
-      head.tail = created;
+    const created = ring.push(fp, this.#topicId(envelope.topicName), nowMs, num);
+    if (head !== 0) {
+      ring.setNext(ring.tail(head), created);
+      ring.setTail(head, created);
     } else {
-      this.#byContent.set(key, created);
+      this.#index.set(fp[0]!, fp[1]!, fp[2]!, fp[3]!, created);
     }
+    if (this.#pendingByContent.size > 0) this.#noteLater(key);
     session.cursor = created;
-    this.#fifo.push(created);
     return { emit: true, contentKey: key, key: this.#emissionKey(key) };
   }
 
@@ -300,12 +225,20 @@ export class EventDeduper {
     const released = this.#resolvePending(nowMs);
     const silent = this.#silent.splice(0);
     this.#forgetClosedSessions(nowMs);
+    if (nowMs - this.#shrunkAtMs >= SHRINK_EVERY_MS) {
+      this.#shrunkAtMs = nowMs;
+      this.#ring.shrinkIfSparse();
+      this.#index.shrinkIfSparse();
+    }
+    if (this.#topics.size > MAX_INTERNED_TOPICS && this.#ring.size === 0 && this.#pending.length === 0) {
+      this.#topics.clear();
+    }
     return { released, silent };
   }
 
   /** Occurrences currently remembered (the memory bound under test). */
   size(): number {
-    return this.#fifo.length - this.#head;
+    return this.#ring.size;
   }
 
   pendingCount(): number {
@@ -322,9 +255,48 @@ export class EventDeduper {
     return `${content.slice(0, 32)}${this.#keyPrefix}${this.#sequence.toString(36)}`;
   }
 
-  /** Could the event behind `o` have been published before `s`'s subscription took effect? */
-  #ambiguous(s: SessionState, o: Occurrence): boolean {
-    return s.liveAtMs === undefined || o.atMs - this.lagBoundMs < s.liveAtMs + this.propagationMs;
+  /** Could the event behind occurrence `o` have been published before `s`'s subscription took effect? */
+  #ambiguous(s: SessionState, o: number): boolean {
+    return s.liveAtMs === undefined || this.#ring.atMs(o) - this.lagBoundMs < s.liveAtMs + this.propagationMs;
+  }
+
+  #hold(
+    session: SessionState,
+    o: number,
+    first: SessionState,
+    head: number,
+    envelope: NotificationEnvelope,
+    key: string,
+    nowMs: number,
+  ): void {
+    const ring = this.#ring;
+    const pending: Pending = {
+      session,
+      peers: ring.seenList(o).map((n) => this.#numbered[n]!),
+      topic: ring.topic(o),
+      first,
+      firstSeq: o,
+      hadEarlier: o !== head,
+      hadLater: ring.next(o) !== 0,
+      sinceSeq: ring.nextSeq - 1,
+      settled: false,
+      sinceMs: nowMs,
+      envelope,
+      receivedAtMs: nowMs,
+      contentKey: key,
+    };
+    this.#pending.push(pending);
+    session.pendings.push(pending);
+    const same = this.#pendingByContent.get(key);
+    if (same) same.push(pending);
+    else this.#pendingByContent.set(key, [pending]);
+  }
+
+  /** A new occurrence of `key` was created: held matches of a still-remembered one of it had a later one. */
+  #noteLater(key: string): void {
+    const same = this.#pendingByContent.get(key);
+    if (!same) return;
+    for (const p of same) if (this.#ring.isLive(p.firstSeq)) p.hadLater = true;
   }
 
   #session(id: string, nowMs: number): SessionState {
@@ -332,6 +304,7 @@ export class EventDeduper {
     if (!s) {
       s = {
         id,
+        num: -1,
         liveAtMs: undefined,
         open: true,
         closedAtMs: Number.NaN,
@@ -339,48 +312,87 @@ export class EventDeduper {
         lastEventAtMs: nowMs,
         misses: 0,
         reportedSilent: false,
-        cursor: undefined,
+        cursor: 0,
         pendings: [],
       };
       this.#sessions.set(id, s);
+      this.#numberOf(s);
     }
     return s;
   }
 
-  #expire(nowMs: number): void {
-    const fifo = this.#fifo;
-    const horizon = nowMs - this.lagBoundMs;
-    let head = this.#head;
-    while (head < fifo.length && fifo[head]!.atMs <= horizon) {
-      const o = fifo[head]!;
-      fifo[head] = undefined as unknown as Occurrence;
-      head++;
-      o.expired = true;
-      if (o.next) {
-        o.next.tail = o.tail;
-        this.#byContent.set(o.contentKey, o.next);
-      } else {
-        this.#byContent.delete(o.contentKey);
+  /**
+   * The session's number in the seen sets, given on first need. Numbers of closed sessions come back once
+   * every occurrence they could be in has expired; should all be taken, the closed session heard from
+   * longest ago gives its number up early (it is cleared from the occurrences it was in).
+   */
+  #numberOf(s: SessionState): number {
+    if (s.num >= 0) return s.num;
+    let free = this.#numbered.indexOf(undefined);
+    if (free < 0) {
+      let oldest: SessionState | undefined;
+      for (const t of this.#numbered) {
+        if (t && !t.open && (!oldest || t.lastEventAtMs < oldest.lastEventAtMs)) oldest = t;
       }
-      this.#countMisses(o);
+      if (!oldest) throw new RangeError(`more than ${MAX_SESSIONS} sessions open at once`);
+      this.#ring.forgetSession(oldest.num);
+      free = this.#release(oldest);
     }
-    if (head > 1024 && head * 2 > fifo.length) {
-      this.#fifo = fifo.slice(head);
-      head = 0;
-    }
-    this.#head = head;
+    s.num = free;
+    this.#numbered[free] = s;
+    return free;
   }
 
-  #countMisses(o: Occurrence): void {
+  #release(s: SessionState): number {
+    const n = s.num;
+    this.#numbered[n] = undefined;
+    s.num = -1;
+    s.cursor = 0;
+    return n;
+  }
+
+  #topicId(topicName: unknown): number {
+    const topic = String(topicName);
+    let id = this.#topics.get(topic);
+    if (id === undefined) {
+      id = this.#topics.size;
+      this.#topics.set(topic, id);
+    }
+    return id;
+  }
+
+  #expire(nowMs: number): void {
+    const ring = this.#ring;
+    const horizon = nowMs - this.lagBoundMs;
+    const fp = this.#fp;
+    while (ring.size > 0) {
+      // The oldest live occurrence is the oldest of its content, so it heads its content's list.
+      const o = ring.headSeq;
+      if (ring.atMs(o) > horizon) break;
+      ring.fingerprint(o, fp);
+      const next = ring.next(o);
+      if (next !== 0) {
+        ring.setTail(next, ring.tail(o));
+        this.#index.set(fp[0]!, fp[1]!, fp[2]!, fp[3]!, next);
+      } else {
+        this.#index.delete(fp[0]!, fp[1]!, fp[2]!, fp[3]!);
+      }
+      this.#countMisses(o);
+      ring.shift();
+    }
+  }
+
+  #countMisses(o: number): void {
+    const ring = this.#ring;
     const watched = this.#watched;
     for (let i = 0; i < watched.length; i++) {
       const s = watched[i]!;
-      if (o.seen.includes(s)) {
+      if (ring.seenBy(o, s.num)) {
         s.misses = 0;
         continue;
       }
       // Only a session certainly subscribed when the event was published can have missed it.
-      if (s.liveAtMs! + this.propagationMs > o.atMs - this.lagBoundMs) continue;
+      if (s.liveAtMs! + this.propagationMs > ring.atMs(o) - this.lagBoundMs) continue;
       s.misses++;
       if (s.misses >= this.#missThreshold && !s.reportedSilent) {
         s.reportedSilent = true;
@@ -395,15 +407,15 @@ export class EventDeduper {
    * later event of the topic that P delivered after o (or P accounts for one S delivered after its held
    * arrival): had S's arrival been a distinct repeat of o, it would have been published between o and
    * that event, and P, subscribed and in order, would have delivered it as a new occurrence already.
-   * `s` is now accounting for `o`, which `o.seen[0]` delivered first.
+   * `s` is now accounting for occurrence `o`, which `first` delivered first.
    */
-  #settleByOrder(s: SessionState, o: Occurrence): void {
-    const first = o.seen[0]!;
+  #settleByOrder(s: SessionState, o: number, first: SessionState): void {
+    const topic = this.#ring.topic(o);
     for (const p of s.pendings) {
-      if (!p.settled && p.topic === o.topic && p.first === first && o.seq > p.firstSeq) p.settled = true;
+      if (!p.settled && p.topic === topic && p.first === first && o > p.firstSeq) p.settled = true;
     }
     for (const p of first.pendings) {
-      if (!p.settled && p.topic === o.topic && p.first === s && o.seq > p.sinceSeq) p.settled = true;
+      if (!p.settled && p.topic === topic && p.first === s && o > p.sinceSeq) p.settled = true;
     }
     s.pendings = s.pendings.filter((p) => !p.settled);
     if (first !== s) first.pendings = first.pendings.filter((p) => !p.settled);
@@ -428,7 +440,7 @@ export class EventDeduper {
       // Content that occurred only once within the lag bound cannot be two distinct events unless the
       // unseen twin was the only one of its kind: treat it as the copy it almost surely is (README states
       // this residual case); content that repeats is delivered, marked.
-      if (!p.hadEarlier && p.occurrence.next === undefined) continue;
+      if (!p.hadEarlier && !p.hadLater) continue;
       released.push({
         sessionId: p.session.id,
         envelope: p.envelope,
@@ -439,6 +451,12 @@ export class EventDeduper {
       });
     }
     this.#pending = kept;
+    this.#pendingByContent = new Map();
+    for (const p of kept) {
+      const same = this.#pendingByContent.get(p.contentKey);
+      if (same) same.push(p);
+      else this.#pendingByContent.set(p.contentKey, [p]);
+    }
     return released;
   }
 
@@ -468,8 +486,12 @@ export class EventDeduper {
    */
   #forgetClosedSessions(nowMs: number): void {
     const after = this.lagBoundMs + this.#maxPendingMs;
-    for (const [id, s] of this.#sessions)
-      if (!s.open && nowMs - s.closedAtMs > after) this.#sessions.delete(id);
+    for (const [id, s] of this.#sessions) {
+      if (s.open) continue;
+      // Every occurrence it was in has expired (#expire ran for nowMs): its number can be given again.
+      if (s.num >= 0 && nowMs - Math.max(s.closedAtMs, s.lastEventAtMs) > this.lagBoundMs) this.#release(s);
+      if (nowMs - s.closedAtMs > after) this.#sessions.delete(id);
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import type {
   QueuedEventPointerMessage,
   QueuedMessage,
 } from "../../shared/contracts.ts";
-import { sha256Hex } from "./dedupe.ts";
+import { sha256Hex } from "./content-identity.ts";
 import { GAP_TOPIC } from "./gap-ledger.ts";
 
 export function eventMessage(

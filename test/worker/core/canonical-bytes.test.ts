@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { NotificationEnvelope } from "../../../shared/contracts.ts";
 import { Utf8Writer, writeCanonicalJson } from "../../../worker/core/canonical-bytes.ts";
 import { canonicalJson } from "../../../worker/core/canonical-json.ts";
-import { contentKey, contentText, EventDeduper } from "../../../worker/core/dedupe.ts";
+import { contentKey, contentText } from "../../../worker/core/content-identity.ts";
+import { EventDeduper } from "../../../worker/core/dedupe.ts";
 
 const STRINGS = [
   "",

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NotificationEnvelope } from "../../../shared/contracts.ts";
-import { contentKey, type DedupeOptions, EventDeduper } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/content-identity.ts";
+import { type DedupeOptions, EventDeduper } from "../../../worker/core/dedupe.ts";
 
 const ev = (
   body: unknown,
@@ -436,5 +437,44 @@ describe("EventDeduper: memory", () => {
     expect(() => new EventDeduper({ lagBoundMs: 0, instanceId: "x" })).toThrow(RangeError);
     expect(() => new EventDeduper({ propagationMs: -1, instanceId: "x" })).toThrow(RangeError);
     expect(() => new EventDeduper({ instanceId: "has space" })).toThrow(RangeError);
+  });
+});
+
+describe("EventDeduper: session numbers (the seen sets hold 64)", () => {
+  it("keeps matching correctly through hundreds of rotations (closed sessions' numbers come back)", () => {
+    const s = mature("a0", "b0");
+    let emitted = 0;
+    for (let r = 1; r <= 300; r++) {
+      // Slot a rotates: its replacement overlaps it, both deliver the same events, then the old one closes.
+      s.live(`a${r}`);
+      s.advance(PROP + LAG + 1);
+      s.deliver(`a${r - 1}`, ev({ r }));
+      s.deliver(`a${r}`, ev({ r }));
+      s.deliver("b0", ev({ r }));
+      s.deliver(`a${r}`, ev({ again: r })); // distinct content, once
+      s.close(`a${r - 1}`);
+      emitted += 2;
+      expect(s.emitted).toHaveLength(emitted);
+    }
+    expect(s.emitted.every((e) => !e.possibleDuplicate)).toBe(true);
+  });
+
+  it("when 64 sessions closed within the lag bound hold every number, the oldest gives its number up", () => {
+    const s = mature("p");
+    for (let i = 0; i < 70; i++) {
+      s.live(`short${i}`);
+      s.deliver(`short${i}`, ev({ i }));
+      s.close(`short${i}`);
+    }
+    const before = s.emitted.length;
+    s.deliver("p", ev({ fresh: 1 }));
+    s.deliver("p", ev({ fresh: 1 })); // a distinct repeat on one session: both delivered
+    expect(s.emitted.length - before).toBe(2);
+  });
+
+  it("refuses a 65th open session (the worker runs at most 10 slots, each up to three sessions)", () => {
+    const s = setup();
+    for (let i = 0; i < 64; i++) s.live(`s${i}`);
+    expect(() => s.live("s64")).toThrow(RangeError);
   });
 });

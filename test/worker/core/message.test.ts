@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueuedMessage } from "../../../shared/contracts.ts";
-import { contentKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/content-identity.ts";
 import { toGapMessage } from "../../../worker/core/gap-ledger.ts";
 import {
   deduplicationId,

@@ -15,7 +15,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
-import { contentKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/content-identity.ts";
 import { eventMessage } from "../../../worker/core/message.ts";
 import { SqsSink, type SqsSinkOptions } from "../../../worker/sink/sqs-sink.ts";
 

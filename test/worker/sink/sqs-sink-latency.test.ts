@@ -5,7 +5,7 @@ import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
 import { LatencyProxy } from "../../../tools/bench/latency-proxy.ts";
-import { contentKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/content-identity.ts";
 import { eventMessage } from "../../../worker/core/message.ts";
 import { SqsSink } from "../../../worker/sink/sqs-sink.ts";
 import { sqsClient } from "./helpers.ts";

@@ -19,7 +19,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { CHAOS_FAULT_KINDS, startSimulator } from "../../sim/index.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from "../../tools/local/emulators.ts";
-import { reconcile } from "../../tools/local/reconcile.ts";
+import { type PublishedRecord, reconcile } from "../../tools/local/reconcile.ts";
 import { silentWorkerTelemetry } from "../../tools/local/silent-telemetry.ts";
 import { waitUntil } from "../../tools/wait-until.ts";
 import { startWorker } from "../../worker/app.ts";
@@ -147,7 +147,8 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     workerStopped = true;
     const workerStats = worker.stats();
     const messages = await queueContents(emulators.fauxqs, emulators.queueName, s3);
-    const result = reconcile(sim.ledger.published(), messages);
+    const result = reconcile(sim.ledger.published(), messages, Number.MAX_SAFE_INTEGER);
+    reportLosses(result.lostSample, result.lostUncovered, started);
     const faults: Record<string, number> = {};
     for (const kind of CHAOS_FAULT_KINDS) faults[`chaos.faults.${kind}`] = chaos.counts[kind] ?? 0;
     return {
@@ -177,5 +178,24 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     s3.destroy();
     await emulators.stop();
     rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
+/** Uncovered losses as runs (topic, from, to, count) relative to the start, so each can be set against the fault log. */
+function reportLosses(lost: PublishedRecord[], uncovered: number, startedMs: number): void {
+  const runs: { topic: string; from: number; to: number; count: number }[] = [];
+  const sorted = lost.slice(0, uncovered).sort((a, b) => a.publishedAt - b.publishedAt);
+  for (const e of sorted) {
+    const at = e.publishedAt - startedMs;
+    const run = runs.findLast((r) => r.topic === e.topic);
+    if (run && at - run.to <= 1_000) {
+      run.to = at;
+      run.count += 1;
+    } else runs.push({ topic: e.topic, from: at, to: at, count: 1 });
+  }
+  for (const r of runs.slice(0, 200)) {
+    process.stderr.write(
+      `[chaos] lost uncovered ${r.count} on ${r.topic} published ${(r.from / 1000).toFixed(1)}..${(r.to / 1000).toFixed(1)} s\n`,
+    );
   }
 }

@@ -108,6 +108,10 @@ export class GenesysSession implements Session {
     this.#end(undefined);
   }
 
+  confirmSubscriptions(): void {
+    if (this.#state === "live") void this.#probe();
+  }
+
   async #openShard(topics: string[]): Promise<void> {
     const channel = await this.opts.rest.createChannel(this.token.accessToken);
     this.#channelIds.push(channel.id);

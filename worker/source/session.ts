@@ -41,6 +41,13 @@ export interface Session {
   start(): void;
   /** Closes sockets; idempotent; no failure event for a close the worker asked for. */
   close(): void;
+  /**
+   * Checks now that the upstream still holds every subscription (genesys: the channel probe with the
+   * session's own token). Topics found gone are reported as `refused` since their last confirmation; a
+   * revoked token or a vanished channel ends the session as the periodic probe does. Sources with nothing
+   * to ask leave it out.
+   */
+  confirmSubscriptions?(): void;
 }
 
 /** Tiny typed event hub used by session adapters. */

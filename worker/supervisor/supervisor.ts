@@ -307,6 +307,9 @@ export class Supervisor {
     if (old) {
       this.#stats.rotations++;
       this.#metrics.count("Rotations");
+      // Its coverage is claimed up to now: confirm its subscriptions still hold (a permission withdrawn
+      // mid-run drops a subscription without notice; found now, the gap is backdated to the last check).
+      old.confirmSubscriptions?.();
       this.#drain(slot, old);
     }
     this.deps.log.info("session live", { slot: slot.label, session: s.id, replaced: old?.id });

@@ -195,6 +195,30 @@ describe("GenesysSession against the simulator", () => {
     expect(seen.failures).toEqual([]);
   });
 
+  it("confirmSubscriptions finds a subscription dropped since subscribe at once (no periodic probe)", async () => {
+    const { sim, token } = await setup();
+    const s = genesys(sim, token, ["t.a", "t.secret"], { probeIntervalMs: 0 });
+    const seen = observe(s);
+    const refused: Array<{ topics: string[]; sinceMs: number | undefined }> = [];
+    s.on("refused", (topics, sinceMs) => refused.push({ topics, sinceMs }));
+    const beforeStart = Date.now();
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    const liveAtMs = Date.now();
+    s.confirmSubscriptions();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(refused).toEqual([]); // everything still held
+    sim.faults.forbidTopic("t.secret");
+    s.confirmSubscriptions();
+    await waitFor(() => refused.length === 1, 5_000, "the handover check finds the dropped subscription");
+    expect(refused[0]!.topics).toEqual(["t.secret"]);
+    // Back to the previous check (the one just before the drop), not to the subscribe.
+    expect(refused[0]!.sinceMs!).toBeGreaterThanOrEqual(liveAtMs);
+    expect(refused[0]!.sinceMs!).toBeGreaterThan(beforeStart);
+    expect(seen.failures).toEqual([]);
+    s.close();
+  });
+
   it("refused topics are retried on the same channel; once allowed they are regained and flow", async () => {
     const { sim, token } = await setup();
     sim.faults.forbidTopic("t.secret");

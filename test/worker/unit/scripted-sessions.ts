@@ -21,6 +21,8 @@ export interface Script {
   framesStopAfterMs?: number;
   /** Topics the upstream refused at subscribe (reported just before "live", as GenesysSession does). */
   refused?: string[];
+  /** Subscriptions the upstream drops silently this long after live; confirmSubscriptions() finds them. */
+  vanish?: { topics: string[]; afterMs: number };
 }
 
 export class ScriptedSession implements Session {
@@ -82,6 +84,25 @@ export class ScriptedSession implements Session {
 
   close(): void {
     this.#end();
+  }
+
+  confirmations = 0;
+  #confirmedAtMs: number | undefined;
+
+  /** As GenesysSession: topics gone since the last check are refused since that check. */
+  confirmSubscriptions(): void {
+    if (this.#state !== "live" || this.liveAtMs === undefined) return;
+    this.confirmations++;
+    const since = this.#confirmedAtMs ?? this.liveAtMs;
+    this.#confirmedAtMs = Date.now();
+    const vanish = this.script.vanish;
+    if (
+      vanish &&
+      Date.now() >= this.liveAtMs + vanish.afterMs &&
+      since < this.liveAtMs + vanish.afterMs + 1
+    ) {
+      this.#emitter.emit("refused", [...vanish.topics], since);
+    }
   }
 
   #later(ms: number, fn: () => void): void {

@@ -226,6 +226,35 @@ describe("refused topics", () => {
     r.supervisor.stop();
   });
 
+  it("at handover the replaced session's subscriptions are checked: one dropped silently is a gap back to the last check", async () => {
+    const t0 = Date.now();
+    const r = run(
+      (n) =>
+        n === 0
+          ? {
+              liveAfterMs: 0,
+              vanish: { topics: ["t.b"], afterMs: 2_000 },
+              failure: { kind: "socket-closing" },
+              failAfterMs: 5_000,
+            }
+          : { liveAfterMs: 20 },
+      1,
+      { topics: ["t.a", "t.b"] },
+    );
+    await vi.advanceTimersByTimeAsync(5_100);
+    const [old, replacement] = r.sessions.created;
+    expect(replacement!.isLive).toBe(true);
+    expect(old!.confirmations).toBe(1);
+    expect(r.counts.get("TopicsRefused")).toBe(1);
+    const gaps = r.gaps();
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]!.topics).toEqual(["t.b"]);
+    // From its subscribe (its only confirmation) until its replacement, which subscribed t.b, went live.
+    expect(gaps[0]!.start).toBe(new Date(t0).toISOString());
+    expect(gaps[0]!.end).toBe(new Date(t0 + 5_020).toISOString());
+    r.supervisor.stop();
+  });
+
   it("a topic refused by one slot while the other already covers it is no gap", async () => {
     const r = run((n) => (n === 0 ? { liveAfterMs: 10, refused: ["t.b"] } : { liveAfterMs: 0 }), 2, {
       topics: ["t.a", "t.b"],

@@ -159,6 +159,7 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
       "chaos.lostUncovered": result.lostUncovered,
       "chaos.lostCoveredByGap": result.lostCoveredByGap,
       "chaos.duplicatesInQueue": result.duplicates,
+      "chaos.duplicatesMarkedPossible": result.duplicatesMarked,
       "chaos.unknownInQueue": result.unknown,
       "chaos.identicalPublished": result.identicalPublished,
       "chaos.identicalDelivered": result.identicalDelivered,

@@ -30,6 +30,11 @@ export interface Reconciliation {
   lostUncovered: number;
   /** Copies in the queue beyond the number of events published with that content. */
   duplicates: number;
+  /**
+   * Of those, how many the worker marked `possibleDuplicate` (it could not tell a copy from a distinct
+   * repeat and delivered, as documented); `duplicates - duplicatesMarked` were delivered as distinct.
+   */
+  duplicatesMarked: number;
   /** Event messages in the queue that match nothing published (pointer messages included: no body to match). */
   unknown: number;
   /** Event and pointer messages seen, duplicates included. */
@@ -98,6 +103,7 @@ export function reconcile(
   }
 
   const copies = new Map<string, number>();
+  const markedCopies = new Map<string, number>();
   const gapMessages: QueuedGapMessage[] = [];
   let eventMessages = 0;
   let unknown = 0;
@@ -119,12 +125,16 @@ export function reconcile(
         ? legacy
         : undefined;
     if (identity === undefined) unknown += 1;
-    else copies.set(identity, (copies.get(identity) ?? 0) + 1);
+    else {
+      copies.set(identity, (copies.get(identity) ?? 0) + 1);
+      if (message.possibleDuplicate) markedCopies.set(identity, (markedCopies.get(identity) ?? 0) + 1);
+    }
   }
 
   const coverage = new GapCoverage(gapMessages);
   let delivered = 0;
   let duplicates = 0;
+  let duplicatesMarked = 0;
   let lostCoveredByGap = 0;
   let lostUncovered = 0;
   let identicalPublished = 0;
@@ -136,6 +146,7 @@ export function reconcile(
     const matched = Math.min(got, group.length);
     delivered += matched;
     duplicates += got - matched;
+    duplicatesMarked += Math.min(got - matched, markedCopies.get(identity) ?? 0);
     identicalPublished += group.length - 1;
     identicalDelivered += Math.max(0, matched - 1);
     let lost = group.length - matched;
@@ -164,6 +175,7 @@ export function reconcile(
     lostCoveredByGap,
     lostUncovered,
     duplicates,
+    duplicatesMarked,
     unknown,
     eventMessages,
     identicalPublished,

@@ -8,86 +8,26 @@
  * coverage gaps -> gap messages.
  */
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
-import { type BackoffOptions, FullJitterBackoff } from "../core/backoff.ts";
+import { FullJitterBackoff } from "../core/backoff.ts";
 import { decideOnFailure, type PolicyDecision, type SessionFailure } from "../core/close-policy.ts";
 import { EventDeduper, type ReleasedArrival } from "../core/dedupe.ts";
-import type { EventSink } from "../core/event-sink.ts";
-import { type Gap, GapTracker, toGapMessage } from "../core/gap-ledger.ts";
 import { eventMessage } from "../core/message.ts";
 import { RotationStagger } from "../core/rotation-plan.ts";
-import { TopicCoverage, type TopicGap } from "../core/topic-coverage.ts";
 import type { MalformedCode } from "../source/frame.ts";
-import type { Session, SessionFactory } from "../source/session.ts";
-import {
-  isPermanentTokenError,
-  type TokenSource,
-  TokenSourceError,
-  type WorkerToken,
-} from "../token/token-source.ts";
+import type { Session } from "../source/session.ts";
+import { isPermanentTokenError, TokenSourceError, type WorkerToken } from "../token/token-source.ts";
+import { CoverageRecorder } from "./coverage-recorder.ts";
 import { planRotation } from "./rotation-reason.ts";
+import { Slot } from "./slot.ts";
 import { emptyStats, type WorkerStats } from "./stats.ts";
+import type {
+  SupervisorDeps,
+  SupervisorLog,
+  SupervisorMetrics,
+  SupervisorOptions,
+} from "./supervisor-types.ts";
 
-export interface SupervisorLog {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
-
-/** Metric names the supervisor records; WorkerTelemetry implements this. */
-export interface SupervisorMetrics {
-  count(
-    name:
-      | "EventsIn"
-      | "DuplicatesDropped"
-      | "Rotations"
-      | "Gaps"
-      | "GapMs"
-      | "TokenRefreshes"
-      | "MalformedFrames"
-      | "SilentSessions"
-      | "PossibleDuplicates"
-      | "TopicsRefused"
-      | "SessionsStopped",
-    n?: number,
-  ): void;
-  gauge(name: "LiveSessions" | "BufferDepth", value: number): void;
-}
-
-export interface SupervisorOptions {
-  redundancy: number;
-  topics: readonly string[];
-  /** Fraction of a session's usable life after which its rotation is planned. Default 0.75. */
-  refreshFraction?: number;
-  rotationJitterMs?: number;
-  /** Shortest life of a session before a planned rotation (guards against rotation loops). Default 1000. */
-  minSessionLifeMs?: number;
-  /** Longest delay between two sessions delivering the same upstream event (de-dup window). Default 10000. */
-  lagBoundMs?: number;
-  /** Longest time a confirmed subscription takes to deliver (propagation). Default 5000. */
-  propagationMs?: number;
-  /** How long a replaced session keeps delivering after its replacement is live. Default propagation + 2 x lag. */
-  drainMs?: number;
-  /** Consecutive events a session misses (its peers delivered them) before it is replaced. Default 3. */
-  silentMissThreshold?: number;
-  /** Tells this worker's message keys apart from any other process's. Default: random per process. */
-  instanceId?: string;
-  backoff?: BackoffOptions;
-  /**
-   * Longest a socket_closing replacement waits for another slot's rotation to finish (upstream grants 60 s
-   * of grace; a turn normally takes well under a second). Default 10000.
-   */
-  maxTurnWaitMs?: number;
-}
-
-export interface SupervisorDeps {
-  tokenSource: TokenSource;
-  sessions: SessionFactory;
-  sink: EventSink;
-  log: SupervisorLog;
-  metrics?: SupervisorMetrics;
-  now?: () => number;
-  random?: () => number;
-}
+export type { SupervisorDeps, SupervisorLog, SupervisorMetrics, SupervisorOptions };
 
 interface BuildRequest {
   reason: string;
@@ -97,48 +37,18 @@ interface BuildRequest {
   replaceTokenFp?: string;
 }
 
-class Slot {
-  active: Session | undefined;
-  candidate: Session | undefined;
-  building = false;
-  retryTimer: NodeJS.Timeout | undefined;
-  rotationTimer: NodeJS.Timeout | undefined;
-  /** Replaced sessions still delivering until their drain period ends. */
-  readonly draining = new Map<Session, NodeJS.Timeout>();
-  /** When the active session went live. */
-  activeSinceMs = 0;
-  stopped = false;
-  readonly backoff: FullJitterBackoff;
-  constructor(
-    readonly index: number,
-    backoff: FullJitterBackoff,
-  ) {
-    this.backoff = backoff;
-  }
-  get label(): string {
-    return `s${this.index}`;
-  }
-  busy(): boolean {
-    return this.building || this.candidate !== undefined || this.retryTimer !== undefined;
-  }
-}
-
 const noopMetrics: SupervisorMetrics = { count() {}, gauge() {} };
 
 export class Supervisor {
   readonly #slots: Slot[];
   readonly #deduper: EventDeduper;
   #dedupeTimer: NodeJS.Timeout | undefined;
-  readonly #gaps: GapTracker;
-  /** Topics refused by sessions: a topic refused by every live session is a gap for that topic. */
-  readonly #topicCoverage: TopicCoverage;
+  readonly #coverage: CoverageRecorder;
   readonly #stagger: RotationStagger;
   readonly #stats = emptyStats();
   readonly #metrics: SupervisorMetrics;
   readonly #now: () => number;
   readonly #random: () => number;
-  /** Sessions whose coverage ended before they were closed (watchdog, silent): their last evidence. */
-  readonly #silentSince = new Map<string, number>();
   /** Sessions closed at the end of their drain period (an orderly end, not a failure). */
   readonly #drained = new Set<Session>();
   #running = false;
@@ -158,14 +68,13 @@ export class Supervisor {
       missThreshold: opts.silentMissThreshold,
       instanceId: opts.instanceId ?? globalThis.crypto.randomUUID().slice(0, 13),
     });
-    this.#gaps = new GapTracker(this.#now);
-    this.#topicCoverage = new TopicCoverage(this.#now);
-    // Whole-worker gaps first, so that a topic's gap does not report their interval again.
-    this.#gaps.onGap((gap) => {
-      this.#topicCoverage.globalGap(gap);
-      this.#onGap(gap);
+    this.#coverage = new CoverageRecorder(opts.topics, {
+      sink: deps.sink,
+      log: deps.log,
+      metrics: this.#metrics,
+      stats: this.#stats,
+      now: this.#now,
     });
-    this.#topicCoverage.onGap((gap) => this.#onTopicGap(gap));
     this.#stagger = new RotationStagger({}, this.#now);
     this.#slots = Array.from(
       { length: Math.floor(opts.redundancy) },
@@ -186,8 +95,7 @@ export class Supervisor {
   stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#gaps.close();
-    this.#topicCoverage.close();
+    this.#coverage.close();
     clearInterval(this.#dedupeTimer);
     // What the deduper still holds back is delivered (marked) rather than lost with the process.
     for (const a of this.#deduper.close(this.#now())) this.#submitReleased(a);
@@ -208,14 +116,14 @@ export class Supervisor {
   stats(): WorkerStats {
     return {
       ...this.#stats,
-      liveSessions: this.#gaps.liveCount(),
+      liveSessions: this.#coverage.liveCount(),
       bufferDepth: this.deps.sink.depth(),
       sinkHealthy: this.deps.sink.healthy(),
     };
   }
 
   liveSessions(): number {
-    return this.#gaps.liveCount();
+    return this.#coverage.liveCount();
   }
 
   async #build(slot: Slot, req: BuildRequest): Promise<void> {
@@ -286,7 +194,7 @@ export class Supervisor {
     s.on("event", (env, at) => this.#onEvent(s, env, at));
     s.on("malformed", (code, size) => this.#onMalformed(s, code, size));
     s.on("refused", (topics, sinceMs) => this.#onRefused(slot, s, topics, sinceMs));
-    s.on("regained", (topics, sinceMs) => this.#topicCoverage.regained(s.id, topics, sinceMs));
+    s.on("regained", (topics, sinceMs) => this.#coverage.regained(s.id, topics, sinceMs));
     s.on("failure", (f) => this.#onFailure(slot, s, f));
     s.on("closed", () => this.#onClosed(slot, s));
   }
@@ -294,8 +202,7 @@ export class Supervisor {
   #onLive(slot: Slot, s: Session): void {
     if (s !== slot.candidate || this.#stopping) return;
     const nowMs = this.#now();
-    this.#gaps.sessionLive(s.id, nowMs);
-    this.#topicCoverage.sessionLive(s.id, nowMs);
+    this.#coverage.sessionLive(s.id, nowMs);
     this.#deduper.sessionLive(s.id, nowMs);
     const old = slot.active;
     slot.active = s;
@@ -361,7 +268,7 @@ export class Supervisor {
       slot: slot?.label,
       lastEventAt: lastEventAtMs === undefined ? undefined : new Date(lastEventAtMs).toISOString(),
     });
-    if (lastEventAtMs !== undefined) this.#silentSince.set(id, lastEventAtMs);
+    if (lastEventAtMs !== undefined) this.#coverage.silentSince(id, lastEventAtMs);
     if (!slot || this.#stopping || slot.stopped || slot.busy()) return;
     void this.#build(slot, { reason: "silent_session" });
   }
@@ -422,7 +329,7 @@ export class Supervisor {
    */
   #onRefused(slot: Slot, s: Session, topics: string[], sinceMs?: number): void {
     this.#metrics.count("TopicsRefused", topics.length);
-    this.#topicCoverage.refused(s.id, topics, sinceMs);
+    this.#coverage.refused(s.id, topics, sinceMs);
     // ALARM: events of these topics are not being received at all. Stable log code for metric filters.
     this.deps.log.error("topics refused by the upstream; the others keep flowing", {
       code: "topics_refused",
@@ -459,10 +366,10 @@ export class Supervisor {
       reason: d.reason,
       alarm: d.alarm,
     });
-    if (f.kind === "watchdog" && !this.#silentSince.has(s.id)) this.#silentSince.set(s.id, s.lastFrameAtMs);
-    if (f.kind === "rest-error" && f.probe && !this.#silentSince.has(s.id)) {
+    if (f.kind === "watchdog") this.#coverage.silentSince(s.id, s.lastFrameAtMs);
+    if (f.kind === "rest-error" && f.probe) {
       // Heartbeats may have gone on without events: its coverage ends at its last event.
-      this.#silentSince.set(s.id, this.#deduper.lastEventAtMs(s.id) ?? s.lastFrameAtMs);
+      this.#coverage.silentSince(s.id, this.#deduper.lastEventAtMs(s.id) ?? s.lastFrameAtMs);
     }
     if (this.#stopping || slot.stopped || role === "retired") return;
     if (role === "candidate") {
@@ -546,16 +453,13 @@ export class Supervisor {
 
   #onClosed(slot: Slot, s: Session): void {
     const nowMs = this.#now();
-    const silentSince = this.#silentSince.get(s.id);
-    this.#silentSince.delete(s.id);
-    this.#gaps.sessionDown(s.id, silentSince ?? nowMs);
-    this.#topicCoverage.sessionDown(s.id, silentSince ?? nowMs);
+    const { silent } = this.#coverage.sessionClosed(s.id, nowMs);
     const drainTimer = slot.draining.get(s);
     if (drainTimer) {
       clearTimeout(drainTimer);
       slot.draining.delete(s);
     }
-    const orderly = this.#drained.delete(s) && silentSince === undefined;
+    const orderly = this.#drained.delete(s) && !silent;
     for (const a of this.#deduper.sessionClosed(s.id, nowMs, orderly)) this.#submitReleased(a);
     if (slot.candidate === s) slot.candidate = undefined;
     if (slot.active === s) {
@@ -598,33 +502,7 @@ export class Supervisor {
     });
   }
 
-  #onGap(gap: Gap): void {
-    this.#stats.gaps++;
-    this.#stats.gapMs += gap.endMs - gap.startMs;
-    this.#metrics.count("Gaps");
-    this.#metrics.count("GapMs", gap.endMs - gap.startMs);
-    const msg = toGapMessage(gap, this.opts.topics);
-    this.deps.log.warn("coverage gap", { start: msg.start, end: msg.end, durationMs: msg.durationMs });
-    this.deps.sink.submit(msg);
-  }
-
-  /** A refused topic had no live session subscribed to it: a gap message for that topic alone. */
-  #onTopicGap(gap: TopicGap): void {
-    this.#stats.gaps++;
-    this.#stats.gapMs += gap.endMs - gap.startMs;
-    this.#metrics.count("Gaps");
-    this.#metrics.count("GapMs", gap.endMs - gap.startMs);
-    const msg = toGapMessage(gap, [gap.topic]);
-    this.deps.log.warn("coverage gap (refused topic)", {
-      start: msg.start,
-      end: msg.end,
-      durationMs: msg.durationMs,
-      topic: gap.topic,
-    });
-    this.deps.sink.submit(msg);
-  }
-
   #gaugeLive(): void {
-    this.#metrics.gauge("LiveSessions", this.#gaps.liveCount());
+    this.#metrics.gauge("LiveSessions", this.#coverage.liveCount());
   }
 }

@@ -117,9 +117,26 @@ describe("reconcile: published vs the queue", () => {
       lost: 2,
       lostUncovered: 2,
       duplicates: 2,
+      duplicatesMarked: 0,
       unknown: 2,
       eventMessages: 6,
     });
+  });
+
+  it("tells extra copies the worker marked possibleDuplicate from ones it delivered as distinct", () => {
+    const marked = (event: { env: NotificationEnvelope }, key: string): QueuedMessage => ({
+      ...(message(event, key) as Extract<QueuedMessage, { kind: "event" }>),
+      possibleDuplicate: true,
+    });
+    const received = [
+      message(all[0]!),
+      marked(all[0]!, "m1"),
+      message(all[1]!),
+      message(all[1]!, "again"),
+      marked(all[2]!, "m2"), // the only copy: marked, but no duplicate
+      message(all[3]!),
+    ];
+    expect(reconcile(all, received)).toMatchObject({ delivered: 4, duplicates: 2, duplicatesMarked: 1 });
   });
 
   it("legitimately identical events each need their own copy; uncovered ones count as lost first", () => {

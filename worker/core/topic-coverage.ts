@@ -1,12 +1,21 @@
 /**
- * Per-topic coverage for topics the upstream refused (403 under `ignoreErrors=true`): a session that
- * refused a topic never covers it, so a topic refused by every live session is a gap for that topic alone,
- * from when the refusing sessions went live until a session that subscribed it goes live. Each refused
- * topic gets its own GapTracker, seeded with the sessions live when the topic was first refused. Intervals
- * already reported as whole-worker gaps (no session at all) are not reported again per topic. Pure: the
- * clock is injected.
+ * Per-topic coverage for topics the upstream refused (403 under `ignoreErrors=true`) or dropped (a
+ * permission withdrawn mid-run drops a subscription without notice): a session that refused a topic never
+ * covers it, so a topic refused by every live session is a gap for that topic alone, from when the refusing
+ * sessions went live until a session that subscribed it goes live. Each such topic gets its own GapTracker,
+ * seeded with the sessions live when the topic was first refused and those that ended within the coverage
+ * history.
+ *
+ * A permission is the OAuth client's, so when one session finds a topic gone, the others may have lost it
+ * too without anybody asking: for such a topic, a session that ends covers it only up to its last evidence
+ * for that topic (an event of it, or the upstream confirming the subscription), not up to its end.
+ * Intervals already reported as whole-worker gaps (no session at all) are not reported again per topic.
+ * Pure: the clock is injected.
  */
-import { type Gap, GapTracker, subtract } from "./gap-ledger.ts";
+import { COVERAGE_HISTORY_MS, type Gap, GapTracker, subtract } from "./gap-ledger.ts";
+
+/** The last moment a session had evidence of delivering `topic`; undefined: none beyond its being open. */
+export type TopicEvidence = (topic: string) => number | undefined;
 
 export interface TopicGap extends Gap {
   topic: string;
@@ -17,11 +26,19 @@ interface LiveSession {
   refused: Set<string>;
 }
 
+interface EndedSession extends LiveSession {
+  id: string;
+  endMs: number;
+  evidence: TopicEvidence | undefined;
+}
+
 export class TopicCoverage {
   readonly #live = new Map<string, LiveSession>();
   /** Refusals a session announced before it went live (the session reports them just before "live"). */
   readonly #pending = new Map<string, Set<string>>();
   readonly #topics = new Map<string, GapTracker>();
+  /** Sessions that ended, within the coverage history (seeds for a topic refused later). */
+  #ended: EndedSession[] = [];
   /** Whole-worker gaps already reported; never reported again per topic. */
   #globalGaps: Gap[] = [];
   readonly #listeners: Array<(gap: TopicGap) => void> = [];
@@ -75,14 +92,21 @@ export class TopicCoverage {
     }
   }
 
-  /** The session no longer covers anything; `coveredUntilMs` as for GapTracker.sessionDown. */
-  sessionDown(id: string, coveredUntilMs: number = this.now()): void {
+  /**
+   * The session no longer covers anything; `coveredUntilMs` as for GapTracker.sessionDown. `evidence`: its
+   * last evidence per topic, which bounds its coverage of the topics some session found refused or gone.
+   */
+  sessionDown(id: string, coveredUntilMs: number = this.now(), evidence?: TopicEvidence): void {
     this.#pending.delete(id);
     const live = this.#live.get(id);
     if (!live) return;
     this.#live.delete(id);
+    const ended: EndedSession = { ...live, id, endMs: coveredUntilMs, evidence };
     for (const [topic, tracker] of this.#topics)
-      if (!live.refused.has(topic)) tracker.sessionDown(id, coveredUntilMs);
+      if (!live.refused.has(topic)) tracker.sessionDown(id, coveredEnd(ended, topic));
+    const floor = this.now() - COVERAGE_HISTORY_MS;
+    this.#ended = this.#ended.filter((e) => e.endMs >= floor);
+    this.#ended.push(ended);
   }
 
   /** Topics refused by every live session right now (nobody receives their events). */
@@ -102,11 +126,17 @@ export class TopicCoverage {
     let tracker = this.#topics.get(topic);
     if (!tracker) {
       tracker = this.#track(topic);
-      // Seed with every live session in the order they went live; the refusing one never covered it.
-      const seeds = [...this.#live].sort((a, b) => a[1].liveAtMs - b[1].liveAtMs);
-      for (const [sid, s] of seeds) {
-        tracker.sessionLive(sid, s.liveAtMs);
-        if (s.refused.has(topic)) tracker.sessionDown(sid, sid === id ? coveredUntilMs : s.liveAtMs);
+      // Seed with the sessions that ended within the history (up to their evidence for the topic) and the
+      // live ones, in the order they went live; the refusing one covered it up to `coveredUntilMs`.
+      const seeds: Array<{ id: string; s: LiveSession; endMs?: number }> = [
+        ...this.#ended.map((e) => ({ id: e.id, s: e, endMs: coveredEnd(e, topic) })),
+        ...[...this.#live].map(([sid, s]) => ({ id: sid, s })),
+      ].sort((a, b) => a.s.liveAtMs - b.s.liveAtMs);
+      for (const seed of seeds) {
+        tracker.sessionLive(seed.id, seed.s.liveAtMs);
+        if (seed.s.refused.has(topic))
+          tracker.sessionDown(seed.id, seed.id === id ? coveredUntilMs : seed.s.liveAtMs);
+        else if (seed.endMs !== undefined) tracker.sessionDown(seed.id, seed.endMs);
       }
       return;
     }
@@ -122,4 +152,10 @@ export class TopicCoverage {
     this.#topics.set(topic, tracker);
     return tracker;
   }
+}
+
+/** An ended session covered `topic` until its end, or only until its last evidence for it, if earlier. */
+function coveredEnd(e: EndedSession, topic: string): number {
+  const evidence = e.evidence?.(topic);
+  return evidence === undefined ? e.endMs : Math.max(e.liveAtMs, Math.min(e.endMs, evidence));
 }

@@ -60,6 +60,8 @@ export class GenesysSession implements Session {
   readonly #refused: string[] = [];
   /** Per channel: the topics it should deliver, and when a probe (or the subscribe) last confirmed them. */
   readonly #covered = new Map<string, { all: string[]; topics: Set<string>; confirmedAtMs: number }>();
+  /** When an event of each topic last arrived (evidence its subscription still held). */
+  readonly #lastEventAt = new Map<string, number>();
   /** Settles what start() still awaits when the session ends first (no promise is left pending). */
   readonly #onEnd: Array<() => void> = [];
   #state: "new" | "starting" | "live" | "ended" = "new";
@@ -110,6 +112,14 @@ export class GenesysSession implements Session {
 
   confirmSubscriptions(): void {
     if (this.#state === "live") void this.#probe();
+  }
+
+  topicEvidenceMs(topic: string): number | undefined {
+    let latest = this.#lastEventAt.get(topic);
+    for (const c of this.#covered.values()) {
+      if (c.topics.has(topic) && (latest === undefined || c.confirmedAtMs > latest)) latest = c.confirmedAtMs;
+    }
+    return latest;
   }
 
   async #openShard(topics: string[]): Promise<void> {
@@ -275,6 +285,7 @@ export class GenesysSession implements Session {
   }
 
   #onFrame(frame: Frame, receivedAtMs: number): void {
+    if (frame.kind === "event") this.#lastEventAt.set(frame.envelope.topicName, receivedAtMs);
     if (this.#state === "ended") {
       // Closed on request: events the server sent before the socket closed still count.
       if (frame.kind === "event") this.#emitter.emit("event", frame.envelope, receivedAtMs);

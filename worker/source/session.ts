@@ -48,6 +48,11 @@ export interface Session {
    * to ask leave it out.
    */
   confirmSubscriptions?(): void;
+  /**
+   * The last moment the session had evidence of delivering `topic`: an event of it, or the upstream
+   * confirming its subscription; undefined when it has none (then only its being open counts).
+   */
+  topicEvidenceMs?(topic: string): number | undefined;
 }
 
 /** Tiny typed event hub used by session adapters. */

@@ -5,7 +5,7 @@
  */
 import type { EventSink } from "../core/event-sink.ts";
 import { type Gap, GapTracker, toGapMessage } from "../core/gap-ledger.ts";
-import { TopicCoverage, type TopicGap } from "../core/topic-coverage.ts";
+import { TopicCoverage, type TopicEvidence, type TopicGap } from "../core/topic-coverage.ts";
 import type { WorkerStats } from "./stats.ts";
 import type { SupervisorLog, SupervisorMetrics } from "./supervisor-types.ts";
 
@@ -54,12 +54,15 @@ export class CoverageRecorder {
     return this.#silentSince.has(id);
   }
 
-  /** The session closed: it covered until now, or until its last evidence if it was found silent. */
-  sessionClosed(id: string, nowMs: number): { silent: boolean } {
+  /**
+   * The session closed: it covered until now, or until its last evidence if it was found silent; a topic
+   * some session found refused or gone it covered only until its evidence for that topic.
+   */
+  sessionClosed(id: string, nowMs: number, evidence?: TopicEvidence): { silent: boolean } {
     const silentSince = this.#silentSince.get(id);
     this.#silentSince.delete(id);
     this.#gaps.sessionDown(id, silentSince ?? nowMs);
-    this.#topics.sessionDown(id, silentSince ?? nowMs);
+    this.#topics.sessionDown(id, silentSince ?? nowMs, evidence);
     return { silent: silentSince !== undefined };
   }
 

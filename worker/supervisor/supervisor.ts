@@ -453,7 +453,8 @@ export class Supervisor {
 
   #onClosed(slot: Slot, s: Session): void {
     const nowMs = this.#now();
-    const { silent } = this.#coverage.sessionClosed(s.id, nowMs);
+    const evidence = s.topicEvidenceMs?.bind(s);
+    const { silent } = this.#coverage.sessionClosed(s.id, nowMs, evidence);
     const drainTimer = slot.draining.get(s);
     if (drainTimer) {
       clearTimeout(drainTimer);

@@ -16,9 +16,9 @@ function setup() {
     whole.sessionLive(id);
     topics.sessionLive(id);
   };
-  const down = (id: string, coveredUntilMs?: number) => {
+  const down = (id: string, coveredUntilMs?: number, evidence?: (topic: string) => number | undefined) => {
     whole.sessionDown(id, coveredUntilMs);
-    topics.sessionDown(id, coveredUntilMs);
+    topics.sessionDown(id, coveredUntilMs, evidence);
   };
   return { whole, topics, gaps, live, down, at: (ms: number) => (t = ms) };
 }
@@ -127,6 +127,37 @@ describe("TopicCoverage: topics found gone mid-run", () => {
     at(9000);
     live("c");
     expect(gaps).toEqual([{ topic: "t1", startMs: 4000, endMs: 9000 }]);
+  });
+
+  it("a session that ended before the topic was found gone covered it only up to its evidence for it", () => {
+    const { gaps, topics, live, down, at } = setup();
+    live("a"); // the permission goes at 3000; nobody notices
+    at(2000);
+    live("b");
+    at(6000);
+    down("a", 6000, (topic) => (topic === "t1" ? 3000 : 5990)); // its last t1 event at 3000
+    at(7000);
+    topics.refused("b", ["t1"], 2000); // b's handover check finds t1 gone since b subscribed
+    at(8000);
+    live("c");
+    expect(gaps).toEqual([{ topic: "t1", startMs: 3000, endMs: 8000 }]);
+  });
+
+  it("once a topic was found gone, sessions that end cover it only up to their evidence for it", () => {
+    const { gaps, topics, live, down, at } = setup();
+    live("a");
+    live("b");
+    at(2000);
+    topics.refused("a", ["t1"], 1500);
+    at(2500);
+    topics.regained("a", ["t1"], 2500);
+    expect(gaps).toEqual([]); // b covered t1 throughout, as far as anyone knows
+    at(9000);
+    down("a", 9000, () => 4000); // both lost it again at 4000, unnoticed: their last events say so
+    down("b", 9000, () => 4100);
+    at(9500);
+    live("c");
+    expect(gaps).toEqual([{ topic: "t1", startMs: 4100, endMs: 9000 }]);
   });
 
   it("a confirmation time before the session went live withdraws from its live time", () => {

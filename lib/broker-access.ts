@@ -9,6 +9,7 @@ import type { TokenBrokerProfileProps } from "./token-broker.ts";
 
 /** What the broker reads and writes besides the operator's credentials secrets. */
 export interface BrokerData {
+  /** Every lane's token-cache secret, by ARN: no name pattern, so no other secret matches. */
   readonly tokenSecretArns: readonly string[];
   readonly tokenKey: IKey;
   /** Encrypts the lease and audit tables and the schedule DLQ. */

@@ -5,12 +5,10 @@
  * {@link ConfigError}, so an operator fixes the whole file in one pass.
  */
 
-import {
-  parseAllowedPrincipals,
-  parseSecuritySettings,
-  SECURITY_CONFIG_KEYS,
-  type SecuritySettings,
-} from "./config-security.ts";
+import { DEFAULT_TOKEN_LANES } from "../shared/token-lanes.ts";
+import { DOMAIN, parseProfiles, type ResolvedProfile, resolveProfileLanes } from "./config-profiles.ts";
+import { isRecord, Reader } from "./config-reader.ts";
+import { parseSecuritySettings, SECURITY_CONFIG_KEYS, type SecuritySettings } from "./config-security.ts";
 import {
   fargateSizeProblem,
   MAX_CHANNELS_PER_CLIENT,
@@ -20,6 +18,12 @@ import {
 } from "./config-shards.ts";
 
 export {
+  MAX_PROFILES_ENV_BYTES,
+  PROFILE_CONFIG_KEYS,
+  type ProfileConfig,
+  type ResolvedProfile,
+} from "./config-profiles.ts";
+export {
   MAX_CHANNELS_PER_CLIENT,
   MAX_TOPICS_PER_CHANNEL,
   type ResolvedShard,
@@ -28,34 +32,6 @@ export {
 } from "./config-shards.ts";
 
 export type SourceKind = "genesys" | "generic";
-
-/** One OAuth client the broker mints tokens for. */
-export interface ProfileConfig {
-  /** Profile name, used in `GET /token?profile=` and as the worker's `TOKEN_PROFILE`. */
-  name: string;
-  /** Genesys Cloud region domain (e.g. `mypurecloud.com`); the login URL becomes `https://login.<env>`. */
-  genesysEnv?: string;
-  /** Explicit identity-provider base URL (https). Exactly one of `genesysEnv` / `loginUrl`. */
-  loginUrl?: string;
-  /** Full ARN of the operator-created `{"clientId","clientSecret"}` secret. */
-  credentialsSecretArn?: string;
-  /** Name of the operator-created secret (same account and region). Exactly one of ARN / name. */
-  credentialsSecretName?: string;
-  /** ARN of the customer-managed KMS key that encrypts the credentials secret, if not the AWS managed key. */
-  credentialsKmsKeyArn?: string;
-  /** Principals (ARNs or patterns) allowed this profile's token; the worker's role always gets its own profile. */
-  allowedPrincipals?: string[];
-}
-
-/** Resolved profile: login URL derived, exactly one secret reference. */
-export interface ResolvedProfile {
-  name: string;
-  loginUrl: string;
-  genesysEnv?: string;
-  credentialsSecret: { arn: string } | { name: string };
-  credentialsKmsKeyArn?: string;
-  allowedPrincipals: string[];
-}
 
 /** Fully validated, defaulted configuration. */
 export interface TokenstreamConfig extends SecuritySettings {
@@ -126,30 +102,6 @@ export const LOG_RETENTION_DAYS = [
  */
 export const MAX_TOPICS_ENV_BYTES = 60_000;
 
-/**
- * Budget for the broker's `PROFILES` environment value: Lambda allows 4 KiB for all variables together, and
- * the others (table names, fractions, Powertools settings) take under 700 bytes (test/infra/stack-variants.test.ts measures it).
- */
-export const MAX_PROFILES_ENV_BYTES = 3_200;
-
-/** Longest token-cache secret ARN CloudFormation generates (partition, region, account, name, suffix). */
-const TOKEN_SECRET_ARN_ESTIMATE = "x".repeat(140);
-/** Longest worker task role ARN CloudFormation generates (a role name is at most 64 characters). */
-const WORKER_ROLE_ARN_ESTIMATE = "x".repeat(110);
-
-/** Size of the broker's `PROFILES` JSON for these profiles, with a worst-case token-cache secret ARN each. */
-function brokerProfilesEnvBytes(profiles: readonly ResolvedProfile[]): number {
-  const entries = profiles.map((p) => ({
-    name: p.name,
-    loginUrl: p.loginUrl,
-    credentialsSecretArn: "arn" in p.credentialsSecret ? p.credentialsSecret.arn : p.credentialsSecret.name,
-    tokenSecretArn: TOKEN_SECRET_ARN_ESTIMATE,
-    // The worker's task role is added to its own profile by the stack.
-    allowedPrincipals: [...p.allowedPrincipals, WORKER_ROLE_ARN_ESTIMATE],
-  }));
-  return Buffer.byteLength(JSON.stringify(entries), "utf8");
-}
-
 /** Every top-level configuration key (docs/deploy.md documents each; test/infra/deploy-doc.test.ts checks). */
 export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "stackName",
@@ -185,23 +137,6 @@ export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   "minValidityFraction",
   ...SECURITY_CONFIG_KEYS,
 ]);
-/** Every key of one `profiles[]` entry. */
-export const PROFILE_CONFIG_KEYS: ReadonlySet<string> = new Set([
-  "name",
-  "genesysEnv",
-  "loginUrl",
-  "credentialsSecretArn",
-  "credentialsSecretName",
-  "credentialsKmsKeyArn",
-  "allowedPrincipals",
-]);
-
-const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
-const SECRET_ARN =
-  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[A-Za-z0-9/_+=,.@:-]+$/;
 const VPC_ID = /^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/;
@@ -209,124 +144,6 @@ const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Collects problems while reading typed fields out of an untyped object. */
-class Reader {
-  constructor(
-    private readonly problems: string[],
-    private readonly source: Record<string, unknown>,
-    private readonly where: string,
-  ) {}
-
-  private report(key: string, message: string): undefined {
-    this.problems.push(`${this.where}${key}: ${message}`);
-    return undefined;
-  }
-
-  string(key: string, pattern?: RegExp, hint?: string): string | undefined {
-    const value = this.source[key];
-    if (value === undefined) return undefined;
-    if (typeof value !== "string" || value.trim() === "")
-      return this.report(key, "must be a non-empty string");
-    if (pattern && !pattern.test(value)) return this.report(key, `"${value}" is not ${hint ?? "valid"}`);
-    return value;
-  }
-
-  integer(key: string, min: number, max: number): number | undefined {
-    const value = this.source[key];
-    if (value === undefined) return undefined;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-      return this.report(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-    }
-    return value;
-  }
-
-  fraction(key: string): number | undefined {
-    const value = this.source[key];
-    if (value === undefined) return undefined;
-    if (typeof value !== "number" || !(value > 0 && value < 1)) {
-      return this.report(key, `must be a number strictly between 0 and 1, got ${JSON.stringify(value)}`);
-    }
-    return value;
-  }
-
-  stringArray(key: string, pattern?: RegExp, hint?: string): string[] | undefined {
-    const value = this.source[key];
-    if (value === undefined) return undefined;
-    if (!Array.isArray(value)) return this.report(key, "must be an array of strings");
-    const out: string[] = [];
-    value.forEach((item, i) => {
-      if (typeof item !== "string" || item.trim() === "") {
-        this.report(`${key}[${i}]`, "must be a non-empty string");
-      } else if (pattern && !pattern.test(item)) {
-        this.report(`${key}[${i}]`, `"${item}" is not ${hint ?? "valid"}`);
-      } else {
-        out.push(item);
-      }
-    });
-    return out;
-  }
-
-  unknownKeys(allowed: ReadonlySet<string>): void {
-    for (const key of Object.keys(this.source)) {
-      if (!allowed.has(key)) this.report(key, "is not a known setting (typo?)");
-    }
-  }
-}
-
-function parseProfile(problems: string[], raw: unknown, index: number): ResolvedProfile | undefined {
-  const where = `profiles[${index}].`;
-  if (!isRecord(raw)) {
-    problems.push(`profiles[${index}]: must be an object`);
-    return undefined;
-  }
-  const r = new Reader(problems, raw, where);
-  r.unknownKeys(PROFILE_CONFIG_KEYS);
-  const name = r.string("name", PROFILE_NAME, "a profile name (letters, digits, _ and -, up to 64)");
-  if (raw.name === undefined) problems.push(`${where}name: is required`);
-  const genesysEnv = r.string("genesysEnv", DOMAIN, "a domain such as mypurecloud.com");
-  const loginUrl = r.string("loginUrl");
-  if (loginUrl !== undefined && !isHttpsUrl(loginUrl)) {
-    problems.push(`${where}loginUrl: "${loginUrl}" must be an https:// URL`);
-  }
-  if (raw.genesysEnv !== undefined && raw.loginUrl !== undefined) {
-    problems.push(`${where}: set either genesysEnv or loginUrl, not both`);
-  } else if (raw.genesysEnv === undefined && raw.loginUrl === undefined) {
-    problems.push(`${where}: one of genesysEnv or loginUrl is required`);
-  }
-  const secretArn = r.string("credentialsSecretArn", SECRET_ARN, "a complete Secrets Manager secret ARN");
-  const secretName = r.string("credentialsSecretName", SECRET_NAME, "a Secrets Manager secret name");
-  if (raw.credentialsSecretArn !== undefined && raw.credentialsSecretName !== undefined) {
-    problems.push(`${where}: set either credentialsSecretArn or credentialsSecretName, not both`);
-  } else if (raw.credentialsSecretArn === undefined && raw.credentialsSecretName === undefined) {
-    problems.push(`${where}: one of credentialsSecretArn or credentialsSecretName is required`);
-  }
-  const kmsKeyArn = r.string("credentialsKmsKeyArn", KMS_KEY_ARN, "a KMS key ARN");
-  const allowedPrincipals = parseAllowedPrincipals(raw.allowedPrincipals, where, problems);
-  const resolvedLogin = loginUrl ?? (genesysEnv ? `https://login.${genesysEnv}` : undefined);
-  const secret = secretArn ? { arn: secretArn } : secretName ? { name: secretName } : undefined;
-  if (!name || !resolvedLogin || !secret) return undefined;
-  return {
-    name,
-    loginUrl: resolvedLogin.replace(/\/+$/, ""),
-    ...(genesysEnv ? { genesysEnv } : {}),
-    credentialsSecret: secret,
-    ...(kmsKeyArn ? { credentialsKmsKeyArn: kmsKeyArn } : {}),
-    allowedPrincipals,
-  };
-}
-
-function isHttpsUrl(value: string): boolean {
-  try {
-    return new URL(value).protocol === "https:";
-  } catch {
-    return false;
-  }
-}
 
 function isWebSocketUrl(value: string): boolean {
   try {
@@ -356,37 +173,14 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Tok
   const account = r.string("account", ACCOUNT, "a 12-digit account id");
   const region = r.string("region", REGION, "an AWS region such as eu-west-1");
 
-  const profiles: ResolvedProfile[] = [];
-  if (raw.profiles === undefined) {
-    problems.push("profiles: at least one profile is required");
-  } else if (!Array.isArray(raw.profiles) || raw.profiles.length === 0) {
-    problems.push("profiles: must be a non-empty array");
-  } else {
-    raw.profiles.forEach((p, i) => {
-      const parsed = parseProfile(problems, p, i);
-      if (parsed) profiles.push(parsed);
-    });
-    const seen = new Set<string>();
-    for (const p of raw.profiles) {
-      if (isRecord(p) && typeof p.name === "string") {
-        if (seen.has(p.name)) problems.push(`profiles: name "${p.name}" is used more than once`);
-        seen.add(p.name);
-      }
-    }
-    const profilesBytes = brokerProfilesEnvBytes(profiles);
-    if (profilesBytes > MAX_PROFILES_ENV_BYTES) {
-      problems.push(
-        `profiles: ${profiles.length} profiles need about ${profilesBytes} bytes in the broker's PROFILES variable, over the ${MAX_PROFILES_ENV_BYTES} left of Lambda's 4 KiB environment; split them over several stacks`,
-      );
-    }
-  }
+  const parsedProfiles = parseProfiles(problems, raw.profiles);
 
   const sourceKindRaw = raw.sourceKind ?? "genesys";
   let sourceKind: SourceKind = "genesys";
   if (sourceKindRaw === "genesys" || sourceKindRaw === "generic") sourceKind = sourceKindRaw;
   else problems.push(`sourceKind: must be "genesys" or "generic", got ${JSON.stringify(sourceKindRaw)}`);
 
-  const profileNames = profiles.map((p) => p.name);
+  const profileNames = parsedProfiles.map((p) => p.name);
   const redundancyDefault = r.integer("redundancy", 1, 4) ?? 2;
   const workerCpu = r.integer("workerCpu", 256, 16_384) ?? 512;
   const workerMemoryMiB = r.integer("workerMemoryMiB", 512, 122_880) ?? 1024;
@@ -459,7 +253,11 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Tok
       );
     }
     const workerProfile = r.string("workerProfile") ?? profileNames[0] ?? "";
-    if (raw_.workerProfile !== undefined && profiles.length > 0 && !profileNames.includes(workerProfile)) {
+    if (
+      raw_.workerProfile !== undefined &&
+      profileNames.length > 0 &&
+      !profileNames.includes(workerProfile)
+    ) {
       problems.push(
         `workerProfile: "${workerProfile}" is not one of the profiles (${profileNames.join(", ")})`,
       );
@@ -491,8 +289,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Tok
   let genesysEnv = r.string("genesysEnv", DOMAIN, "a domain such as mypurecloud.com");
   const genericStreamUrl = r.string("genericStreamUrl");
   if (sourceKind === "genesys") {
-    genesysEnv ??= profiles.find((p) => p.name === workerProfile)?.genesysEnv;
-    if (!genesysEnv && raw.genesysEnv === undefined && profiles.length > 0) {
+    genesysEnv ??= parsedProfiles.find((p) => p.name === workerProfile)?.genesysEnv;
+    if (!genesysEnv && raw.genesysEnv === undefined && profileNames.length > 0) {
       problems.push(
         'genesysEnv: sourceKind "genesys" needs the worker\'s Genesys region (set genesysEnv, or genesysEnv on the worker profile)',
       );
@@ -571,6 +369,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Tok
       `refreshAtFraction (${refreshAtFraction}) + minValidityFraction (${minValidityFraction}) exceed 1: tokens would be refused before the scheduler refreshes them`,
     );
   }
+
+  const profiles = resolveProfileLanes(problems, parsedProfiles, shards, DEFAULT_TOKEN_LANES);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {

@@ -10,16 +10,16 @@ import {
   Role,
   ServicePrincipal,
 } from "aws-cdk-lib/aws-iam";
-import { type IKey, Key } from "aws-cdk-lib/aws-kms";
+import { Key } from "aws-cdk-lib/aws-kms";
 import { Architecture, type FunctionUrl, FunctionUrlAuthType, InvokeMode } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
-import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { BrokerProfile } from "../shared/contracts.ts";
+import { DEFAULT_TOKEN_LANES, MAX_TOKEN_LANES } from "../shared/token-lanes.ts";
 import { AuditArchive } from "./audit-archive.ts";
 import { createAuditTable } from "./audit-table.ts";
 import { grantBrokerAccess } from "./broker-access.ts";
@@ -27,6 +27,7 @@ import { BROKER_SERVICE_NAME, type BrokerMetricName, brokerMetric, METRICS_NAMES
 import { acknowledge, nagRef } from "./nag.ts";
 import { BROKER_BUNDLE_TARGET, BROKER_RUNTIME } from "./node-runtime.ts";
 import { REPO_ROOT } from "./paths.ts";
+import type { TokenBrokerProps } from "./token-broker-props.ts";
 import { TokenCache } from "./token-cache.ts";
 
 /** The scheduler's payload (the refresh function runs the same refresh whatever it receives). */
@@ -34,107 +35,7 @@ export const SCHEDULED_REFRESH_INPUT = { kind: "scheduled-refresh" } as const;
 
 export { AUDIT_TABLE_PARTITION_KEY, AUDIT_TABLE_SORT_KEY, AUDIT_TABLE_TTL_ATTRIBUTE } from "./audit-table.ts";
 
-/** One OAuth client the broker serves. */
-export interface TokenBrokerProfileProps {
-  /** Profile name (`GET /token?profile=<name>`). */
-  readonly name: string;
-  /** Identity-provider base URL; the broker posts to `<loginUrl>/oauth/token`. */
-  readonly loginUrl: string;
-  /** The operator-created secret holding `{"clientId":"...","clientSecret":"..."}`. Only read, never written. */
-  readonly credentialsSecret: ISecret;
-  /**
-   * How the broker names the credentials secret in `GetSecretValue` (ARN, or name for a secret
-   * referenced by name).
-   * @default credentialsSecret.secretArn
-   */
-  readonly credentialsSecretId?: string;
-  /**
-   * Customer-managed KMS key encrypting the credentials secret; the broker gets `kms:Decrypt` on it through
-   * Secrets Manager only.
-   * @default - the secret uses the AWS managed key `aws/secretsmanager`, no key grant needed
-   */
-  readonly credentialsKey?: IKey;
-  /**
-   * Principals (ARNs or ARN patterns with `*`; a role ARN covers its sessions) allowed to obtain this profile's
-   * token from the broker. More can be added with {@link TokenBroker.allowPrincipal}.
-   * @default - none (every request for the profile is refused and audited)
-   */
-  readonly allowedPrincipals?: readonly string[];
-}
-
-export interface TokenBrokerProps {
-  /** The OAuth clients, one token-cache secret each. At least one. */
-  readonly profiles: readonly TokenBrokerProfileProps[];
-  /**
-   * Handler source files of the Function URL function and of the scheduled-refresh function (bundled with the
-   * local esbuild, never Docker).
-   * @default functions/broker/url-handler.ts and functions/broker/refresh-handler.ts in this repository
-   */
-  readonly entries?: { readonly url: string; readonly refresh: string };
-  /**
-   * Lambda memory.
-   * @default 512
-   */
-  readonly memorySize?: number;
-  /**
-   * Lambda timeout: covers one identity-provider call with its retries, and a loser waiting for a lease.
-   * @default Duration.seconds(30)
-   */
-  readonly timeout?: Duration;
-  /**
-   * Reserved concurrency, to cap identity-provider load and keep capacity for the broker.
-   * @default - unreserved (uses the account's shared pool)
-   */
-  readonly reservedConcurrency?: number;
-  /**
-   * Principals (other than the worker task role, granted by the relay) allowed to call the Function URL. Which
-   * profiles each may obtain is up to the profiles' `allowedPrincipals`.
-   * @default - none
-   */
-  readonly invokerPrincipalArns?: readonly string[];
-  /**
-   * A role exempt from the audit table's deny statements (repair or removal of items in an emergency).
-   * @default - none: no principal can update or delete an audit item
-   */
-  readonly auditBreakGlassRoleArn?: string;
-  /**
-   * Copy every audit-table change (its stream) to an S3 bucket with Object Lock in compliance mode, kept for
-   * `auditRetentionDays`.
-   * @default false
-   */
-  readonly auditArchive?: boolean;
-  /**
-   * Fraction of a token's life after which the scheduled refresh mints a new one.
-   * @default 0.75
-   */
-  readonly refreshAtFraction?: number;
-  /**
-   * Minimum remaining fraction of a token's life for it to be handed out.
-   * @default 0.25
-   */
-  readonly minValidityFraction?: number;
-  /**
-   * Days an audit item is kept before DynamoDB TTL removes it.
-   * @default 400
-   */
-  readonly auditRetentionDays?: number;
-  /**
-   * Broker log retention (the log groups are retained when the stack is deleted: their request ids join the
-   * audit items).
-   * @default RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: RetentionDays;
-  /**
-   * How often the scheduler asks the broker to refresh tokens that passed `refreshAtFraction`.
-   * @default Duration.minutes(5)
-   */
-  readonly refreshInterval?: Duration;
-  /**
-   * Removal policy of the audit table, lease table and KMS key.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
-}
+export type { TokenBrokerProfileProps, TokenBrokerProps } from "./token-broker-props.ts";
 
 /** Attribute names the broker writes; tables are keyed on them. */
 export const LEASE_TABLE_KEY = "profile";
@@ -166,7 +67,7 @@ export class TokenBroker extends Construct {
   readonly leaseTable: Table;
   readonly logGroup: LogGroup;
   readonly refreshLogGroup: LogGroup;
-  /** Token-cache secret ARN of each profile, by profile name. */
+  /** Lane 0's token-cache secret ARN of each profile, by profile name (`tokenCache` has every lane's). */
   readonly tokenSecrets: ReadonlyMap<string, string>;
   readonly schedule: Schedule;
   /** The Object Lock copy of the audit trail, when `auditArchive` is set. */
@@ -226,8 +127,16 @@ export class TokenBroker extends Construct {
       });
     }
 
+    for (const p of props.profiles) {
+      const lanes = p.lanes ?? DEFAULT_TOKEN_LANES;
+      if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_TOKEN_LANES) {
+        throw new Error(
+          `TokenBroker: profile ${p.name} lanes must be an integer from 1 to ${MAX_TOKEN_LANES}`,
+        );
+      }
+    }
     this.tokenCache = new TokenCache(this, "TokenCache", {
-      profileNames: props.profiles.map((p) => p.name),
+      profiles: props.profiles.map((p) => ({ name: p.name, lanes: p.lanes ?? DEFAULT_TOKEN_LANES })),
       brokerRole: role,
       removalPolicy,
     });
@@ -270,12 +179,14 @@ export class TokenBroker extends Construct {
               credentialsSecretArn: p.credentialsSecretId ?? p.credentialsSecret.secretArn,
               tokenSecretArn: this.tokenSecrets.get(p.name)!,
               allowedPrincipals: this.#allowed.get(p.name)!,
+              lanes: p.lanes ?? DEFAULT_TOKEN_LANES,
             }),
           ),
         ),
     });
     const environment = {
       PROFILES: profiles,
+      TOKEN_SECRET_NAME_PREFIX: this.tokenCache.laneSecretPrefix,
       AUDIT_TABLE: this.auditTable.tableName,
       LEASE_TABLE: this.leaseTable.tableName,
       REFRESH_AT_FRACTION: String(props.refreshAtFraction ?? 0.75),
@@ -347,7 +258,7 @@ export class TokenBroker extends Construct {
     }
 
     grantBrokerAccess(this, role, props.profiles, {
-      tokenSecretArns: [...this.tokenSecrets.values()],
+      tokenSecretArns: this.tokenCache.allSecretArns,
       tokenKey: this.tokenCache.key,
       tableKey: this.key,
       leaseTable: this.leaseTable,

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
 import {
   AccountRootPrincipal,
   AnyPrincipal,
@@ -11,6 +11,7 @@ import {
 import { Key } from "aws-cdk-lib/aws-kms";
 import { CfnResourcePolicy, CfnSecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { laneTokenSecretName } from "../shared/token-lanes.ts";
 import { acknowledge } from "./nag.ts";
 
 /**
@@ -50,23 +51,33 @@ export const TOKEN_SECRET_DENIED_ACTIONS = [
 ];
 
 export interface TokenCacheProps {
-  /** One token-cache secret per profile name. */
-  readonly profileNames: readonly string[];
+  /** One token-cache secret per profile and lane. */
+  readonly profiles: readonly { readonly name: string; readonly lanes: number }[];
   /** The only principal that may use the key and read or write the secrets. */
   readonly brokerRole: IRole;
   readonly removalPolicy: RemovalPolicy;
 }
 
 /**
- * The broker's token cache: one Secrets Manager secret per profile under a dedicated KMS key that only the
- * broker role can use, and only through Secrets Manager; each secret's resource policy denies its value to
- * every other principal. Nothing else is encrypted with this key.
+ * The broker's token cache: one Secrets Manager secret per profile and token lane under a dedicated KMS key that
+ * only the broker role can use, and only through Secrets Manager; each secret's resource policy denies its value
+ * to every other principal. Nothing else is encrypted with this key. Lane 0 keeps the profile's original
+ * (generated-name) secret; lane n's secret is named `<laneSecretPrefix>/<profile>/lane-<n>`, so the broker
+ * derives its id from one prefix instead of carrying an ARN per lane in its 4 KiB environment.
  */
 export class TokenCache extends Construct {
   readonly key: Key;
-  /** Token-cache secret ARN of each profile, by profile name. */
+  /** Lane 0's token-cache secret ARN of each profile, by profile name. */
   readonly secretArns: ReadonlyMap<string, string>;
+  /** Every token-cache secret ARN, all lanes of all profiles (the broker role's grant). */
+  readonly allSecretArns: readonly string[];
   readonly secrets: readonly CfnSecret[];
+  /**
+   * Name prefix of the lane secrets (lanes 1 and up): `tokenstream/<stack name>-<first 8 characters of the stack
+   * id>`, unique per stack instance so a re-created stack never collides with names a deleted one still holds in
+   * Secrets Manager's recovery window.
+   */
+  readonly laneSecretPrefix: string;
 
   constructor(scope: Construct, id: string, props: TokenCacheProps) {
     super(scope, id);
@@ -98,41 +109,53 @@ export class TokenCache extends Construct {
       }),
     });
 
+    const stackIdPrefix = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", stack.stackId))));
+    this.laneSecretPrefix = `tokenstream/${stack.stackName}-${stackIdPrefix}`;
     const arns = new Map<string, string>();
     const secrets: CfnSecret[] = [];
-    for (const name of props.profileNames) {
-      // Created empty: no deployer ever encrypts with the key (the broker reads a missing value as "no token").
-      const holder = new Construct(this, `Secret-${name}`);
-      const secret = new CfnSecret(holder, "Resource", {
-        description: `tokenstream broker token cache for profile ${name} (CachedToken JSON, written by the broker only)`,
-        kmsKeyId: this.key.keyArn,
-      });
-      secret.applyRemovalPolicy(RemovalPolicy.DESTROY);
-      acknowledge(
-        secret,
-        "AwsSolutions-SMG4",
-        "SMG4 (automatic rotation): Secrets Manager rotation runs at most every 4 hours; this token cache is rotated by the broker itself on an EventBridge schedule every few minutes (PutSecretValue at ~75% of the token's life), so a rotation Lambda would only fight it.",
-      );
-      new CfnResourcePolicy(holder, "Policy", {
-        secretId: secret.ref,
-        blockPublicPolicy: true,
-        resourcePolicy: new PolicyDocument({
-          statements: [
-            new PolicyStatement({
-              sid: "OnlyTheBrokerReadsOrWritesTheToken",
-              effect: Effect.DENY,
-              principals: [new AnyPrincipal()],
-              actions: TOKEN_SECRET_DENIED_ACTIONS,
-              resources: ["*"],
-              conditions: { ArnNotEquals: { "aws:PrincipalArn": props.brokerRole.roleArn } },
-            }),
-          ],
-        }),
-      });
-      arns.set(name, secret.ref);
-      secrets.push(secret);
+    for (const { name, lanes } of props.profiles) {
+      for (let lane = 0; lane < lanes; lane++) {
+        const secret = this.laneSecret(name, lane, props.brokerRole);
+        if (lane === 0) arns.set(name, secret.ref);
+        secrets.push(secret);
+      }
     }
     this.secretArns = arns;
     this.secrets = secrets;
+    this.allSecretArns = secrets.map((s) => s.ref);
+  }
+
+  private laneSecret(profile: string, lane: number, brokerRole: IRole): CfnSecret {
+    // Lane 0 keeps the construct id (and so the secret) profiles had before lanes existed.
+    const holder = new Construct(this, lane === 0 ? `Secret-${profile}` : `Secret-${profile}-lane-${lane}`);
+    // Created empty: no deployer ever encrypts with the key (the broker reads a missing value as "no token").
+    const secret = new CfnSecret(holder, "Resource", {
+      description: `tokenstream broker token cache for profile ${profile}${lane > 0 ? ` lane ${lane}` : ""} (CachedToken JSON, written by the broker only)`,
+      kmsKeyId: this.key.keyArn,
+      ...(lane > 0 ? { name: laneTokenSecretName(this.laneSecretPrefix, profile, lane) } : {}),
+    });
+    secret.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    acknowledge(
+      secret,
+      "AwsSolutions-SMG4",
+      "SMG4 (automatic rotation): Secrets Manager rotation runs at most every 4 hours; this token cache is rotated by the broker itself on an EventBridge schedule every few minutes (PutSecretValue at ~75% of the token's life), so a rotation Lambda would only fight it.",
+    );
+    new CfnResourcePolicy(holder, "Policy", {
+      secretId: secret.ref,
+      blockPublicPolicy: true,
+      resourcePolicy: new PolicyDocument({
+        statements: [
+          new PolicyStatement({
+            sid: "OnlyTheBrokerReadsOrWritesTheToken",
+            effect: Effect.DENY,
+            principals: [new AnyPrincipal()],
+            actions: TOKEN_SECRET_DENIED_ACTIONS,
+            resources: ["*"],
+            conditions: { ArnNotEquals: { "aws:PrincipalArn": brokerRole.roleArn } },
+          }),
+        ],
+      }),
+    });
+    return secret;
   }
 }

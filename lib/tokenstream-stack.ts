@@ -55,6 +55,7 @@ export class TokenstreamStack extends Stack {
         credentialsSecretId: "arn" in ref ? ref.arn : ref.name,
         ...(credentialsKey ? { credentialsKey } : {}),
         allowedPrincipals: p.allowedPrincipals,
+        lanes: p.lanes,
       };
     });
 

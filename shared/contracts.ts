@@ -68,6 +68,11 @@ export interface BrokerProfile {
    * one refuses everyone); in-process brokers that omit it (tests, `npm start`) serve every verified caller.
    */
   allowedPrincipals?: string[];
+  /**
+   * Token lanes (shared/token-lanes.ts): lane 0 is cached in `tokenSecretArn`, lane n in the secret named
+   * by the broker's lane-secret prefix. Default DEFAULT_TOKEN_LANES.
+   */
+  lanes?: number;
 }
 
 export type AuditAction = "mint" | "rotation" | "handout" | "refusal" | "failure";
@@ -84,6 +89,8 @@ export interface AuditRecord {
   action: AuditAction;
   outcome: AuditOutcome;
   profile: string;
+  /** Token lane the record concerns (0 = the profile's first lane); absent when the request named none validly. */
+  lane?: number;
   requestId: string;
   callerArn?: string;
   callerAccount?: string;

@@ -92,7 +92,8 @@ export async function runBrokerStampede(
     });
     const config = loadBrokerConfig({
       // The stampede caller is the one principal allowed this profile (per-profile authorization).
-      PROFILES: JSON.stringify([{ ...resources.profile, allowedPrincipals: [CALLER.userArn] }]),
+      // One lane: the stampede measures single flight on the lane every GET without `lane` asks for.
+      PROFILES: JSON.stringify([{ ...resources.profile, allowedPrincipals: [CALLER.userArn], lanes: 1 }]),
       AUDIT_TABLE: resources.auditTable,
       LEASE_TABLE: resources.leaseTable,
       LEASE_MS: "10000",

@@ -22,6 +22,7 @@ export function brokerSettings(config: BrokerConfig): BrokerSettings {
       permanentFailureCoolDownMs: 30_000,
     },
     auditRetentionDays: config.auditRetentionDays,
+    ...(config.laneSecretPrefix !== undefined ? { laneSecretPrefix: config.laneSecretPrefix } : {}),
   };
 }
 
@@ -60,8 +61,8 @@ export function composeBroker(config: BrokerConfig, options: AwsBrokerOptions = 
   const ports: BrokerPorts = {
     store:
       options.tokenStore ??
-      new SecretsManagerTokenStore(secretsManager!, (profile, version) =>
-        log.warn("token secret holds no readable token; treating as empty", { profile, version }),
+      new SecretsManagerTokenStore(secretsManager!, (profile, lane, version) =>
+        log.warn("token secret holds no readable token; treating as empty", { profile, lane, version }),
       ),
     credentials: options.credentials ?? new SecretsManagerCredentials(secretsManager!, clock),
     leases: new DynamoDbLeaseStore(dynamo, config.leaseTable),

@@ -1,7 +1,10 @@
 import type { BrokerProfile } from "../../shared/contracts.ts";
+import { DEFAULT_TOKEN_LANES, MAX_TOKEN_LANES } from "../../shared/token-lanes.ts";
 
 export interface BrokerConfig {
   profiles: BrokerProfile[];
+  /** Names lane n's token-cache secret `<prefix>/<profile>/lane-<n>` (required when a profile has 2+ lanes). */
+  laneSecretPrefix?: string;
   auditTable: string;
   leaseTable: string;
   refreshAtFraction: number;
@@ -24,11 +27,24 @@ export class BrokerConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
 
 /** Reads and validates the broker's environment (see DESIGN.md section 5). */
 export function loadBrokerConfig(env: Env): BrokerConfig {
   const problems: string[] = [];
   const profiles = parseProfiles(env.PROFILES, problems);
+  const laneSecretPrefix = env.TOKEN_SECRET_NAME_PREFIX?.trim() || undefined;
+  if (laneSecretPrefix !== undefined && !SECRET_NAME_PREFIX.test(laneSecretPrefix)) {
+    problems.push(
+      "TOKEN_SECRET_NAME_PREFIX must be a Secrets Manager name prefix (A-Z a-z 0-9 / _ + = . @ -)",
+    );
+  }
+  const multiLane = profiles.filter((p) => (p.lanes ?? DEFAULT_TOKEN_LANES) > 1).map((p) => p.name);
+  if (multiLane.length > 0 && laneSecretPrefix === undefined) {
+    problems.push(
+      `TOKEN_SECRET_NAME_PREFIX is required: profiles ${multiLane.join(", ")} have lanes past 0, whose token secrets it names`,
+    );
+  }
   const auditTable = requiredString(env, "AUDIT_TABLE", problems);
   const leaseTable = requiredString(env, "LEASE_TABLE", problems);
   const refreshAtFraction = fraction(env, "REFRESH_AT_FRACTION", 0.75, problems);
@@ -45,6 +61,7 @@ export function loadBrokerConfig(env: Env): BrokerConfig {
   if (problems.length > 0) throw new BrokerConfigError(problems);
   return {
     profiles,
+    ...(laneSecretPrefix !== undefined ? { laneSecretPrefix } : {}),
     auditTable,
     leaseTable,
     refreshAtFraction,
@@ -89,7 +106,7 @@ function positiveInteger(env: Env, name: string, fallback: number, problems: str
 export function parseProfiles(raw: string | undefined, problems: string[]): BrokerProfile[] {
   if (!raw?.trim()) {
     problems.push(
-      "PROFILES is required (JSON array of {name, loginUrl, credentialsSecretArn, tokenSecretArn, allowedPrincipals})",
+      "PROFILES is required (JSON array of {name, loginUrl, credentialsSecretArn, tokenSecretArn, allowedPrincipals, lanes})",
     );
     return [];
   }
@@ -132,6 +149,10 @@ export function parseProfiles(raw: string | undefined, problems: string[]): Brok
       // Fail closed: a profile without the list would serve every caller the Function URL lets in.
       problems.push(`${where}.allowedPrincipals must be an array of principal ARNs or ARN patterns`);
     }
+    const lanes = p.lanes ?? DEFAULT_TOKEN_LANES;
+    if (typeof lanes !== "number" || !Number.isInteger(lanes) || lanes < 1 || lanes > MAX_TOKEN_LANES) {
+      problems.push(`${where}.lanes must be an integer from 1 to ${MAX_TOKEN_LANES}`);
+    }
     if (problems.length > before) return;
     seen.add(p.name as string);
     profiles.push({
@@ -140,6 +161,7 @@ export function parseProfiles(raw: string | undefined, problems: string[]): Brok
       credentialsSecretArn: p.credentialsSecretArn as string,
       tokenSecretArn: p.tokenSecretArn as string,
       allowedPrincipals: [...(allowed as string[])],
+      lanes: lanes as number,
     });
   });
   return profiles;

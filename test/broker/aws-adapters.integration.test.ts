@@ -10,6 +10,7 @@ import { SecretsManagerCredentials } from "../../functions/broker/adapters/secre
 import { SecretsManagerTokenStore } from "../../functions/broker/adapters/secrets-manager-token-store.ts";
 import { TokenVersionConflictError } from "../../functions/broker/core/errors.ts";
 import { realClock } from "../../functions/broker/core/ports.ts";
+import { tokenLane } from "../../functions/broker/core/token-lane.ts";
 import type { AuditRecord, BrokerProfile, CachedToken } from "../../shared/contracts.ts";
 import { fingerprint } from "../../shared/fingerprint.ts";
 import {
@@ -49,27 +50,33 @@ describe("AWS adapters against moto", () => {
     it("an empty secret or a placeholder value is no token", async () => {
       const unreadable: string[] = [];
       const store = new SecretsManagerTokenStore(secretsManager, (p) => unreadable.push(p));
-      await expect(store.getCurrent(profile)).resolves.toBeUndefined();
+      await expect(store.getCurrent(tokenLane(profile, 0))).resolves.toBeUndefined();
       const placeholder = await createProfile(secretsManager, {
         loginUrl: "http://127.0.0.1:9",
         clientId: "c",
         clientSecret: "s",
         tokenPlaceholder: "Gen3r4tedP4ssw0rd",
       });
-      await expect(store.getCurrent(placeholder)).resolves.toBeUndefined();
+      await expect(store.getCurrent(tokenLane(placeholder, 0))).resolves.toBeUndefined();
       expect(unreadable).toEqual([placeholder.name]);
     });
 
     it("puts versions idempotently per ClientRequestToken; the previous one stays as AWSPREVIOUS", async () => {
       const store = new SecretsManagerTokenStore(secretsManager);
       const a = cachedToken("token-a");
-      const first = await store.putNew(profile, a, "aaaaaaaa-aaaa-5aaa-8aaa-aaaaaaaaaaaa");
-      const again = await store.putNew(profile, a, "aaaaaaaa-aaaa-5aaa-8aaa-aaaaaaaaaaaa");
+      const first = await store.putNew(tokenLane(profile, 0), a, "aaaaaaaa-aaaa-5aaa-8aaa-aaaaaaaaaaaa");
+      const again = await store.putNew(tokenLane(profile, 0), a, "aaaaaaaa-aaaa-5aaa-8aaa-aaaaaaaaaaaa");
       expect(again.version).toBe(first.version);
-      await expect(store.getCurrent(profile)).resolves.toEqual({ token: a, version: first.version });
+      await expect(store.getCurrent(tokenLane(profile, 0))).resolves.toEqual({
+        token: a,
+        version: first.version,
+      });
       const b = cachedToken("token-b");
-      const second = await store.putNew(profile, b, "bbbbbbbb-bbbb-5bbb-8bbb-bbbbbbbbbbbb");
-      await expect(store.getCurrent(profile)).resolves.toEqual({ token: b, version: second.version });
+      const second = await store.putNew(tokenLane(profile, 0), b, "bbbbbbbb-bbbb-5bbb-8bbb-bbbbbbbbbbbb");
+      await expect(store.getCurrent(tokenLane(profile, 0))).resolves.toEqual({
+        token: b,
+        version: second.version,
+      });
       const previous = await secretsManager.send(
         new GetSecretValueCommand({ SecretId: profile.tokenSecretArn, VersionStage: "AWSPREVIOUS" }),
       );
@@ -79,7 +86,7 @@ describe("AWS adapters against moto", () => {
     it("a different token under a used ClientRequestToken is a version conflict", async () => {
       const store = new SecretsManagerTokenStore(secretsManager);
       await expect(
-        store.putNew(profile, cachedToken("token-c"), "aaaaaaaa-aaaa-5aaa-8aaa-aaaaaaaaaaaa"),
+        store.putNew(tokenLane(profile, 0), cachedToken("token-c"), "aaaaaaaa-aaaa-5aaa-8aaa-aaaaaaaaaaaa"),
       ).rejects.toBeInstanceOf(TokenVersionConflictError);
     });
 

@@ -167,9 +167,15 @@ describe("broker against moto + the simulator's OAuth endpoint", () => {
     expect(error).toBeInstanceOf(ScheduledRefreshError);
     const outcomes = (error as ScheduledRefreshError).summary.profiles;
     expect(outcomes).toEqual([
-      expect.objectContaining({ profile: due.name, outcome: "rotated" }),
-      { profile: fresh.name, outcome: "fresh", fingerprint: kept.fingerprint, version: kept.version },
-      { profile: broken.name, outcome: "failed", code: "idp_invalid_client" },
+      expect.objectContaining({ profile: due.name, lane: 0, outcome: "rotated" }),
+      {
+        profile: fresh.name,
+        lane: 0,
+        outcome: "fresh",
+        fingerprint: kept.fingerprint,
+        version: kept.version,
+      },
+      { profile: broken.name, lane: 0, outcome: "failed", code: "idp_invalid_client" },
     ]);
     // One IdP call for the due profile, one refused for the broken one, none for the fresh one.
     expect(sim.counters.tokenRequests - before).toBe(2);

@@ -13,11 +13,13 @@ describe("broker configuration", () => {
   it("reads the required values and applies the documented defaults", () => {
     const config = loadBrokerConfig({
       PROFILES: JSON.stringify([profile]),
+      TOKEN_SECRET_NAME_PREFIX: "tokenstream/Stack-1a2b3c4d",
       AUDIT_TABLE: "audit",
       LEASE_TABLE: "lease",
     });
     expect(config).toEqual({
-      profiles: [{ ...profile, loginUrl: "https://login.mypurecloud.com" }],
+      profiles: [{ ...profile, loginUrl: "https://login.mypurecloud.com", lanes: 2 }],
+      laneSecretPrefix: "tokenstream/Stack-1a2b3c4d",
       auditTable: "audit",
       leaseTable: "lease",
       refreshAtFraction: 0.75,
@@ -28,6 +30,32 @@ describe("broker configuration", () => {
       serviceName: "token-broker",
       metricsNamespace: "tokenstream",
     });
+  });
+
+  it("lanes: 1 to 10 per profile; lanes past 0 need the secret name prefix", () => {
+    const base = { AUDIT_TABLE: "audit", LEASE_TABLE: "lease" };
+    const single = loadBrokerConfig({ ...base, PROFILES: JSON.stringify([{ ...profile, lanes: 1 }]) });
+    expect(single.profiles[0]?.lanes).toBe(1);
+    expect(single.laneSecretPrefix).toBeUndefined();
+    expect(() => loadBrokerConfig({ ...base, PROFILES: JSON.stringify([profile]) })).toThrow(
+      /TOKEN_SECRET_NAME_PREFIX is required: profiles prod have lanes past 0/,
+    );
+    for (const lanes of [0, 11, 1.5, "2"]) {
+      expect(() =>
+        loadBrokerConfig({
+          ...base,
+          TOKEN_SECRET_NAME_PREFIX: "p",
+          PROFILES: JSON.stringify([{ ...profile, lanes }]),
+        }),
+      ).toThrow(/PROFILES\[0\]\.lanes must be an integer from 1 to 10/);
+    }
+    expect(() =>
+      loadBrokerConfig({
+        ...base,
+        TOKEN_SECRET_NAME_PREFIX: "bad prefix!",
+        PROFILES: JSON.stringify([profile]),
+      }),
+    ).toThrow(/TOKEN_SECRET_NAME_PREFIX must be a Secrets Manager name prefix/);
   });
 
   it("lists every problem in one error", () => {
@@ -63,6 +91,7 @@ describe("broker configuration", () => {
   it("reads a configured refresh point, minimum validity, retention, timeout and lease", () => {
     const config = loadBrokerConfig({
       PROFILES: JSON.stringify([profile]),
+      TOKEN_SECRET_NAME_PREFIX: "p",
       AUDIT_TABLE: "a",
       LEASE_TABLE: "l",
       REFRESH_AT_FRACTION: "0.6",
@@ -105,6 +134,7 @@ describe("broker configuration", () => {
     }
     const empty = loadBrokerConfig({
       PROFILES: JSON.stringify([{ ...profile, allowedPrincipals: [] }]),
+      TOKEN_SECRET_NAME_PREFIX: "p",
       AUDIT_TABLE: "a",
       LEASE_TABLE: "l",
     });

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { IdpError } from "../../functions/broker/core/errors.ts";
 import type { FunctionUrlResult } from "../../functions/broker/core/events.ts";
-import { ScheduledRefreshError } from "../../functions/broker/core/scheduled-refresh.ts";
+import {
+  ScheduledRefreshError,
+  type ScheduledRefreshSummary,
+} from "../../functions/broker/core/scheduled-refresh.ts";
 import type { BrokerErrorResponse, BrokerTokenResponse } from "../../shared/contracts.ts";
 import { CALLER, getToken, refreshToken, urlEvent } from "./support/events.ts";
 import { fakeBroker, tokenLeaks } from "./support/fake-broker.ts";
@@ -115,30 +118,41 @@ describe("HTTP API (Function URL payload)", () => {
 });
 
 describe("scheduled refresh", () => {
-  it("rotates only profiles past the refresh point", async () => {
+  it("rotates only lanes past their refresh point, lane 1 at its stagger point relative to lane 0", async () => {
     const f = fakeBroker();
-    const fresh = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "sched-1" });
-    expect(fresh).toMatchObject({ profiles: [{ profile: "prod", outcome: "rotated" }] });
-    f.clock.advance(0.5 * HOUR);
-    const skipped = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "sched-2" });
-    expect(skipped).toMatchObject({ profiles: [{ profile: "prod", outcome: "fresh" }] });
-    f.clock.advance(0.26 * HOUR);
-    const rotated = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "sched-3" });
-    expect(rotated).toMatchObject({ profiles: [{ profile: "prod", outcome: "rotated" }] });
-    expect(f.idp.calls).toBe(2);
-    expect(f.audit.actions()).toEqual(["rotation:success", "rotation:success"]);
+    const run = (id: string) => f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: id });
+    const outcomes = (summary: unknown) =>
+      (summary as ScheduledRefreshSummary).profiles.map((p) => `${p.profile}/${p.lane}:${p.outcome}`);
+    expect(outcomes(await run("sched-1"))).toEqual(["prod/0:rotated", "prod/1:rotated"]);
+    f.clock.advance(0.3 * HOUR);
+    expect(outcomes(await run("sched-2"))).toEqual(["prod/0:fresh", "prod/1:fresh"]);
+    // Lane 1's stagger point: half of lane 0's refresh interval (0.75 h) after lane 0 was issued.
+    f.clock.advance(0.1 * HOUR);
+    expect(outcomes(await run("sched-3"))).toEqual(["prod/0:fresh", "prod/1:rotated"]);
+    f.clock.advance(0.36 * HOUR);
+    expect(outcomes(await run("sched-4"))).toEqual(["prod/0:rotated", "prod/1:fresh"]);
+    expect(f.idp.calls).toBe(4);
+    expect(f.audit.records.map((r) => `${r.action}:${r.outcome}:${r.lane}`)).toEqual([
+      "rotation:success:0",
+      "rotation:success:1",
+      "rotation:success:1",
+      "rotation:success:0",
+    ]);
+    expect(f.audit.records[2]?.detail).toMatch(/^scheduled \(lane stagger\); replaces [0-9a-f]{12}$/);
     expect(f.audit.records[0]).toMatchObject({ requestId: "sched-1", callerArn: "scheduler" });
     expect(tokenLeaks(f)).toEqual([]);
   });
 
-  it("throws after trying every profile when a rotation fails, so the scheduler retries", async () => {
+  it("throws after trying every lane when a rotation fails, so the scheduler retries; other lanes still rotate", async () => {
     const f = fakeBroker();
     f.idp.script.push(new IdpError("rate_limited", "rate limited (429)", 429));
     const error = await f.broker.handle({ kind: "scheduled-refresh" }, { awsRequestId: "s" }).catch((e) => e);
     expect(error).toBeInstanceOf(ScheduledRefreshError);
+    expect((error as ScheduledRefreshError).message).toContain("prod lane 0 (idp_unavailable)");
     expect((error as ScheduledRefreshError).summary.profiles).toEqual([
-      { profile: "prod", outcome: "failed", code: "idp_unavailable" },
+      { profile: "prod", lane: 0, outcome: "failed", code: "idp_unavailable" },
+      expect.objectContaining({ profile: "prod", lane: 1, outcome: "rotated" }),
     ]);
-    expect(f.audit.actions()).toEqual(["rotation:error", "rotation:error"]);
+    expect(f.audit.actions()).toEqual(["rotation:error", "rotation:error", "rotation:success"]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { powertoolsLog } from "../../functions/broker/adapters/powertools.ts";
-import { fakeBroker, PROFILE, tokenLeaks } from "./support/fake-broker.ts";
+import { fakeBroker, LANE0, tokenLeaks } from "./support/fake-broker.ts";
 import { LeakGuard } from "./support/leak-guard.ts";
 
 describe("leak guard (the detector the integration files rely on)", () => {
@@ -34,11 +34,7 @@ describe("leak guard (the detector the integration files rely on)", () => {
 
   it("the unit-test scan (tokenLeaks) finds a token in a core log line or audit record", async () => {
     const f = fakeBroker();
-    const got = await f.broker.tokens.obtain(
-      PROFILE,
-      { kind: "handout" },
-      f.trail.forRequest("r", undefined),
-    );
+    const got = await f.broker.tokens.obtain(LANE0, { kind: "handout" }, f.trail.forRequest("r", undefined));
     expect(tokenLeaks(f)).toEqual([]);
     f.log.warn("oops", { detail: got.stored.token.accessToken });
     await f.trail.write(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryTokenStore } from "../../functions/broker/adapters/memory-token-store.ts";
+import { tokenLane } from "../../functions/broker/core/token-lane.ts";
 import {
   DEFAULT_LOCAL_IDENTITY,
   type LocalBroker,
@@ -55,7 +56,7 @@ describe("local broker server (plain HTTP -> Function URL event -> same core)", 
     const again = (await (await fetch(`${local.url}/token?profile=dev`)).json()) as BrokerTokenResponse;
     expect(again.version).toBe(token.version);
     expect(sim.counters.tokenRequests).toBe(1);
-    expect((await store.getCurrent(profile))?.token.fingerprint).toBe(token.fingerprint);
+    expect((await store.getCurrent(tokenLane(profile, 0)))?.token.fingerprint).toBe(token.fingerprint);
     const audit = await scanAudit(dynamo, tables.auditTable);
     expect(audit.filter((r) => r.action === "handout")).toHaveLength(2);
     expect(audit.every((r) => r.callerArn === DEFAULT_LOCAL_IDENTITY.userArn)).toBe(true);

@@ -74,8 +74,39 @@ describe("parseConfig", () => {
       loginUrl: "https://login.mypurecloud.ie",
       credentialsSecret: { arn },
       allowedPrincipals: [],
+      lanes: 2,
     });
     expect(config.genesysEnv).toBe("mypurecloud.ie");
+  });
+
+  it("gives each profile token lanes: the highest redundancy of its shards, 2 if unused, at least that if set", () => {
+    const profiles = [
+      { name: "main", genesysEnv: "mypurecloud.com", credentialsSecretName: "a" },
+      { name: "reports", genesysEnv: "mypurecloud.com", credentialsSecretName: "b" },
+    ];
+    const three = parseConfig({ ...minimal, profiles, redundancy: 3 });
+    expect(three.profiles.map((p) => [p.name, p.lanes])).toEqual([
+      ["main", 3],
+      ["reports", 2],
+    ]);
+    const explicit = parseConfig({
+      ...minimal,
+      profiles: [
+        { ...profiles[0], lanes: 4 },
+        { ...profiles[1], lanes: 1 },
+      ],
+    });
+    expect(explicit.profiles.map((p) => p.lanes)).toEqual([4, 1]);
+    expect(problemsOf({ ...minimal, profiles: [{ ...profiles[0], lanes: 1 }], redundancy: 2 })).toEqual([
+      expect.stringMatching(
+        /^profiles\[0\]\.lanes: 1 is fewer than the redundancy 2 of shard "default" that uses this profile/,
+      ),
+    ]);
+    for (const lanes of [0, 11, 1.5, "2"]) {
+      expect(problemsOf({ ...minimal, profiles: [{ ...profiles[0], lanes }] })).toEqual([
+        expect.stringMatching(/^profiles\[0\]\.lanes: must be an integer from 1 to 10/),
+      ]);
+    }
   });
 
   it("reports every contradiction of a bad configuration together", () => {

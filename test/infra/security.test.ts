@@ -337,10 +337,8 @@ describe("token key isolation", () => {
       ([id, r]) =>
         id !== keyId && r.Type !== "AWS::IAM::Policy" && JSON.stringify(r.Properties).includes(`"${keyId}"`),
     );
-    expect(users.map(([, r]) => r.Type)).toEqual([
-      "AWS::SecretsManager::Secret",
-      "AWS::SecretsManager::Secret",
-    ]);
+    // One secret per profile and token lane (2 profiles x 2 lanes).
+    expect(users.map(([, r]) => r.Type)).toEqual(Array(4).fill("AWS::SecretsManager::Secret"));
     // The audit key (tables, DLQ) is a different key.
     const auditKey = only("AWS::KMS::Key", "BrokerKey")[0];
     expect(JSON.stringify(only("AWS::DynamoDB::Table", "BrokerAuditTable")[1].SSESpecification)).toContain(

@@ -3,7 +3,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HEALTH_CHECK_COMMAND } from "../../lib/event-relay.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
 import { SQS_MAX_MESSAGE_BYTES } from "../../worker/sink/sqs-sink.ts";
-import { INVOKER_ROLE, PROFILE_ARN_SECRET, PROFILE_KMS_KEY, testApp, testConfig } from "./helpers.ts";
+import {
+  INVOKER_ROLE,
+  PROFILE_ARN_SECRET,
+  PROFILE_KMS_KEY,
+  renderJoin,
+  testApp,
+  testConfig,
+} from "./helpers.ts";
 
 type Json = Record<string, unknown>;
 interface Statement {
@@ -86,6 +93,7 @@ describe("token broker", () => {
         "POWERTOOLS_SERVICE_NAME",
         "PROFILES",
         "REFRESH_AT_FRACTION",
+        "TOKEN_SECRET_NAME_PREFIX",
       ].sort(),
     );
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe("tokenstream");
@@ -141,13 +149,44 @@ describe("token broker", () => {
   it("keeps tokens in secrets it owns, created empty under the token-cache key, no plaintext in the template", () => {
     const keyId = logicalId("AWS::KMS::Key", "BrokerTokenCacheKey");
     const secrets = ofType("AWS::SecretsManager::Secret").map(([, s]) => s);
-    expect(secrets).toHaveLength(2);
+    // One per profile and token lane: 2 profiles x 2 lanes (redundancy 2).
+    expect(secrets).toHaveLength(2 * 2);
     for (const s of secrets) {
       expect(s.SecretString).toBeUndefined();
       // Empty until the broker's first mint: no deployer ever encrypts with the token key.
       expect(s.GenerateSecretString).toBeUndefined();
       expect(mentions(s.KmsKeyId, keyId)).toBe(true);
     }
+  });
+
+  it("names lane n's secret <prefix>/<profile>/lane-<n> from the one prefix in the broker's environment; lane 0 keeps its secret", () => {
+    /** A Fn::Join as text, with its intrinsic parts written as JSON. */
+    const joinText = (value: unknown) =>
+      (value as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1]
+        .map((part) => (typeof part === "string" ? part : JSON.stringify(part)))
+        .join("");
+    const fn = resources[logicalId("AWS::Lambda::Function", "BrokerFunction")]!.Properties;
+    const env = (fn.Environment as { Variables: Json }).Variables;
+    const prefix = joinText(env.TOKEN_SECRET_NAME_PREFIX);
+    // tokenstream/<stack name>-<first 8 characters of the stack id>: unique per stack instance.
+    expect(prefix).toMatch(/^tokenstream\/[A-Za-z0-9-]+-\{"Fn::Select":\[0,.*AWS::StackId/);
+    const secrets = ofType("AWS::SecretsManager::Secret");
+    const laneOne = secrets.filter(([id]) => id.includes("lane1"));
+    expect(laneOne.map(([, s]) => joinText(s.Name))).toEqual([
+      `${prefix}/default/lane-1`,
+      `${prefix}/eu/lane-1`,
+    ]);
+    const laneZero = secrets.filter(([id]) => !id.includes("lane"));
+    expect(laneZero.map(([id]) => id.replace(/[0-9A-F]{8}$/, ""))).toEqual([
+      "BrokerTokenCacheSecretdefault",
+      "BrokerTokenCacheSecreteu",
+    ]);
+    for (const [, s] of laneZero) expect(s.Name).toBeUndefined();
+    const profiles = renderJoin(env.PROFILES) as Array<{ name: string; lanes: number }>;
+    expect(profiles.map((p) => [p.name, p.lanes])).toEqual([
+      ["default", 2],
+      ["eu", 2],
+    ]);
   });
 
   it("stores lease and audit items in retained, encrypted, PITR-protected on-demand tables", () => {

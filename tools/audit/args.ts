@@ -18,6 +18,8 @@ export interface AuditQuery {
   /** Exclusive upper bound, epoch ms; undefined = no bound. */
   untilMs?: number;
   profile?: string;
+  /** Token lane; 0 also matches records written before lanes existed (they carry no lane). */
+  lane?: number;
   principal?: PrincipalFilter;
   actions?: AuditAction[];
   outcomes?: AuditOutcome[];
@@ -48,6 +50,7 @@ Options:
   --until <time>         end of the window, exclusive (default: now)
   --all                  no time window (reads the whole table; cannot be combined with --since/--until)
   --profile <name>       only this token profile (uses a DynamoDB Query instead of a Scan)
+  --lane <n>             only this token lane (0 also matches records from before lanes existed)
   --principal <arn>      only this caller ARN; a trailing * matches a prefix
                          (e.g. 'arn:aws:sts::123456789012:assumed-role/tokenstream-worker/*')
   --action <list>        mint, rotation, handout, refusal, failure (comma list or repeated)
@@ -105,6 +108,13 @@ export function parseAuditArgs(
   const profile = nonEmpty(values.profile, "--profile");
   if (profile) query.profile = profile;
 
+  const lane = nonEmpty(values.lane, "--lane");
+  if (lane !== undefined) {
+    if (!/^\d{1,3}$/.test(lane))
+      throw new UsageError(`--lane must be a lane number such as 0 or 1 (got "${lane}")`);
+    query.lane = Number(lane);
+  }
+
   const principal = nonEmpty(values.principal, "--principal");
   if (principal) query.principal = principalFilter(principal);
 
@@ -141,6 +151,7 @@ function parseRaw(argv: readonly string[]) {
       until: { type: "string" },
       all: { type: "boolean" },
       profile: { type: "string" },
+      lane: { type: "string" },
       principal: { type: "string" },
       action: { type: "string", multiple: true },
       outcome: { type: "string", multiple: true },

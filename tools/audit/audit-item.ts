@@ -33,6 +33,7 @@ export function toAuditRecord(item: Record<string, unknown>): AuditRecord | unde
     const value = item[field];
     if (typeof value === "string") record[field] = value;
   }
+  if (typeof item.lane === "number") record.lane = item.lane;
   if (typeof item.expiresAtEpoch === "number") record.expiresAtEpoch = item.expiresAtEpoch;
   return record;
 }

@@ -18,7 +18,7 @@ export interface AuditRequestPlan {
 /**
  * With a profile: Query on `pk = profile#<name>` and a sort-key range (the sort key starts with the ISO time,
  * so `[since, until)` is a `BETWEEN` on the bare ISO bounds). Without: Scan with the time range as a filter.
- * Action, outcome and principal are always filters.
+ * Action, outcome, lane and principal are always filters.
  */
 export function buildRequestPlan(query: AuditQuery): AuditRequestPlan {
   const names: Record<string, string> = {};
@@ -72,6 +72,12 @@ export function buildRequestPlan(query: AuditQuery): AuditRequestPlan {
       return `:outcome${index}`;
     });
     filters.push(`#outcome IN (${placeholders.join(", ")})`);
+  }
+
+  if (query.lane !== undefined) {
+    names["#lane"] = "lane";
+    values[":lane"] = query.lane;
+    filters.push(query.lane === 0 ? "(#lane = :lane OR attribute_not_exists(#lane))" : "#lane = :lane");
   }
 
   if (query.principal !== undefined) {

@@ -139,7 +139,7 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
       const simulator = sim;
       cleanups.push(() => simulator.close());
       log(`Genesys simulator: ${sim.apiUrl} (tokens live ${tokenLifetimeSec} s)`);
-      broker = await startBrokerFor(sim, emulators);
+      broker = await startBrokerFor(sim, emulators, redundancy);
       const running = broker;
       cleanups.push(() => running.close());
       log(`token broker:      ${broker.url} (caller ${DEFAULT_LOCAL_IDENTITY.userArn})`);
@@ -254,12 +254,18 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
   }
 }
 
-async function startBrokerFor(sim: Simulator, emulators: LocalEmulators): Promise<LocalBroker> {
+/** One token lane per worker slot, so the redundant sessions hold distinct tokens as in AWS. */
+async function startBrokerFor(
+  sim: Simulator,
+  emulators: LocalEmulators,
+  lanes: number,
+): Promise<LocalBroker> {
   const profile: BrokerProfile = {
     name: LOCAL_PROFILE,
     loginUrl: sim.loginUrl,
     credentialsSecretArn: `arn:aws:secretsmanager:${LOCAL_REGION}:000000000000:secret:tokenstream/local/credentials`,
     tokenSecretArn: `arn:aws:secretsmanager:${LOCAL_REGION}:000000000000:secret:tokenstream/local/token`,
+    lanes,
   };
   const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
   return startLocalBroker({

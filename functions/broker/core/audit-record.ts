@@ -17,6 +17,8 @@ export interface AuditEvent {
   outcome: AuditOutcome;
   /** A configured profile name, or the raw (untrusted) name a refused request asked for. */
   profile: string;
+  /** The token lane concerned; omitted when the request named no valid lane (a refusal). */
+  lane?: number;
   requestId: string;
   caller?: Caller;
   token?: CachedToken;
@@ -54,6 +56,7 @@ export function buildAuditRecord(
     action: event.action,
     outcome: event.outcome,
     profile,
+    ...(event.lane !== undefined ? { lane: event.lane } : {}),
     requestId,
     expiresAtEpoch: Math.floor(nowMs / 1000) + Math.round(retentionDays * 86_400),
   };

@@ -16,6 +16,7 @@ import type {
   TokenCacheStore,
 } from "./ports.ts";
 import { runScheduledRefresh, type ScheduledRefreshSummary } from "./scheduled-refresh.ts";
+import { type TokenLane, tokenLane } from "./token-lane.ts";
 import type { TokenPolicy } from "./token-policy.ts";
 import { TokenService } from "./token-service.ts";
 
@@ -24,6 +25,11 @@ export interface BrokerSettings {
   policy: TokenPolicy;
   lease: LeaseTimings;
   auditRetentionDays: number;
+  /**
+   * Prefix of the lane token-cache secret names (shared/token-lanes.ts); required with a Secrets Manager store.
+   * Without it lane n's secret id is derived from lane 0's (in-memory stores).
+   */
+  laneSecretPrefix?: string;
   /** Lease loser poll interval (default 100 ms). */
   pollIntervalMs?: number;
 }
@@ -52,9 +58,11 @@ export interface Broker {
   ): Promise<FunctionUrlResult | ScheduledRefreshSummary>;
   /** The Function URL entry point only: anything else (a scheduled-refresh payload too) is refused and audited. */
   handleFunctionUrl(event: unknown): Promise<FunctionUrlResult>;
-  /** The schedule's entry point only: rotates every profile past its refresh point (throws on failure). */
+  /** The schedule's entry point only: rotates every profile lane past its refresh or stagger point (throws on failure). */
   scheduledRefresh(context?: { awsRequestId?: string }): Promise<ScheduledRefreshSummary>;
   readonly tokens: TokenService;
+  /** Lane `lane` of `profile` as this broker stores and leases it. */
+  laneOf(profile: BrokerProfile, lane: number): TokenLane;
 }
 
 /** The whole broker from its ports: the same core in Lambda and in the local server. */
@@ -76,9 +84,26 @@ export function createBroker(settings: BrokerSettings, ports: BrokerPorts): Brok
     pollIntervalMs: settings.pollIntervalMs,
   });
   const authorizer = new ProfileAuthorizer(settings.profiles);
-  const api = new HttpApi({ profiles, tokens, authorizer, trail, log, metrics, newRequestId: randomUUID });
+  const laneOf = (profile: BrokerProfile, lane: number) =>
+    tokenLane(profile, lane, settings.laneSecretPrefix);
+  const api = new HttpApi({
+    profiles,
+    tokens,
+    laneOf,
+    authorizer,
+    trail,
+    log,
+    metrics,
+    newRequestId: randomUUID,
+  });
   const scheduledRefresh = (context?: { awsRequestId?: string }) =>
-    runScheduledRefresh(context?.awsRequestId || randomUUID(), settings.profiles, tokens, trail, log);
+    runScheduledRefresh(context?.awsRequestId || randomUUID(), settings.profiles, {
+      tokens,
+      trail,
+      log,
+      policy: settings.policy,
+      laneOf,
+    });
   const functionUrl = (event: unknown) => {
     if (isFunctionUrlEvent(event)) return api.handle(event);
     log.warn("unrecognised event refused", { eventType: typeof event });
@@ -86,6 +111,7 @@ export function createBroker(settings: BrokerSettings, ports: BrokerPorts): Brok
   };
   return {
     tokens,
+    laneOf,
     async handle(event, context) {
       if (isScheduledRefreshEvent(event)) return scheduledRefresh(context);
       return functionUrl(event);

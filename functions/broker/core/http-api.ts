@@ -9,9 +9,11 @@ import {
   callerIdentity,
   parseRefreshRequest,
   profileNameFromBody,
+  requestedLaneFromQuery,
   requestedProfileName,
   sourceIpOnly,
 } from "./request-parsing.ts";
+import { type RequestedLane, resolveRequestedLane, type TokenLane } from "./token-lane.ts";
 import type { TokenNeed } from "./token-need.ts";
 import type { ObtainedToken, TokenService } from "./token-service.ts";
 
@@ -29,6 +31,8 @@ const ROUTES: Route[] = [
 export interface HttpApiOptions {
   profiles: ReadonlyMap<string, BrokerProfile>;
   tokens: TokenService;
+  /** Lane `lane` of `profile` (its secret and lease key). */
+  laneOf: (profile: BrokerProfile, lane: number) => TokenLane;
   /** Per-profile caller check, before any token is looked up or minted. */
   authorizer: ProfileAuthorizer;
   trail: AuditTrail;
@@ -49,6 +53,7 @@ export class HttpApi {
     const audit = this.o.trail.forRequest(requestId, caller ?? sourceIpOnly(event));
     const claimedProfile =
       requestedProfileName(event) ?? (method === "POST" ? profileNameFromBody(event) : undefined);
+    let lane: TokenLane | undefined;
     try {
       if (!caller) throw new BrokerError("unauthenticated", "request carries no verified IAM identity");
       const route = ROUTES.find((r) => r.path === path);
@@ -56,24 +61,33 @@ export class HttpApi {
       if (route.method !== method) {
         throw new BrokerError("method_not_allowed", `${path} accepts ${route.method} only`);
       }
-      const { profile, need } = this.requestedNeed(event, route);
+      const { profile, requestedLane, need } = this.requestedNeed(event, route);
       this.o.authorizer.check(profile, caller);
-      const obtained = await this.o.tokens.obtain(profile, need, audit);
-      return await this.handOut(profile, obtained, audit, caller, need);
+      lane = this.o.laneOf(profile, resolveRequestedLane(requestedLane, profile));
+      const obtained = await this.o.tokens.obtain(lane, need, audit);
+      return await this.handOut(lane, obtained, audit, caller, need);
     } catch (error) {
-      return this.refuse(error, { requestId, audit, claimedProfile, method, path });
+      return this.refuse(error, { requestId, audit, claimedProfile, lane: lane?.lane, method, path });
     }
   }
 
-  private requestedNeed(event: FunctionUrlEvent, route: Route): { profile: BrokerProfile; need: TokenNeed } {
+  private requestedNeed(
+    event: FunctionUrlEvent,
+    route: Route,
+  ): { profile: BrokerProfile; requestedLane: RequestedLane; need: TokenNeed } {
     if (route.method === "GET") {
       const name = requestedProfileName(event);
       if (!name) throw new BrokerError("bad_request", "query parameter profile is required");
-      return { profile: this.profile(name), need: { kind: "handout" } };
+      return {
+        profile: this.profile(name),
+        requestedLane: requestedLaneFromQuery(event),
+        need: { kind: "handout" },
+      };
     }
     const request = parseRefreshRequest(event);
     return {
       profile: this.profile(request.profile),
+      requestedLane: request.lane,
       need: { kind: "replace", rejectedFingerprint: request.rejectedFingerprint },
     };
   }
@@ -85,7 +99,7 @@ export class HttpApi {
   }
 
   private async handOut(
-    profile: BrokerProfile,
+    lane: TokenLane,
     obtained: ObtainedToken,
     audit: RequestAudit,
     caller: Caller,
@@ -96,7 +110,8 @@ export class HttpApi {
     await audit.record({
       action: "handout",
       outcome: "success",
-      profile: profile.name,
+      profile: lane.profile.name,
+      lane: lane.lane,
       token,
       secretVersion: version,
       errorCode: obtained.degradedBy?.code,
@@ -105,7 +120,8 @@ export class HttpApi {
     this.o.metrics.count("TokenHandouts");
     this.o.log.info("token handed out", {
       requestId: audit.requestId,
-      profile: profile.name,
+      profile: lane.profile.name,
+      lane: lane.lane,
       callerArn: caller.callerArn,
       fingerprint: token.fingerprint,
       version,
@@ -131,6 +147,7 @@ export class HttpApi {
       requestId: string;
       audit: RequestAudit;
       claimedProfile?: string;
+      lane?: number;
       method: string;
       path: string;
     },
@@ -147,6 +164,7 @@ export class HttpApi {
       action: clientError ? "refusal" : "failure",
       outcome: clientError ? "denied" : "error",
       profile: request.claimedProfile ?? "-",
+      lane: request.lane,
       errorCode: brokerError.code,
       detail: `${request.method} ${request.path}: ${brokerError.message}`,
     });
@@ -156,6 +174,7 @@ export class HttpApi {
       code: brokerError.code,
       status: brokerError.status,
       profile: request.claimedProfile,
+      lane: request.lane,
     });
     const body: BrokerErrorResponse = {
       error: { code: brokerError.code, message: brokerError.message, requestId: request.requestId },

@@ -1,5 +1,6 @@
 import type { AuditRecord, BrokerProfile, CachedToken } from "../../../shared/contracts.ts";
 import type { LeaseAttempt, LeaseFailureMark } from "./lease.ts";
+import type { TokenLane } from "./token-lane.ts";
 
 /** A cached token together with the store's version id for it (Secrets Manager VersionId). */
 export interface StoredToken {
@@ -8,15 +9,16 @@ export interface StoredToken {
 }
 
 /**
- * Where minted tokens are cached between containers: Secrets Manager in AWS, memory or a file locally.
+ * Where minted tokens are cached between containers, one secret per token lane (`lane.secretId`): Secrets
+ * Manager in AWS, memory locally.
  * `getCurrent` returns the current (AWSCURRENT) version or undefined when there is none or it is not a
  * CachedToken. `putNew` makes a new current version; the same `clientRequestToken` with the same token
  * must be idempotent, a different token under an already used `clientRequestToken` must throw
  * `TokenVersionConflictError`.
  */
 export interface TokenCacheStore {
-  getCurrent(profile: BrokerProfile): Promise<StoredToken | undefined>;
-  putNew(profile: BrokerProfile, token: CachedToken, clientRequestToken: string): Promise<StoredToken>;
+  getCurrent(lane: TokenLane): Promise<StoredToken | undefined>;
+  putNew(lane: TokenLane, token: CachedToken, clientRequestToken: string): Promise<StoredToken>;
 }
 
 export interface ClientCredentials {
@@ -29,7 +31,7 @@ export interface CredentialsSource {
   get(profile: BrokerProfile): Promise<ClientCredentials>;
 }
 
-/** Cross-instance single flight: one lease item per profile. */
+/** Cross-instance single flight: one lease item per profile lane (`TokenLane.key`). */
 export interface LeaseStore {
   /** Takes the lease if it is free or expired at `nowMs`; otherwise reports the current holder's lease. */
   tryAcquire(profile: string, owner: string, nowMs: number, leaseUntilMs: number): Promise<LeaseAttempt>;

@@ -1,16 +1,17 @@
 import type { CachedToken } from "../../../shared/contracts.ts";
+import { type LaneStagger, staggerDue } from "./lane-stagger.ts";
 import { isRefreshDue, isUsable, type TokenPolicy } from "./token-policy.ts";
 
 /**
  * What a caller needs from the broker:
  * - `handout`: `GET /token`, a token with at least the minimum validity, refreshed once due;
  * - `replace`: `POST /token/refresh`, compare-and-swap on a token a caller saw rejected;
- * - `rotate`: the scheduled refresh, a token that is not yet due.
+ * - `rotate`: the scheduled refresh, a token that is not yet due (nor, for lanes after 0, past its stagger point).
  */
 export type TokenNeed =
   | { kind: "handout" }
   | { kind: "replace"; rejectedFingerprint: string }
-  | { kind: "rotate" };
+  | { kind: "rotate"; stagger?: LaneStagger };
 
 export function needKey(need: TokenNeed): string {
   return need.kind === "replace" ? `replace:${need.rejectedFingerprint}` : need.kind;
@@ -41,7 +42,7 @@ export function satisfies(need: TokenNeed, token: CachedToken, nowMs: number, po
     case "replace":
       return decideCompareAndSwap(token, need.rejectedFingerprint, nowMs, policy) === "return-current";
     case "rotate":
-      return !isRefreshDue(token, nowMs, policy);
+      return !isRefreshDue(token, nowMs, policy) && !staggerDue(token, need.stagger, nowMs);
   }
 }
 
@@ -60,11 +61,16 @@ export function acceptableAsFallback(
 }
 
 /** Why a mint happens, for the audit trail. */
-export function mintReason(need: TokenNeed, previous: CachedToken | undefined): string {
+export function mintReason(
+  need: TokenNeed,
+  previous: CachedToken | undefined,
+  nowMs: number,
+  policy: TokenPolicy,
+): string {
   if (need.kind === "replace") return `replaces rejected ${need.rejectedFingerprint}`;
   if (previous === undefined)
     return need.kind === "rotate" ? "scheduled; no cached token" : "no cached token";
-  return need.kind === "rotate"
-    ? `scheduled; replaces ${previous.fingerprint}`
-    : `replaces due ${previous.fingerprint}`;
+  if (need.kind === "handout") return `replaces due ${previous.fingerprint}`;
+  const staggered = need.stagger && !isRefreshDue(previous, nowMs, policy) ? " (lane stagger)" : "";
+  return `scheduled${staggered}; replaces ${previous.fingerprint}`;
 }

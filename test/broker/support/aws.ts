@@ -7,6 +7,7 @@ import {
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { inject } from "vitest";
 import type { AuditRecord, BrokerProfile } from "../../../shared/contracts.ts";
+import { laneTokenSecretName } from "../../../shared/token-lanes.ts";
 
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
@@ -72,9 +73,13 @@ export async function createBrokerTables(dynamo: DynamoDBClient, prefix: string)
   return { auditTable, leaseTable };
 }
 
+/** The TOKEN_SECRET_NAME_PREFIX test brokers use; lane secrets of every test profile live under it. */
+export const LANE_SECRET_PREFIX = "tokenstream-test/lanes";
+
 /**
- * A profile with its two secrets: the operator's credentials secret and the broker's (empty) token
- * cache secret, as the stack creates them.
+ * A profile with its secrets: the operator's credentials secret and the broker's (empty) token cache
+ * secrets, one per lane, as the stack creates them (lane 0 by ARN, lane n named from LANE_SECRET_PREFIX).
+ * One lane unless `lanes` says otherwise (most broker tests are about one lane's behaviour).
  */
 export async function createProfile(
   secretsManager: SecretsManagerClient,
@@ -84,6 +89,7 @@ export async function createProfile(
     clientId: string;
     clientSecret: string;
     tokenPlaceholder?: string;
+    lanes?: number;
   },
 ): Promise<BrokerProfile> {
   const name = options.name ?? uniqueName("p");
@@ -99,11 +105,18 @@ export async function createProfile(
       ...(options.tokenPlaceholder ? { SecretString: options.tokenPlaceholder } : {}),
     }),
   );
+  const lanes = options.lanes ?? 1;
+  for (let lane = 1; lane < lanes; lane++) {
+    await secretsManager.send(
+      new CreateSecretCommand({ Name: laneTokenSecretName(LANE_SECRET_PREFIX, name, lane) }),
+    );
+  }
   return {
     name,
     loginUrl: options.loginUrl,
     credentialsSecretArn: credentials.ARN!,
     tokenSecretArn: token.ARN!,
+    lanes,
   };
 }
 

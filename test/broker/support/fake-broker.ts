@@ -3,6 +3,7 @@ import { CountingMetrics } from "../../../functions/broker/adapters/powertools.t
 import { StaticCredentials } from "../../../functions/broker/adapters/static-credentials.ts";
 import { AuditTrail } from "../../../functions/broker/core/audit-trail.ts";
 import { createBroker } from "../../../functions/broker/core/broker.ts";
+import { tokenLane } from "../../../functions/broker/core/token-lane.ts";
 import type { TokenPolicy } from "../../../functions/broker/core/token-policy.ts";
 import { TokenService } from "../../../functions/broker/core/token-service.ts";
 import type { BrokerProfile } from "../../../shared/contracts.ts";
@@ -15,6 +16,10 @@ export const PROFILE: BrokerProfile = {
   tokenSecretArn: "token-prod",
 };
 
+/** PROFILE's lanes as the fake broker stores and leases them (default 2 lanes). */
+export const LANE0 = tokenLane(PROFILE, 0);
+export const LANE1 = tokenLane(PROFILE, 1);
+
 export const LEASE = {
   leaseMs: 10_000,
   transientFailureCoolDownMs: 5_000,
@@ -22,7 +27,10 @@ export const LEASE = {
 };
 
 /** The pure core wired to in-memory fakes and a fake clock. */
-export function fakeBroker(policy: TokenPolicy = { refreshAtFraction: 0.75, minValidityFraction: 0.25 }) {
+export function fakeBroker(
+  policy: TokenPolicy = { refreshAtFraction: 0.75, minValidityFraction: 0.25 },
+  profile: BrokerProfile = PROFILE,
+) {
   const clock = new FakeClock();
   const store = new MemoryTokenStore();
   const leases = new MemoryLeaseStore();
@@ -34,7 +42,7 @@ export function fakeBroker(policy: TokenPolicy = { refreshAtFraction: 0.75, minV
     prod: { clientId: "cid", clientSecret: "client-secret-value" },
   });
   const ports = { store, credentials, leases, audit, idp, clock, log, metrics, instanceId: "test" };
-  const settings = { profiles: [PROFILE], policy, lease: LEASE, auditRetentionDays: 30, pollIntervalMs: 100 };
+  const settings = { profiles: [profile], policy, lease: LEASE, auditRetentionDays: 30, pollIntervalMs: 100 };
   const broker = createBroker(settings, ports);
   const trail = new AuditTrail(audit, clock, 30, log, metrics);
   /** A second container sharing the same store, leases and audit (its own memory). */

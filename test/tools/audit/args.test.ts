@@ -97,6 +97,11 @@ describe("parseAuditArgs", () => {
     expect(query.endpointUrl).toBe("http://127.0.0.1:9");
   });
 
+  it("--lane N keeps a lane number", () => {
+    const parsed = parseAuditArgs(["--lane", "1"], env, NOW);
+    expect(parsed.kind === "query" && parsed.query.lane).toBe(1);
+  });
+
   it("--help wins over everything else", () => {
     expect(parseAuditArgs(["--help"], {}, NOW)).toEqual({ kind: "help" });
     expect(parseAuditArgs(["-h"], {}, NOW)).toEqual({ kind: "help" });
@@ -117,6 +122,8 @@ describe("parseAuditArgs", () => {
     ["bare wildcard", ["--principal", "*"], env, /trailing \* only/],
     ["page size", ["--page-size", "0"], env, /--page-size must be a whole number/],
     ["empty profile", ["--profile", " "], env, /--profile needs a value/],
+    ["bad lane", ["--lane", "one"], env, /--lane must be a lane number/],
+    ["negative lane", ["--lane", "-1"], env, /--lane/],
   ];
   it.each(bad)("usage error: %s", (_name, argv, environment, message) => {
     expect(() => parseAuditArgs(argv, environment, NOW)).toThrow(UsageError);

@@ -38,6 +38,7 @@ const EVERY_AUDIT_ATTRIBUTE: Record<keyof AuditRecord, true> = {
   action: true,
   outcome: true,
   profile: true,
+  lane: true,
   requestId: true,
   callerArn: true,
   callerAccount: true,
@@ -66,6 +67,8 @@ function profile(name: string): BrokerProfile {
     loginUrl: sim.loginUrl,
     credentialsSecretArn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-credentials`,
     tokenSecretArn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-token`,
+    // One lane: the counts below are about the CLI, not lanes (test/broker covers lanes).
+    lanes: 1,
   };
 }
 
@@ -256,6 +259,7 @@ describe("tokenstream-audit reads what the broker writes", () => {
         action: "handout",
         outcome: "success",
         profile: "every-field",
+        lane: 1,
         requestId: "req-every-field",
         caller: {
           callerArn: "arn:aws:sts::111122223333:assumed-role/tokenstream-worker/task",

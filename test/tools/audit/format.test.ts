@@ -30,7 +30,7 @@ const earlier = auditRecord("2026-11-23T09:00:00.000Z", "mint", {
 describe("record output", () => {
   it("table: sorted by time, one row per record, a count line", () => {
     const lines = render("table", [later, earlier]).trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^TIME\s+ACTION\s+OUTCOME\s+PROFILE\s+PRINCIPAL/);
+    expect(lines[0]).toMatch(/^TIME\s+ACTION\s+OUTCOME\s+PROFILE\s+LANE\s+PRINCIPAL/);
     expect(lines[2]).toContain("2026-11-23T09:00:00.000Z  mint");
     expect(lines[3]).toContain(WORKER);
     expect(lines[4]).toBe("2 record(s)");

@@ -69,6 +69,15 @@ describe("buildRequestPlan", () => {
     });
   });
 
+  it("lane N is an equality filter; lane 0 also keeps records written before lanes existed", () => {
+    const one = buildRequestPlan({ ...base, profile: "p", lane: 1 });
+    expect(one.FilterExpression).toBe("#lane = :lane");
+    expect(one.ExpressionAttributeValues?.[":lane"]).toBe(1);
+    const zero = buildRequestPlan({ ...base, lane: 0 });
+    expect(zero.FilterExpression).toBe("(#lane = :lane OR attribute_not_exists(#lane))");
+    expect(zero.ExpressionAttributeNames).toEqual({ "#lane": "lane" });
+  });
+
   it("an unbounded scan has no expressions at all", () => {
     expect(buildRequestPlan(base)).toEqual({ operation: "scan", TableName: "audit" });
   });

@@ -1,8 +1,9 @@
 /**
  * The worker's broker token source against the real broker core (local HTTP adapter, dynalite for its lease
- * and audit tables) and the simulator's identity provider: tokens are cached (one GET per worker), and when
- * the upstream refuses a token (4001 / 1008 close, REST 401) every session of two workers reports the same
- * fingerprint to the compare-and-swap refresh, and the identity provider is called exactly once.
+ * and audit tables) and the simulator's identity provider: each worker's two sessions hold the profile's two
+ * token lanes (distinct tokens, one GET per lane per worker), and when the upstream refuses the tokens (4001 /
+ * 1008 close, REST 401) every session reports its lane's fingerprint to the compare-and-swap refresh, and the
+ * identity provider is called exactly once per lane.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +25,8 @@ process.env.POWERTOOLS_METRICS_DISABLED = "true";
 
 interface BrokerCall {
   worker: number;
+  /** The token lane a GET asked for (no `lane` parameter = lane 0). */
+  lane: number;
   method: string;
   path: string;
   body: string | undefined;
@@ -90,6 +93,7 @@ async function setup(source: "genesys" | "generic", genericCloseCode: 4001 | 100
         const url = new URL(String(input));
         calls.push({
           worker: n,
+          lane: Number(url.searchParams.get("lane") ?? 0),
           method: init?.method ?? "GET",
           path: url.pathname,
           body: typeof init?.body === "string" ? init.body : undefined,
@@ -115,32 +119,42 @@ describe.each([
   ["generic stream, close 1008", "generic", 1008],
   ["genesys channels, REST 401 on the refused token", "genesys", 4001],
 ] as const)("token refused upstream (%s)", (_name, source, closeCode) => {
-  it("two workers x two sessions: one compare-and-swap refresh reaches the identity provider", async () => {
+  it("two workers x two sessions: one compare-and-swap refresh per lane reaches the identity provider", async () => {
     const { sim: s, calls, sources } = await setup(source, closeCode);
     await waitFor(allLive, 10_000, "4 sessions live");
-    // Cached: one GET per worker and token lane (a slot each), one identity-provider call in all (this
-    // broker serves every lane the profile's token).
+    // Cached: one GET per worker and token lane (a slot each), one identity-provider call per lane.
     const gets = calls.filter((c) => c.method === "GET");
-    expect(gets.map((c) => c.worker).sort()).toEqual([0, 0, 1, 1]);
-    expect(s.counters.tokenRequests).toBe(1);
-    const refused = (await sources[0]!.current()).fingerprint;
-    expect((await sources[1]!.current()).fingerprint).toBe(refused);
+    expect(gets.map((c) => `${c.worker}:${c.lane}`).sort()).toEqual(["0:0", "0:1", "1:0", "1:1"]);
+    expect(s.counters.tokenRequests).toBe(2);
+    const refused = [0, 1].map((lane) => sources[0]!.current(lane));
+    const [zero, one] = await Promise.all(refused);
+    expect(one!.fingerprint).not.toBe(zero!.fingerprint); // redundant sessions never share a token
+    expect((await sources[1]!.current(0)).fingerprint).toBe(zero!.fingerprint);
+    expect((await sources[1]!.current(1)).fingerprint).toBe(one!.fingerprint);
 
     s.faults.expireAllTokens();
     await waitFor(() => workers.every((w) => w.stats().liveSessions === 0), 5_000, "sessions refused");
     await waitFor(allLive, 10_000, "4 sessions live again");
 
-    expect(s.counters.tokenRequests).toBe(2); // no 401 storm: one mint for 4 refused sessions
+    expect(s.counters.tokenRequests).toBe(4); // no 401 storm: one mint per lane for 4 refused sessions
     const refreshes = calls.filter((c) => c.method === "POST");
     expect(refreshes.length).toBeGreaterThanOrEqual(2);
     expect(new Set(refreshes.map((c) => c.worker))).toEqual(new Set([0, 1]));
     for (const r of refreshes) {
       expect(r.path).toBe("/token/refresh");
-      expect(JSON.parse(r.body ?? "{}")).toMatchObject({ profile: "main", rejectedFingerprint: refused });
+      const sent = JSON.parse(r.body ?? "{}") as { lane?: number };
+      const lane = sent.lane ?? 0;
+      expect(sent).toMatchObject({ profile: "main", rejectedFingerprint: [zero, one][lane]!.fingerprint });
     }
-    const fresh = await sources[0]!.current();
-    expect(fresh.fingerprint).not.toBe(refused);
-    expect((await sources[1]!.current()).fingerprint).toBe(fresh.fingerprint);
+    expect(
+      new Set(refreshes.map((r) => (JSON.parse(r.body ?? "{}") as { lane?: number }).lane ?? 0)),
+    ).toEqual(new Set([0, 1]));
+    const fresh = await Promise.all([0, 1].map((lane) => sources[0]!.current(lane)));
+    expect(fresh[0]!.fingerprint).not.toBe(zero!.fingerprint);
+    expect(fresh[1]!.fingerprint).not.toBe(one!.fingerprint);
+    expect(fresh[1]!.fingerprint).not.toBe(fresh[0]!.fingerprint);
+    expect((await sources[1]!.current(0)).fingerprint).toBe(fresh[0]!.fingerprint);
+    expect((await sources[1]!.current(1)).fingerprint).toBe(fresh[1]!.fingerprint);
     expect(workers.every((w) => w.stats().tokenRefreshes >= 1)).toBe(true);
     // Still cached: no further GETs after the refresh.
     expect(calls.filter((c) => c.method === "GET")).toHaveLength(4);

@@ -148,7 +148,7 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     const workerStats = worker.stats();
     const messages = await queueContents(emulators.fauxqs, emulators.queueName, s3);
     const result = reconcile(sim.ledger.published(), messages, Number.MAX_SAFE_INTEGER);
-    reportLosses(result.lostSample, result.lostUncovered, started);
+    reportLosses(result.lostSample, result.lostUncovered, started, [...sim.ledger.published()]);
     const faults: Record<string, number> = {};
     for (const kind of CHAOS_FAULT_KINDS) faults[`chaos.faults.${kind}`] = chaos.counts[kind] ?? 0;
     return {
@@ -183,7 +183,12 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
 }
 
 /** Uncovered losses as runs (topic, from, to, count) relative to the start, so each can be set against the fault log. */
-function reportLosses(lost: PublishedRecord[], uncovered: number, startedMs: number): void {
+function reportLosses(
+  lost: PublishedRecord[],
+  uncovered: number,
+  startedMs: number,
+  published: PublishedRecord[],
+): void {
   const runs: { topic: string; from: number; to: number; count: number }[] = [];
   const sorted = lost.slice(0, uncovered).sort((a, b) => a.publishedAt - b.publishedAt);
   for (const e of sorted) {
@@ -197,6 +202,16 @@ function reportLosses(lost: PublishedRecord[], uncovered: number, startedMs: num
   for (const r of runs.slice(0, 200)) {
     process.stderr.write(
       `[chaos] lost uncovered ${r.count} on ${r.topic} published ${(r.from / 1000).toFixed(1)}..${(r.to / 1000).toFixed(1)} s\n`,
+    );
+  }
+  // A lost event with identical twins: when each of them was published (which one is missing cannot be told).
+  for (const e of sorted.slice(0, 50)) {
+    if (e.contentKey === undefined) continue;
+    const twins = published.filter((p) => p.contentKey === e.contentKey);
+    if (twins.length < 2) continue;
+    const times = twins.map((p) => ((p.publishedAt - startedMs) / 1000).toFixed(3)).join(", ");
+    process.stderr.write(
+      `[chaos] lost one of ${twins.length} identical events on ${e.topic}, published at ${times} s\n`,
     );
   }
 }

@@ -2,6 +2,7 @@ import type { QueuedMessage } from "../../shared/contracts.ts";
 import { FullJitterBackoff } from "../core/backoff.ts";
 import type { EventSink } from "../core/event-sink.ts";
 import { BacklogBound } from "./backlog-bound.ts";
+import { BacklogView } from "./backlog-view.ts";
 import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
 import { DeadLetterPath } from "./dead-letter.ts";
 import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
@@ -52,7 +53,7 @@ export class SqsSink implements EventSink {
   readonly #controller: InflightController;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #drainWaiters = new Set<() => void>();
-  #durable: DurableTier | undefined;
+  readonly #view: BacklogView;
   readonly #entries: EntryFactory;
   readonly #bound: BacklogBound;
   #inFlightBatches = 0;
@@ -117,6 +118,7 @@ export class SqsSink implements EventSink {
       },
       this.#log,
     );
+    this.#view = new BacklogView(this.#buffer, this.#handoff.spool, this.#now);
     this.#schedulePump();
   }
 
@@ -127,7 +129,7 @@ export class SqsSink implements EventSink {
 
   /** Connects the durable backlog: from now on a failing SQS makes memory go to the (mirrored) spool. */
   attachDurableTier(tier: DurableTier): void {
-    this.#durable = tier;
+    this.#view.attachDurableTier(tier);
   }
 
   /** While held, everything is spooled and nothing is sent (an adopted backlog must go first). */
@@ -192,13 +194,7 @@ export class SqsSink implements EventSink {
 
   /** The backlog on disk: messages spooled and not yet read back, and the age of the oldest spooled one. */
   spoolBacklog(): { messages: number; oldestAgeMs: number } {
-    const messages = this.#handoff.unread();
-    let oldest: number | undefined;
-    for (const s of this.#handoff.spool.segments()) {
-      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
-    }
-    const oldestAgeMs = messages > 0 && oldest !== undefined ? Math.max(0, this.#now() - oldest) : 0;
-    return { messages, oldestAgeMs };
+    return this.#view.spoolBacklog();
   }
 
   /** Bytes in the spool (the backlog on disk). */
@@ -208,27 +204,12 @@ export class SqsSink implements EventSink {
 
   /** Receive time of the oldest message not yet acknowledged by SQS (undefined when there is none). */
   oldestUndeliveredMs(): number | undefined {
-    const mem = this.#buffer.oldestSubmittedAtMs();
-    let oldest = mem;
-    for (const s of this.#handoff.spool.segments()) {
-      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
-    }
-    return oldest;
+    return this.#view.oldestUndeliveredMs();
   }
 
-  /**
-   * Everything accepted before the returned time is acknowledged by SQS or stored durably: the oldest
-   * accepted message that would be lost with the task bounds it (now when there is none). Without a
-   * durable tier the spool counts as durable (a persistent local disk).
-   */
+  /** Everything accepted before the returned time is acknowledged by SQS or stored durably (BacklogView). */
   durableThroughMs(): number {
-    const now = this.#now();
-    const tier = this.#durable;
-    const mem = this.#buffer.oldestSubmittedAtMs(
-      (e) => e.segment === undefined || (tier !== undefined && !tier.isDurable(e.segment)),
-    );
-    const pending = tier?.oldestPendingMs();
-    return Math.min(now, mem ?? now, pending ?? now);
+    return this.#view.durableThroughMs();
   }
 
   /** Since when new events are refused because the backlog is at its bound (undefined: not now). */
@@ -460,7 +441,7 @@ export class SqsSink implements EventSink {
    * everything else idle in memory, to keep the order) in front of the mirrored spool.
    */
   #evictToSpool(): void {
-    if (!this.#durable) {
+    if (!this.#view.durableTier()) {
       this.#evictPending = false;
       return;
     }

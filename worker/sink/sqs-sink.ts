@@ -5,6 +5,7 @@ import { BacklogBound } from "./backlog-bound.ts";
 import { BacklogView } from "./backlog-view.ts";
 import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
 import { DeadLetterPath } from "./dead-letter.ts";
+import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
 import { EntryFactory } from "./entry-factory.ts";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN, InflightController } from "./inflight-controller.ts";
@@ -32,6 +33,8 @@ export type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Most SendMessageBatch requests in flight at once by default (FIFO: at most one per message group). */
 export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
+/** At close, dead-letter records still being sent after this long are written to the local file as well. */
+const DEAD_LETTER_CLOSE_GRACE_MS = 2_000;
 /** Error codes that mean SQS wants fewer requests, not that something is broken. */
 const THROTTLED = /throttl|overlimit|requestlimit|slowdown|toomanyrequests/i;
 
@@ -94,13 +97,24 @@ export class SqsSink implements EventSink {
     this.#entries = new EntryFactory(this.fifo, this.#controller.max, this.#o.maxMessageBytes, this.#now);
     this.#bound = new BacklogBound(opts.maxBacklogBytes, this.#log, this.#metrics);
     this.#buffer = new EntryBuffer(opts.memoryLimit ?? 10_000, opts.memoryLimitBytes ?? 16 * 1024 * 1024);
-    this.#deadLetters = new DeadLetterPath(
-      opts.spoolDir,
-      this.#log,
-      this.#metrics,
-      this.#now,
-      opts.onDeadLetter,
-    );
+    this.#deadLetters = new DeadLetterPath({
+      dir: opts.spoolDir,
+      log: this.#log,
+      metrics: this.#metrics,
+      now: this.#now,
+      maxRecordBytes: this.#o.maxMessageBytes,
+      onDeadLetter: opts.onDeadLetter,
+      ...(opts.deadLetterQueueUrl
+        ? {
+            queue: new DeadLetterQueue({
+              sqs: opts.sqs,
+              queueUrl: opts.deadLetterQueueUrl,
+              requestTimeoutMs: this.#o.requestTimeoutMs,
+              ...opts.deadLetterRetry,
+            }),
+          }
+        : {}),
+    });
     this.#offloader = new Offloader({
       s3: opts.s3,
       bucket: opts.offloadBucket,
@@ -231,6 +245,7 @@ export class SqsSink implements EventSink {
         this.#drainWaiters.add(done);
       });
     }
+    await this.#deadLetters.settled(deadlineMs);
     const remaining = this.depth();
     return { drained: remaining === 0, remaining };
   }
@@ -243,6 +258,7 @@ export class SqsSink implements EventSink {
     this.#pauseTimer = undefined;
     this.#pumpScheduled = undefined;
     await Promise.allSettled([...this.#inFlight]);
+    await this.#deadLetters.close(DEAD_LETTER_CLOSE_GRACE_MS);
     const undelivered = this.#buffer.takeAll();
     this.#handoff.persist(undelivered);
     this.#handoff.close();
@@ -302,13 +318,11 @@ export class SqsSink implements EventSink {
       this.#buffer,
       this.#failing,
       (msg, segment, line) => this.#entries.make(msg, segment, line),
-      (line) => {
-        this.#log.error("unreadable spool line dead-lettered", { code: "spool_line_invalid" });
-        this.#deadLetters.raw(line, {
+      (line) =>
+        this.#deadLetters.line(line, {
           code: "spool_line_invalid",
           message: "spool line is not a queued message",
-        });
-      },
+        }),
     );
     while (this.#inFlightBatches < this.#controller.limit()) {
       const batch = this.#buffer.takeBatch(this.#o.maxBatchBytes, (lane, head) =>

@@ -43,7 +43,8 @@ export function deadLetterMessage(
     reason: { DataType: "String", StringValue: error.code.slice(0, 256) || "unknown" },
   };
   const budget = maxBytes - entrySizeBytes({ MessageBody: "", MessageAttributes: attributes });
-  if (!("line" in undelivered) && whole !== undefined) {
+  // The whole message can only fit if its own text does: skip serialising the record of a 5 MiB event twice.
+  if (!("line" in undelivered) && whole !== undefined && Buffer.byteLength(whole, "utf8") < budget) {
     const full = sqsSafeJson({ ...record, message: undelivered.message as QueuedMessage });
     if (Buffer.byteLength(full, "utf8") <= budget) {
       return { record: { ...record, message: undelivered.message as QueuedMessage }, body: full, attributes };

@@ -20,21 +20,21 @@ import {
   type FargateTaskDefinition,
 } from "aws-cdk-lib/aws-ecs";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { Key } from "aws-cdk-lib/aws-kms";
+import type { Key } from "aws-cdk-lib/aws-kms";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
-import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Bucket } from "aws-cdk-lib/aws-s3";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { OFFLOAD_OBJECT_PREFIX } from "../shared/contracts.ts";
 import type { ResolvedShard, SourceKind } from "./config.ts";
 import { METRICS_NAMESPACE, WORKER_SERVICE_NAME, type WorkerMetricName, workerMetric } from "./metrics.ts";
 import { acknowledge, nagRef } from "./nag.ts";
 import { REPO_ROOT } from "./paths.ts";
+import { createRelayStorage } from "./relay-storage.ts";
 import { ShardService } from "./shard-service.ts";
 import type { TokenBroker } from "./token-broker.ts";
 
-/** SQS MaximumMessageSize of the event queue and its DLQ: 1 MiB, the SQS maximum since 2025. */
-export const QUEUE_MAX_MESSAGE_BYTES = 1_048_576;
+export { QUEUE_MAX_MESSAGE_BYTES } from "./relay-storage.ts";
 
 export const HEALTH_PORT = 8080;
 /** The `node` user of the worker image (worker/Dockerfile `USER node`), as uid:gid: never root. */
@@ -183,7 +183,10 @@ export class EventRelay extends Construct {
   /** Encrypts both queues and the offload bucket. Consumers need kms:Decrypt on it. */
   readonly key: Key;
   readonly queue: Queue;
+  /** Redrive target of the event queue: messages a consumer failed `maxReceiveCount` times. */
   readonly deadLetterQueue: Queue;
+  /** Standard queue of the worker's dead-letter records (DEAD_LETTER_QUEUE_URL): messages it could not queue. */
+  readonly workerDeadLetterQueue: Queue;
   /** Events larger than an SQS message, referenced by a pointer message. */
   readonly offloadBucket: Bucket;
   readonly accessLogBucket: Bucket;
@@ -214,77 +217,20 @@ export class EventRelay extends Construct {
       throw new Error("EventRelay: generic needs genericStreamUrl");
     }
 
-    this.key = new Key(this, "Key", {
-      description: "tokenstream relay: event queue, dead-letter queue, offload bucket",
-      enableKeyRotation: true,
+    const storage = createRelayStorage(this, {
       removalPolicy,
-    });
-
-    this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
-      fifo: true,
-      // As large as the queue's, so every message can be redriven here.
-      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    this.queue = new Queue(this, "Queue", {
-      fifo: true,
-      // Set explicitly: the worker sends events up to this size inline (worker/sink SQS_MAX_MESSAGE_BYTES).
-      maxMessageSizeBytes: QUEUE_MAX_MESSAGE_BYTES,
-      // Per-topic message groups with high-throughput FIFO: groups do not throttle each other.
-      ...((props.highThroughput ?? true)
-        ? {
-            deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
-            fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-          }
-        : {
-            deduplicationScope: DeduplicationScope.QUEUE,
-            fifoThroughputLimit: FifoThroughputLimit.PER_QUEUE,
-          }),
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
-      retentionPeriod: props.queueRetention ?? Duration.days(4),
+      highThroughput: props.highThroughput ?? true,
+      queueRetention: props.queueRetention ?? Duration.days(4),
       visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(60),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
-      removalPolicy,
+      maxReceiveCount: props.maxReceiveCount ?? 5,
+      offloadRetention: props.offloadRetention ?? Duration.days(14),
     });
-
-    this.accessLogBucket = new Bucket(this, "AccessLogBucket", {
-      // S3 server access logging delivers only to SSE-S3 buckets.
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-      removalPolicy,
-    });
-    acknowledge(
-      this.accessLogBucket,
-      "AwsSolutions-S1",
-      "S1 (server access logs): this bucket is the server-access-log destination of the offload bucket; logging it into itself would loop and logging it elsewhere only moves the finding.",
-    );
-    this.offloadBucket = new Bucket(this, "OffloadBucket", {
-      encryption: BucketEncryption.KMS,
-      encryptionKey: this.key,
-      bucketKeyEnabled: true,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: "offload/",
-      lifecycleRules: [
-        {
-          expiration: props.offloadRetention ?? Duration.days(14),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-      removalPolicy,
-    });
+    this.key = storage.key;
+    this.queue = storage.queue;
+    this.deadLetterQueue = storage.deadLetterQueue;
+    this.workerDeadLetterQueue = storage.workerDeadLetterQueue;
+    this.offloadBucket = storage.offloadBucket;
+    this.accessLogBucket = storage.accessLogBucket;
 
     this.vpc = props.vpc ?? this.createVpc(props.natGateways ?? 2, logRetention);
 
@@ -305,6 +251,7 @@ export class EventRelay extends Construct {
       BROKER_URL: props.broker.url,
       QUEUE_URL: this.queue.queueUrl,
       OFFLOAD_BUCKET: this.offloadBucket.bucketName,
+      DEAD_LETTER_QUEUE_URL: this.workerDeadLetterQueue.queueUrl,
       AWS_REGION: stack.region,
       HEALTH_PORT: String(HEALTH_PORT),
       SPOOL_DIR,
@@ -376,6 +323,13 @@ export class EventRelay extends Construct {
         // SendMessageBatch is authorised as sqs:SendMessage; the worker needs nothing else on the queue.
         actions: ["sqs:SendMessage"],
         resources: [this.queue.queueArn],
+      }),
+    );
+    taskRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "DeadLetterRecords",
+        actions: ["sqs:SendMessage"],
+        resources: [this.workerDeadLetterQueue.queueArn],
       }),
     );
     taskRole.addToPrincipalPolicy(

@@ -54,6 +54,7 @@ export class TokenstreamAlarms extends Construct {
   readonly deadLetterQueueNotEmpty: Alarm;
   readonly scheduleDeadLetterQueueNotEmpty: Alarm;
   readonly workerDeadLettered: Alarm;
+  readonly workerDeadLetterQueueNotEmpty: Alarm;
   readonly sessionsStopped: Alarm;
   readonly topicsRefused: Alarm;
   readonly silentSessions: Alarm;
@@ -101,7 +102,16 @@ export class TokenstreamAlarms extends Construct {
     this.workerDeadLettered = this.#onAny(
       "WorkerDeadLettered",
       relay.metric("DeadLettered", { period: Duration.minutes(1), statistic: Stats.SUM }),
-      "The worker could not put a message on the queue at all (rejected by SQS as invalid, or too large with no offload bucket) and wrote it to dead-letter.jsonl on the task's ephemeral storage. Its log line (code, key, topic) identifies the event to back-fill through the Genesys REST API.",
+      "The worker could not put a message on the queue at all (refused by SQS as invalid, or larger than 1 MiB with no offload bucket configured) and sent a dead-letter record (key, topic, CorrelationId, reason, as much of the event as fits) to Relay/WorkerDeadLetterQueue. Back-fill the event through the Genesys REST API. A log line with code dead_letter_queue_failed means the record is only in dead-letter.jsonl on the task's storage.",
+    );
+
+    this.workerDeadLetterQueueNotEmpty = this.#onAny(
+      "WorkerDeadLetterQueueNotEmpty",
+      relay.workerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: Stats.MAXIMUM,
+      }),
+      "Dead-letter records are waiting in Relay/WorkerDeadLetterQueue (kept 14 days): events the worker could not queue. Stays in alarm until an operator has read (and deleted) every record.",
     );
 
     this.sessionsStopped = this.#onAny(

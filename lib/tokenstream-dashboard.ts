@@ -86,6 +86,11 @@ export class TokenstreamDashboard extends Construct {
             period: minute,
             statistic: Stats.MAXIMUM,
           }),
+          relay.workerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: minute,
+            statistic: Stats.MAXIMUM,
+            label: "worker dead-letter records",
+          }),
         ],
         right: [
           relay.queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: Stats.MAXIMUM }),

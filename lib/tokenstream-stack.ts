@@ -126,6 +126,11 @@ export class TokenstreamStack extends Stack {
       value: this.relay.deadLetterQueue.queueUrl,
       description: "SQS FIFO dead-letter queue URL",
     });
+    new CfnOutput(this, "WorkerDeadLetterQueueUrl", {
+      value: this.relay.workerDeadLetterQueue.queueUrl,
+      description:
+        "SQS queue of the worker's dead-letter records: events it could queue neither inline nor via S3 (identity, reason, content)",
+    });
     new CfnOutput(this, "RelayKeyArn", {
       value: this.relay.key.keyArn,
       description: "KMS key of the queues and offload bucket: consumers need kms:Decrypt on it",

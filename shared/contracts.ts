@@ -153,3 +153,34 @@ export interface QueuedGapMessage {
 }
 
 export type QueuedMessage = QueuedEventMessage | QueuedEventPointerMessage | QueuedGapMessage;
+
+/**
+ * What the worker sends to its dead-letter queue (`DEAD_LETTER_QUEUE_URL`, a standard queue) for a message it
+ * could deliver neither inline nor through the offload bucket: the event's identity, why, and as much of the
+ * message as fits in one SQS message. Never a token (events carry none; `detail` never holds the body).
+ */
+export interface DeadLetterRecord {
+  kind: "dead-letter";
+  /** When the worker gave up on the message. */
+  deadLetteredAt: string;
+  /**
+   * Stable code: `event_too_large` (larger than an SQS message, no offload bucket), an SQS error code (the
+   * queue refused the message for good), `invalid_message`, `spool_line_invalid`, `sink_submit_failed`.
+   */
+  reason: string;
+  /** The error's text (never the message body). */
+  detail: string;
+  /** `event`, `event-pointer`, `gap`, or `unknown` when the message could not be read. */
+  messageKind: string;
+  key?: string;
+  contentKey?: string;
+  topicName?: string;
+  correlationId?: string;
+  receivedAt?: string;
+  /** Size of the whole message as SQS counts it (body plus attributes). */
+  sizeBytes: number;
+  /** false: `message` is the whole message. true: `messagePrefix` holds its first bytes (JSON text) only. */
+  truncated: boolean;
+  message?: QueuedMessage;
+  messagePrefix?: string;
+}

@@ -166,6 +166,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
               s3: deps.s3 ?? new S3Client({ ...clientConfig, forcePathStyle: !!config.awsEndpointUrl }),
             }
           : {}),
+        ...(config.deadLetterQueueUrl ? { deadLetterQueueUrl: config.deadLetterQueueUrl } : {}),
         metrics: telemetry,
         logger: log,
         ...deps.sinkOptions,

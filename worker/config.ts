@@ -32,6 +32,11 @@ export interface WorkerConfig {
   healthPort: number;
   spoolDir: string;
   offloadBucket: string | undefined;
+  /**
+   * Standard SQS queue for dead-letter records (DEAD_LETTER_QUEUE_URL): messages that can go neither inline
+   * nor to the offload bucket. Without it they go to `dead-letter.jsonl` in SPOOL_DIR only.
+   */
+  deadLetterQueueUrl?: string | undefined;
   /** Durable backlog and coverage ledger (both or neither); see worker/durability.ts. */
   durability?: DurabilityConfig;
   shutdownTimeoutMs: number;
@@ -221,6 +226,11 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     problems.push("OFFLOAD_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)");
   }
 
+  const deadLetterQueueUrl = url("DEAD_LETTER_QUEUE_URL", ["https:", "http:"]);
+  if (deadLetterQueueUrl?.endsWith(".fifo")) {
+    problems.push("DEAD_LETTER_QUEUE_URL must be a standard queue (records have no message group)");
+  }
+
   const backlogBucket = str("BACKLOG_BUCKET");
   const coverageTable = str("COVERAGE_TABLE");
   if ((backlogBucket === undefined) !== (coverageTable === undefined)) {
@@ -275,6 +285,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     healthPort: int("HEALTH_PORT", 8080, 0, 65535),
     spoolDir,
     offloadBucket,
+    deadLetterQueueUrl,
     durability,
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 100_000, 1_000, 3_600_000),
     startupGraceMs: int("STARTUP_GRACE_MS", 240_000, 0, 3_600_000),

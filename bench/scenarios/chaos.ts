@@ -147,7 +147,7 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     workerStopped = true;
     const workerStats = worker.stats();
     const messages = await queueContents(emulators.fauxqs, emulators.queueName, s3);
-    const result = reconcile(sim.ledger.published(), messages, Number.MAX_SAFE_INTEGER);
+    const result = reconcile(sim.ledger.published(), messages, { sampleLimit: Number.MAX_SAFE_INTEGER });
     reportLosses(result.lostSample, result.lostUncovered, started, [...sim.ledger.published()]);
     const faults: Record<string, number> = {};
     for (const kind of CHAOS_FAULT_KINDS) faults[`chaos.faults.${kind}`] = chaos.counts[kind] ?? 0;

@@ -125,6 +125,7 @@ function literalsOnly(env: Record<string, unknown>): Record<string, string> {
     ]),
     BROKER_URL: "https://broker.example.com/",
     QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111122223333/q.fifo",
+    DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/111122223333/dead",
     AWS_REGION: "eu-west-1",
   };
   return Object.fromEntries(

@@ -315,6 +315,35 @@ describe("event relay", () => {
     expect(SQS_MAX_MESSAGE_BYTES).toBe(1_048_576);
   });
 
+  it("gives the worker a standard, KMS-encrypted dead-letter queue for records it cannot queue, 14 days, 1 MiB", () => {
+    const id = logicalId("AWS::SQS::Queue", "RelayWorkerDeadLetterQueue");
+    const dlq = resources[id]!.Properties;
+    expect(dlq.FifoQueue).toBeUndefined();
+    expect(mentions(dlq.KmsMasterKeyId, logicalId("AWS::KMS::Key", "RelayKey"))).toBe(true);
+    expect(dlq.MessageRetentionPeriod).toBe(14 * 86_400);
+    expect(dlq.MaximumMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(resources[id]!.DeletionPolicy).toBe("Retain");
+    // Nothing redrives into it or out of it: it holds records for an operator.
+    expect(dlq.RedrivePolicy).toBeUndefined();
+    const [[, task]] = ofType("AWS::ECS::TaskDefinition") as [[string, Json]];
+    const env = Object.fromEntries(
+      ((task.ContainerDefinitions as Json[])[0]!.Environment as Array<{ Name: string; Value: unknown }>).map(
+        (e) => [e.Name, e.Value],
+      ),
+    );
+    expect(mentions(env.DEAD_LETTER_QUEUE_URL, id)).toBe(true);
+    const alarm = ofType("AWS::CloudWatch::Alarm")
+      .map(([, a]) => a)
+      .find((a) => mentions(a.Dimensions, id));
+    expect(alarm).toMatchObject({
+      AlarmName: "Tokenstream-WorkerDeadLetterQueueNotEmpty",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    expect(template.toJSON().Outputs.WorkerDeadLetterQueueUrl).toBeDefined();
+  });
+
   it("denies non-TLS access to every queue, bucket and topic", () => {
     const denyInsecure = Match.objectLike({
       Effect: "Deny",
@@ -461,6 +490,7 @@ describe("event relay", () => {
         "lambda:InvokeFunctionUrl",
         "s3:PutObject",
         "sqs:SendMessage",
+        "sqs:SendMessage",
       ].sort(),
     );
     const byAction = (a: string) => granted.find((g) => g.a === a)!.s;
@@ -472,9 +502,14 @@ describe("event relay", () => {
     expect(byAction("lambda:InvokeFunction").Condition).toEqual({
       Bool: { "lambda:InvokedViaFunctionUrl": true },
     });
-    expect(mentions(byAction("sqs:SendMessage").Resource, logicalId("AWS::SQS::Queue", "RelayQueue"))).toBe(
-      true,
-    );
+    // SendMessage on exactly two queues, one statement each: the event queue and the worker's dead-letter queue.
+    const sends = granted.filter((g) => g.a === "sqs:SendMessage").map((g) => g.s.Resource);
+    expect(sends).toHaveLength(2);
+    expect(sends.filter((r) => mentions(r, logicalId("AWS::SQS::Queue", "RelayQueue")))).toHaveLength(1);
+    expect(
+      sends.filter((r) => mentions(r, logicalId("AWS::SQS::Queue", "RelayWorkerDeadLetterQueue"))),
+    ).toHaveLength(1);
+    for (const r of sends) expect(Array.isArray(r)).toBe(false);
     expect(mentions(byAction("kms:Decrypt").Resource, logicalId("AWS::KMS::Key", "RelayKey"))).toBe(true);
   });
 
@@ -540,7 +575,7 @@ describe("stack", () => {
       TreatMissingData: "breaching",
     });
     expect(byMetric("ApproximateAgeOfOldestMessage")).toMatchObject({ Threshold: 900 });
-    expect(alarms.filter((a) => a.MetricName === "ApproximateNumberOfMessagesVisible")).toHaveLength(2);
+    expect(alarms.filter((a) => a.MetricName === "ApproximateNumberOfMessagesVisible")).toHaveLength(3);
     const topicId = logicalId("AWS::SNS::Topic", "AlarmTopic");
     for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
     const topic = resources[topicId]!.Properties;
@@ -563,6 +598,7 @@ describe("stack", () => {
         "AuditKeyArn",
         "WorkerTaskRoleArn",
         "DeadLetterQueueUrl",
+        "WorkerDeadLetterQueueUrl",
       ]),
     );
   });

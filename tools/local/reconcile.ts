@@ -1,10 +1,12 @@
 /**
  * Loss accounting: what the upstream published (the simulator's ledger, subscribers or not) against what
- * is in the queue. `lost = published - delivered`, split by the worker's own `tokenstream.gap` records:
- * `lostCoveredByGap` (published inside a recorded gap for its topic: known, reported, back-fillable) and
- * `lostUncovered` (everything else: the figure that must be 0).
+ * is in the queue. `lost = published - delivered`, split by the worker's own records: `lostCoveredByDeadLetter`
+ * (the worker's dead-letter queue names the event: known, not delivered), `lostCoveredByGap` (published inside a
+ * recorded `tokenstream.gap` for its topic: known, reported, back-fillable) and `lostUncovered` (everything else,
+ * silent loss: the figure that must be 0). Pointer messages must be resolved to their events by the caller (the
+ * object holds the whole event message); unresolved, they count as `unknown`.
  */
-import type { QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
+import type { DeadLetterRecord, QueuedGapMessage, QueuedMessage } from "../../shared/contracts.ts";
 import { envelopeContentKey } from "../../sim/content-key.ts";
 
 /** An event the source published (a simulator ledger entry). */
@@ -24,9 +26,11 @@ export interface Reconciliation {
   /** Published events found in the queue (identical events each need their own copy). */
   delivered: number;
   lost: number;
+  /** Lost, but named by a worker dead-letter record (known, not delivered). */
+  lostCoveredByDeadLetter: number;
   /** Lost, but published inside a recorded gap for the event's topic. */
   lostCoveredByGap: number;
-  /** Lost outside every recorded gap: silent loss. */
+  /** Lost, named by no dead-letter record and outside every recorded gap: silent loss. */
   lostUncovered: number;
   /** Copies in the queue beyond the number of events published with that content. */
   duplicates: number;
@@ -43,6 +47,9 @@ export interface Reconciliation {
   identicalPublished: number;
   /** Of those repeats, how many have their own copy in the queue. */
   identicalDelivered: number;
+  /** Worker dead-letter records given, and how many of them name no published event. */
+  deadLetterRecords: number;
+  deadLetterUnmatched: number;
   /** `tokenstream.gap` messages and their total duration. */
   gaps: number;
   gapMs: number;
@@ -87,11 +94,19 @@ export class GapCoverage {
   }
 }
 
+export interface ReconcileOptions {
+  /** Most lost events listed in `lostSample`. Default 10. */
+  sampleLimit?: number;
+  /** The worker's dead-letter records (its dead-letter queue). */
+  deadLetters?: Iterable<DeadLetterRecord>;
+}
+
 export function reconcile(
   published: Iterable<PublishedRecord>,
   received: Iterable<QueuedMessage>,
-  sampleLimit = 10,
+  options: ReconcileOptions = {},
 ): Reconciliation {
+  const sampleLimit = options.sampleLimit ?? 10;
   const groups = new Map<string, PublishedRecord[]>();
   let publishedCount = 0;
   for (const event of published) {
@@ -131,10 +146,22 @@ export function reconcile(
     }
   }
 
+  const deadLettered = new Map<string, number>();
+  let deadLetterRecords = 0;
+  let deadLetterUnmatched = 0;
+  const byCorrelation = correlationIndex(groups);
+  for (const record of options.deadLetters ?? []) {
+    deadLetterRecords += 1;
+    const identity = deadLetterIdentity(record, groups, byCorrelation);
+    if (identity === undefined) deadLetterUnmatched += 1;
+    else deadLettered.set(identity, (deadLettered.get(identity) ?? 0) + 1);
+  }
+
   const coverage = new GapCoverage(gapMessages);
   let delivered = 0;
   let duplicates = 0;
   let duplicatesMarked = 0;
+  let lostCoveredByDeadLetter = 0;
   let lostCoveredByGap = 0;
   let lostUncovered = 0;
   let identicalPublished = 0;
@@ -150,6 +177,10 @@ export function reconcile(
     identicalPublished += group.length - 1;
     identicalDelivered += Math.max(0, matched - 1);
     let lost = group.length - matched;
+    if (lost === 0) continue;
+    const named = Math.min(lost, deadLettered.get(identity) ?? 0);
+    lostCoveredByDeadLetter += named;
+    lost -= named;
     if (lost === 0) continue;
     // Which of several identical events was lost cannot be known: count the uncovered ones as lost first.
     const uncovered = group.filter((event) => !coverage.covers(event.topic, event.publishedAt));
@@ -172,6 +203,7 @@ export function reconcile(
     published: publishedCount,
     delivered,
     lost: publishedCount - delivered,
+    lostCoveredByDeadLetter,
     lostCoveredByGap,
     lostUncovered,
     duplicates,
@@ -180,8 +212,39 @@ export function reconcile(
     eventMessages,
     identicalPublished,
     identicalDelivered,
+    deadLetterRecords,
+    deadLetterUnmatched,
     gaps: gapMessages.length,
     gapMs: gapMessages.reduce((sum, gap) => sum + gap.durationMs, 0),
     lostSample: [...uncoveredSample, ...coveredSample].slice(0, sampleLimit),
   };
+}
+
+/** Published identities by topic and CorrelationId, for dead-letter records that carry no whole event. */
+function correlationIndex(groups: Map<string, PublishedRecord[]>): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const [identity, group] of groups) {
+    for (const event of group) {
+      if (event.correlationId !== undefined)
+        index.set(`${event.topic}\u0000${event.correlationId}`, identity);
+    }
+  }
+  return index;
+}
+
+/** The published identity a dead-letter record names: by its whole event's content, else topic + CorrelationId. */
+function deadLetterIdentity(
+  record: DeadLetterRecord,
+  groups: Map<string, PublishedRecord[]>,
+  byCorrelation: Map<string, string>,
+): string | undefined {
+  const message = record.message;
+  if (message?.kind === "event") {
+    const byContent = `k:${envelopeContentKey(message.event)}`;
+    if (groups.has(byContent)) return byContent;
+    const legacy = eventIdentity(message);
+    if (legacy !== undefined && groups.has(legacy)) return legacy;
+  }
+  if (record.topicName === undefined || record.correlationId === undefined) return undefined;
+  return byCorrelation.get(`${record.topicName}\u0000${record.correlationId}`);
 }

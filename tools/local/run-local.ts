@@ -20,7 +20,14 @@ import { loadWorkerConfig } from "../../worker/config.ts";
 import { BrokerTokenSource } from "../../worker/token/broker-token-source.ts";
 import { runAuditCli } from "../audit/cli.ts";
 import { waitUntil } from "../wait-until.ts";
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalEmulators, startEmulators } from "./emulators.ts";
+import {
+  deadLetterRecords,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalEmulators,
+  queueDepth,
+  startEmulators,
+} from "./emulators.ts";
 import { type QueueConsumer, startQueueConsumer } from "./queue-consumer.ts";
 import { readQueuedMessages } from "./queue-file.ts";
 import { type Reconciliation, reconcile } from "./reconcile.ts";
@@ -223,13 +230,17 @@ export async function runLocal(options: RunLocalOptions = {}): Promise<LocalRunR
       },
     };
     if (sim) {
-      const reconciliation = reconcile(sim.ledger.published(), messages);
+      const reconciliation = reconcile(sim.ledger.published(), messages, {
+        deadLetters: deadLetterRecords(emulators),
+      });
       result.reconciliation = reconciliation;
       Object.assign(result.summary, {
         published: reconciliation.published,
         delivered: reconciliation.delivered,
         lost: reconciliation.lost,
         lostCoveredByGap: reconciliation.lostCoveredByGap,
+        lostCoveredByDeadLetter: reconciliation.lostCoveredByDeadLetter,
+        deadLettered: reconciliation.deadLetterRecords,
         lostUncovered: reconciliation.lostUncovered,
         duplicates: reconciliation.duplicates,
         idpCalls: sim.counters.tokenRequests,
@@ -344,6 +355,7 @@ async function startLocalWorker(context: WorkerStartContext): Promise<RunningWor
     AWS_REGION: LOCAL_REGION,
     AWS_ENDPOINT_URL: emulators.sqsEndpoint,
     OFFLOAD_BUCKET: emulators.bucketName,
+    DEAD_LETTER_QUEUE_URL: emulators.deadLetterQueueUrl,
     HEALTH_PORT: "0",
     SPOOL_DIR: join(dataDir, "spool"),
     SHUTDOWN_TIMEOUT_MS: "30000",
@@ -416,12 +428,6 @@ function liveStatus(
     gapMs: stats.gapMs,
     consumed: consumer.consumed(),
   };
-}
-
-function queueDepth(emulators: LocalEmulators): number {
-  const queue = emulators.fauxqs.inspectQueue(emulators.queueName);
-  if (!queue) return 0;
-  return queue.messages.ready.length + queue.messages.delayed.length + queue.messages.inflight.length;
 }
 
 async function auditSummary(emulators: LocalEmulators): Promise<string> {

@@ -11,7 +11,11 @@ export interface RunSummary {
   lost?: number;
   /** Lost inside a gap the worker recorded (reported, back-fillable). */
   lostCoveredByGap?: number;
-  /** Lost outside every recorded gap: must be 0. */
+  /** Lost, but named by a record in the worker's dead-letter queue (known, not delivered). */
+  lostCoveredByDeadLetter?: number;
+  /** Records in the worker's dead-letter queue. */
+  deadLettered?: number;
+  /** Lost outside every recorded gap and dead-letter record: must be 0. */
   lostUncovered?: number;
   duplicates: number;
   /** Second copies the worker discarded (redundancy at work); absent when not measured. */
@@ -37,6 +41,8 @@ export function formatSummaryTable(summary: RunSummary): string {
     ["events delivered", count(summary.delivered)],
     ["events lost", count(summary.lost)],
     ["lost inside recorded gaps", count(summary.lostCoveredByGap)],
+    ...optional("lost, named by dead-letter records", summary.lostCoveredByDeadLetter),
+    ...optional("dead-letter records", summary.deadLettered),
     ["lost uncovered (goal 0)", count(summary.lostUncovered)],
     ["duplicates in queue", count(summary.duplicates)],
     ...optional("duplicates dropped by worker", summary.duplicatesDropped),
@@ -66,7 +72,11 @@ export function verdict(summary: RunSummary): string {
   if (goalMet(summary)) {
     return (
       `OK: nothing lost outside a recorded gap; ${summary.lostCoveredByGap} of ${summary.published} published ` +
-      "events lie inside recorded gaps (back-fill them through the REST API)."
+      "events lie inside recorded gaps" +
+      (summary.lostCoveredByDeadLetter
+        ? ` and ${summary.lostCoveredByDeadLetter} are named by dead-letter records`
+        : "") +
+      " (back-fill them through the REST API)."
     );
   }
   return (

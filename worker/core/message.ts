@@ -105,7 +105,12 @@ const HAS_NON_XML_CHAR = /[\ufffe\uffff]/;
 
 /** JSON body of a message, safe for SQS (the escapes only occur inside JSON strings, so it parses back the same). */
 export function messageBody(msg: QueuedMessage): string {
-  const body = JSON.stringify(msg);
+  return sqsSafeJson(msg);
+}
+
+/** `JSON.stringify(value)` with the characters SQS refuses escaped (they only occur inside JSON strings). */
+export function sqsSafeJson(value: unknown): string {
+  const body = JSON.stringify(value);
   return HAS_NON_XML_CHAR.test(body)
     ? body.replace(NON_XML_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
     : body;

@@ -45,6 +45,14 @@ export interface SqsSinkOptions {
   offloadBucket?: string;
   /** Object key prefix for offloaded events. */
   offloadPrefix?: string;
+  /**
+   * The durable dead-letter destination (a standard SQS queue, sent to with `sqs`): a DeadLetterRecord for
+   * each message that can go neither inline nor to the offload bucket. Without it, or when it refuses a
+   * record, the message goes to `dead-letter.jsonl` in the spool directory only.
+   */
+  deadLetterQueueUrl?: string;
+  /** Attempts and first retry delay of a dead-letter record send (default 5, 200 ms, doubling). */
+  deadLetterRetry?: { attempts?: number; retryBaseMs?: number };
   onDeadLetter?: (entry: DeadLetterEntry, error: DeadLetterError) => void;
   metrics?: SinkMetrics;
   logger?: SinkLogger;

@@ -2,8 +2,10 @@ import type { QueuedMessage } from "../../shared/contracts.ts";
 import { FullJitterBackoff } from "../core/backoff.ts";
 import type { EventSink } from "../core/event-sink.ts";
 import { BacklogBound } from "./backlog-bound.ts";
+import { BacklogView } from "./backlog-view.ts";
 import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
 import { DeadLetterPath } from "./dead-letter.ts";
+import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
 import { EntryFactory } from "./entry-factory.ts";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN, InflightController } from "./inflight-controller.ts";
@@ -31,6 +33,8 @@ export type { DeadLetterEntry, DeadLetterError, SinkLogger, SinkMetrics } from "
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Most SendMessageBatch requests in flight at once by default (FIFO: at most one per message group). */
 export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
+/** At close, dead-letter records still being sent after this long are written to the local file as well. */
+const DEAD_LETTER_CLOSE_GRACE_MS = 2_000;
 /** Error codes that mean SQS wants fewer requests, not that something is broken. */
 const THROTTLED = /throttl|overlimit|requestlimit|slowdown|toomanyrequests/i;
 
@@ -52,7 +56,7 @@ export class SqsSink implements EventSink {
   readonly #controller: InflightController;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #drainWaiters = new Set<() => void>();
-  #durable: DurableTier | undefined;
+  readonly #view: BacklogView;
   readonly #entries: EntryFactory;
   readonly #bound: BacklogBound;
   #inFlightBatches = 0;
@@ -93,13 +97,24 @@ export class SqsSink implements EventSink {
     this.#entries = new EntryFactory(this.fifo, this.#controller.max, this.#o.maxMessageBytes, this.#now);
     this.#bound = new BacklogBound(opts.maxBacklogBytes, this.#log, this.#metrics);
     this.#buffer = new EntryBuffer(opts.memoryLimit ?? 10_000, opts.memoryLimitBytes ?? 16 * 1024 * 1024);
-    this.#deadLetters = new DeadLetterPath(
-      opts.spoolDir,
-      this.#log,
-      this.#metrics,
-      this.#now,
-      opts.onDeadLetter,
-    );
+    this.#deadLetters = new DeadLetterPath({
+      dir: opts.spoolDir,
+      log: this.#log,
+      metrics: this.#metrics,
+      now: this.#now,
+      maxRecordBytes: this.#o.maxMessageBytes,
+      onDeadLetter: opts.onDeadLetter,
+      ...(opts.deadLetterQueueUrl
+        ? {
+            queue: new DeadLetterQueue({
+              sqs: opts.sqs,
+              queueUrl: opts.deadLetterQueueUrl,
+              requestTimeoutMs: this.#o.requestTimeoutMs,
+              ...opts.deadLetterRetry,
+            }),
+          }
+        : {}),
+    });
     this.#offloader = new Offloader({
       s3: opts.s3,
       bucket: opts.offloadBucket,
@@ -117,6 +132,7 @@ export class SqsSink implements EventSink {
       },
       this.#log,
     );
+    this.#view = new BacklogView(this.#buffer, this.#handoff.spool, this.#now);
     this.#schedulePump();
   }
 
@@ -127,7 +143,7 @@ export class SqsSink implements EventSink {
 
   /** Connects the durable backlog: from now on a failing SQS makes memory go to the (mirrored) spool. */
   attachDurableTier(tier: DurableTier): void {
-    this.#durable = tier;
+    this.#view.attachDurableTier(tier);
   }
 
   /** While held, everything is spooled and nothing is sent (an adopted backlog must go first). */
@@ -192,13 +208,7 @@ export class SqsSink implements EventSink {
 
   /** The backlog on disk: messages spooled and not yet read back, and the age of the oldest spooled one. */
   spoolBacklog(): { messages: number; oldestAgeMs: number } {
-    const messages = this.#handoff.unread();
-    let oldest: number | undefined;
-    for (const s of this.#handoff.spool.segments()) {
-      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
-    }
-    const oldestAgeMs = messages > 0 && oldest !== undefined ? Math.max(0, this.#now() - oldest) : 0;
-    return { messages, oldestAgeMs };
+    return this.#view.spoolBacklog();
   }
 
   /** Bytes in the spool (the backlog on disk). */
@@ -208,27 +218,12 @@ export class SqsSink implements EventSink {
 
   /** Receive time of the oldest message not yet acknowledged by SQS (undefined when there is none). */
   oldestUndeliveredMs(): number | undefined {
-    const mem = this.#buffer.oldestSubmittedAtMs();
-    let oldest = mem;
-    for (const s of this.#handoff.spool.segments()) {
-      if (Number.isFinite(s.oldestMs) && (oldest === undefined || s.oldestMs < oldest)) oldest = s.oldestMs;
-    }
-    return oldest;
+    return this.#view.oldestUndeliveredMs();
   }
 
-  /**
-   * Everything accepted before the returned time is acknowledged by SQS or stored durably: the oldest
-   * accepted message that would be lost with the task bounds it (now when there is none). Without a
-   * durable tier the spool counts as durable (a persistent local disk).
-   */
+  /** Everything accepted before the returned time is acknowledged by SQS or stored durably (BacklogView). */
   durableThroughMs(): number {
-    const now = this.#now();
-    const tier = this.#durable;
-    const mem = this.#buffer.oldestSubmittedAtMs(
-      (e) => e.segment === undefined || (tier !== undefined && !tier.isDurable(e.segment)),
-    );
-    const pending = tier?.oldestPendingMs();
-    return Math.min(now, mem ?? now, pending ?? now);
+    return this.#view.durableThroughMs();
   }
 
   /** Since when new events are refused because the backlog is at its bound (undefined: not now). */
@@ -250,6 +245,7 @@ export class SqsSink implements EventSink {
         this.#drainWaiters.add(done);
       });
     }
+    await this.#deadLetters.settled(deadlineMs);
     const remaining = this.depth();
     return { drained: remaining === 0, remaining };
   }
@@ -262,6 +258,7 @@ export class SqsSink implements EventSink {
     this.#pauseTimer = undefined;
     this.#pumpScheduled = undefined;
     await Promise.allSettled([...this.#inFlight]);
+    await this.#deadLetters.close(DEAD_LETTER_CLOSE_GRACE_MS);
     const undelivered = this.#buffer.takeAll();
     this.#handoff.persist(undelivered);
     this.#handoff.close();
@@ -321,13 +318,11 @@ export class SqsSink implements EventSink {
       this.#buffer,
       this.#failing,
       (msg, segment, line) => this.#entries.make(msg, segment, line),
-      (line) => {
-        this.#log.error("unreadable spool line dead-lettered", { code: "spool_line_invalid" });
-        this.#deadLetters.raw(line, {
+      (line) =>
+        this.#deadLetters.line(line, {
           code: "spool_line_invalid",
           message: "spool line is not a queued message",
-        });
-      },
+        }),
     );
     while (this.#inFlightBatches < this.#controller.limit()) {
       const batch = this.#buffer.takeBatch(this.#o.maxBatchBytes, (lane, head) =>
@@ -460,7 +455,7 @@ export class SqsSink implements EventSink {
    * everything else idle in memory, to keep the order) in front of the mirrored spool.
    */
   #evictToSpool(): void {
-    if (!this.#durable) {
+    if (!this.#view.durableTier()) {
       this.#evictPending = false;
       return;
     }

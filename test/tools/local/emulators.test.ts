@@ -1,7 +1,7 @@
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalEmulators, startEmulators } from "../../../tools/local/emulators.ts";
+import { deadLetterRecords, type LocalEmulators, startEmulators } from "../../../tools/local/emulators.ts";
 
 let emulators: LocalEmulators;
 
@@ -32,6 +32,19 @@ describe("local emulators", () => {
       new ReceiveMessageCommand({ QueueUrl: emulators.queueUrl, MaxNumberOfMessages: 10 }),
     );
     expect(received.Messages?.map((m) => m.Body)).toEqual(["hello"]);
+  });
+
+  it("serve the worker's standard dead-letter queue, read back in place as records", async () => {
+    const { Attributes } = await emulators.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: emulators.deadLetterQueueUrl, AttributeNames: ["All"] }),
+    );
+    expect(Attributes?.FifoQueue).toBeUndefined();
+    expect(deadLetterRecords(emulators)).toEqual([]);
+    const record = { kind: "dead-letter", reason: "event_too_large", topicName: "t", correlationId: "c" };
+    await emulators.sqs.send(
+      new SendMessageCommand({ QueueUrl: emulators.deadLetterQueueUrl, MessageBody: JSON.stringify(record) }),
+    );
+    expect(deadLetterRecords(emulators)).toEqual([record]);
   });
 
   it("have the broker's lease and audit tables with the documented keys", async () => {

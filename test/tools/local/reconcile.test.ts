@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { NotificationEnvelope, QueuedMessage } from "../../../shared/contracts.ts";
+import type { DeadLetterRecord, NotificationEnvelope, QueuedMessage } from "../../../shared/contracts.ts";
 import { envelopeContentKey } from "../../../sim/content-key.ts";
 import { eventIdentity, type PublishedRecord, reconcile } from "../../../tools/local/reconcile.ts";
 
@@ -185,9 +185,50 @@ describe("reconcile: published vs the queue", () => {
     expect(eventIdentity(gap(0, 1, ["a"]))).toBeUndefined();
   });
 
+  it("a lost event named by a worker dead-letter record is covered by it, not silent loss", () => {
+    const events = [published("a", 1), published("a", 2, 10), published("a", 3, 20), published("b", 1, 30)];
+    const record = (fields: Partial<DeadLetterRecord>): DeadLetterRecord => ({
+      kind: "dead-letter",
+      deadLetteredAt: "2026-11-23T10:00:06.000Z",
+      reason: "event_too_large",
+      detail: "too large, no offload bucket",
+      messageKind: "event",
+      sizeBytes: 5_242_880,
+      truncated: true,
+      messagePrefix: "{",
+      ...fields,
+    });
+    const deadLetters = [
+      // Truncated: matched by topic and CorrelationId.
+      record({ topicName: "a", correlationId: "corr-a-2" }),
+      // Whole: matched by content.
+      record({ truncated: false, message: message(events[2]!), messagePrefix: undefined }),
+      // Names nothing published.
+      record({ topicName: "a", correlationId: "corr-zzz" }),
+    ];
+    const result = reconcile(events, [message(events[0]!), gap(25, 35, ["b"])], { deadLetters });
+    expect(result).toMatchObject({
+      published: 4,
+      delivered: 1,
+      lost: 3,
+      lostCoveredByDeadLetter: 2,
+      lostCoveredByGap: 1,
+      lostUncovered: 0,
+      deadLetterRecords: 3,
+      deadLetterUnmatched: 1,
+    });
+    // Without the records the same loss is silent.
+    expect(reconcile(events, [message(events[0]!)])).toMatchObject({ lostUncovered: 3 });
+    // A record covers one event, not every event it could match.
+    const twice = reconcile([published("a", 2), published("a", 2, 5)], [], {
+      deadLetters: [record({ topicName: "a", correlationId: "corr-a-2" })],
+    });
+    expect(twice).toMatchObject({ lostCoveredByDeadLetter: 1, lostUncovered: 1 });
+  });
+
   it("nothing received: everything lost, sample bounded", () => {
     const many = Array.from({ length: 50 }, (_, i) => published("a", i + 1));
-    const result = reconcile(many, [], 5);
+    const result = reconcile(many, [], { sampleLimit: 5 });
     expect(result).toMatchObject({ published: 50, delivered: 0, lost: 50, lostUncovered: 50 });
     expect(result.lostSample).toHaveLength(5);
   });

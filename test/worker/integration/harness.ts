@@ -5,9 +5,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
-import type { QueuedEventMessage, QueuedGapMessage, QueuedMessage } from "../../../shared/contracts.ts";
+import type {
+  DeadLetterRecord,
+  QueuedEventMessage,
+  QueuedGapMessage,
+  QueuedMessage,
+} from "../../../shared/contracts.ts";
 import { receivedRef, type Simulator, type SimulatorOptions, startSimulator } from "../../../sim/index.ts";
 import { createSessions, type RunningWorker, startWorker, type WorkerDeps } from "../../../worker/app.ts";
 import type { WorkerConfig } from "../../../worker/config.ts";
@@ -41,7 +47,14 @@ export interface HarnessOptions {
   wrapSessions?: (inner: SessionFactory) => SessionFactory;
   /** Default true: a FIFO queue (events.fifo); false: a standard queue (events). */
   fifo?: boolean;
+  /** Give the worker an offload bucket (OFFLOAD_BUCKET = OFFLOAD_BUCKET_NAME on fauxqs). Default false. */
+  offloadBucket?: boolean;
+  /** Give the worker a dead-letter queue (DEAD_LETTER_QUEUE_URL, a standard queue on fauxqs). Default false. */
+  deadLetterQueue?: boolean;
 }
+
+export const OFFLOAD_BUCKET_NAME = "tokenstream-offload";
+const DEAD_LETTER_QUEUE_NAME = "dead-letter";
 
 export interface Harness {
   sim: Simulator;
@@ -49,7 +62,11 @@ export interface Harness {
   worker: RunningWorker;
   config: WorkerConfig;
   tokens: TokenSource;
+  /** An S3 client on fauxqs (reading offloaded events). */
+  s3: S3Client;
   messages(): QueuedMessage[];
+  /** Records on the worker's dead-letter queue (with `deadLetterQueue`). */
+  deadLetters(): DeadLetterRecord[];
   events(): QueuedEventMessage[];
   gaps(): QueuedGapMessage[];
   close(): Promise<void>;
@@ -79,8 +96,19 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     queueName,
     o.fifo === false ? {} : { attributes: { FifoQueue: "true" } },
   );
+  if (o.offloadBucket) fauxqs.createBucket(OFFLOAD_BUCKET_NAME);
+  const deadLetterQueueUrl = o.deadLetterQueue
+    ? fauxqs.createQueue(DEAD_LETTER_QUEUE_NAME).queueUrl
+    : undefined;
   const endpoint = o.sqsEndpoint ? await o.sqsEndpoint(fauxqs.address) : fauxqs.address;
   const sqs = new SQSClient({ region: "us-east-1", endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  const s3 = new S3Client({
+    region: "us-east-1",
+    endpoint: fauxqs.address,
+    credentials: TEST_CREDENTIALS,
+    forcePathStyle: true,
+    maxAttempts: 1,
+  });
   const spoolDir = mkdtempSync(join(tmpdir(), "tokenstream-spool-"));
   const source = o.source ?? "genesys";
   const config: WorkerConfig = {
@@ -97,7 +125,8 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     awsEndpointUrl: endpoint,
     healthPort: 0,
     spoolDir,
-    offloadBucket: undefined,
+    offloadBucket: o.offloadBucket ? OFFLOAD_BUCKET_NAME : undefined,
+    deadLetterQueueUrl,
     shutdownTimeoutMs: 10_000,
     heartbeatTimeoutMs: 400,
     backoffBaseMs: 20,
@@ -122,6 +151,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   o.beforeWorker?.(sim);
   const worker = await startWorker(config, {
     sqs,
+    s3,
     tokenSource: tokens,
     sinkOptions: { retry: { baseMs: 20, capMs: 200 }, requestTimeoutMs: 2_000 },
     ...(o.wrapSessions ? { sessions: o.wrapSessions(createSessions(config)) } : {}),
@@ -146,7 +176,12 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     worker,
     config,
     tokens,
+    s3,
     messages,
+    deadLetters: () =>
+      (fauxqs.inspectQueue(DEAD_LETTER_QUEUE_NAME)?.messages.ready ?? []).map(
+        (m) => JSON.parse(m.body) as DeadLetterRecord,
+      ),
     events: () => messages().filter((m): m is QueuedEventMessage => m.kind === "event"),
     gaps: () => messages().filter((m): m is QueuedGapMessage => m.kind === "gap"),
     async close() {
@@ -155,6 +190,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       await worker.stop(Date.now() + 5_000);
       await sim.close();
       sqs.destroy();
+      s3.destroy();
       await fauxqs.stop();
       rmSync(spoolDir, { recursive: true, force: true });
     },

@@ -153,6 +153,18 @@ describe("loadWorkerConfig", () => {
     );
   });
 
+  it("DEAD_LETTER_QUEUE_URL is an optional standard queue URL", () => {
+    expect(loadWorkerConfig(base).deadLetterQueueUrl).toBeUndefined();
+    const url = "https://sqs.eu-west-1.amazonaws.com/123456789012/dead";
+    expect(loadWorkerConfig({ ...base, DEAD_LETTER_QUEUE_URL: url }).deadLetterQueueUrl).toBe(url);
+    expect(problems({ ...base, DEAD_LETTER_QUEUE_URL: "not a url" })).toEqual([
+      "DEAD_LETTER_QUEUE_URL must be a https: or http: URL",
+    ]);
+    expect(problems({ ...base, DEAD_LETTER_QUEUE_URL: `${url}.fifo` })).toEqual([
+      "DEAD_LETTER_QUEUE_URL must be a standard queue (records have no message group)",
+    ]);
+  });
+
   it("refuses a topic count and redundancy that cannot fit Genesys' 20 channels per OAuth client", () => {
     const topics = (n: number) => Array.from({ length: n }, (_, i) => `v2.users.u${i}.presence`).join(",");
     // 5,000 topics = 5 channels per session; redundancy 2 => up to 20 while rotating: allowed.

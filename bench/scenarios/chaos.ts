@@ -17,6 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import type { QueuedMessage } from "../../shared/contracts.ts";
+import { envelopeContentKey } from "../../sim/content-key.ts";
 import { CHAOS_FAULT_KINDS, startSimulator } from "../../sim/index.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from "../../tools/local/emulators.ts";
 import { type PublishedRecord, reconcile } from "../../tools/local/reconcile.ts";
@@ -148,7 +150,7 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     const workerStats = worker.stats();
     const messages = await queueContents(emulators.fauxqs, emulators.queueName, s3);
     const result = reconcile(sim.ledger.published(), messages, { sampleLimit: Number.MAX_SAFE_INTEGER });
-    reportLosses(result.lostSample, result.lostUncovered, started, [...sim.ledger.published()]);
+    reportLosses(result.lostSample, result.lostUncovered, started, [...sim.ledger.published()], messages);
     const faults: Record<string, number> = {};
     for (const kind of CHAOS_FAULT_KINDS) faults[`chaos.faults.${kind}`] = chaos.counts[kind] ?? 0;
     return {
@@ -188,6 +190,7 @@ function reportLosses(
   uncovered: number,
   startedMs: number,
   published: PublishedRecord[],
+  messages: QueuedMessage[],
 ): void {
   const runs: { topic: string; from: number; to: number; count: number }[] = [];
   const sorted = lost.slice(0, uncovered).sort((a, b) => a.publishedAt - b.publishedAt);
@@ -210,8 +213,15 @@ function reportLosses(
     const twins = published.filter((p) => p.contentKey === e.contentKey);
     if (twins.length < 2) continue;
     const times = twins.map((p) => ((p.publishedAt - startedMs) / 1000).toFixed(3)).join(", ");
+    const copies = messages
+      .filter((m) => m.kind === "event" && envelopeContentKey(m.event) === e.contentKey)
+      .map((m) => {
+        const at = ((Date.parse(m.receivedAt) - startedMs) / 1000).toFixed(3);
+        return m.kind === "event" && m.possibleDuplicate ? `${at} (possibleDuplicate)` : at;
+      });
     process.stderr.write(
-      `[chaos] lost one of ${twins.length} identical events on ${e.topic}, published at ${times} s\n`,
+      `[chaos] lost one of ${twins.length} identical events on ${e.topic}, published at ${times} s; ` +
+        `copies received at ${copies.join(", ") || "-"} s\n`,
     );
   }
 }

@@ -119,6 +119,8 @@ export function reconcile(
 
   const copies = new Map<string, number>();
   const markedCopies = new Map<string, number>();
+  /** When each copy was received (to tell which of several identical events a copy can have been). */
+  const copyTimes = new Map<string, number[]>();
   const gapMessages: QueuedGapMessage[] = [];
   let eventMessages = 0;
   let unknown = 0;
@@ -143,6 +145,10 @@ export function reconcile(
     else {
       copies.set(identity, (copies.get(identity) ?? 0) + 1);
       if (message.possibleDuplicate) markedCopies.set(identity, (markedCopies.get(identity) ?? 0) + 1);
+      const at = Date.parse(message.receivedAt);
+      const times = copyTimes.get(identity);
+      if (times) times.push(at);
+      else copyTimes.set(identity, [at]);
     }
   }
 
@@ -182,9 +188,13 @@ export function reconcile(
     lostCoveredByDeadLetter += named;
     lost -= named;
     if (lost === 0) continue;
-    // Which of several identical events was lost cannot be known: count the uncovered ones as lost first.
-    const uncovered = group.filter((event) => !coverage.covers(event.topic, event.publishedAt));
-    const covered = group.filter((event) => coverage.covers(event.topic, event.publishedAt));
+    // Which of several identical events was lost is known only as far as receive times tell (a copy cannot
+    // be of an event published after it was received); otherwise count the uncovered ones as lost first.
+    const isCovered = (event: PublishedRecord) => coverage.covers(event.topic, event.publishedAt);
+    const possible =
+      group.length > 1 ? possiblyLost(group, copyTimes.get(identity) ?? [], lost, isCovered) : group;
+    const uncovered = possible.filter((event) => !isCovered(event));
+    const covered = possible.filter(isCovered);
     for (const event of uncovered) {
       if (lost === 0) break;
       lost -= 1;
@@ -218,6 +228,48 @@ export function reconcile(
     gapMs: gapMessages.reduce((sum, gap) => sum + gap.durationMs, 0),
     lostSample: [...uncoveredSample, ...coveredSample].slice(0, sampleLimit),
   };
+}
+
+/**
+ * Of identical events, the ones to count as lost (`lost` of them, worst case: uncovered ones first) such
+ * that the others can each be matched to a copy received no earlier than it was published. Small groups
+ * only (identical repeats come in twos and threes); a larger or unmatchable group keeps every event a
+ * candidate.
+ */
+function possiblyLost(
+  group: PublishedRecord[],
+  receivedAt: number[],
+  lost: number,
+  isCovered: (event: PublishedRecord) => boolean,
+): PublishedRecord[] {
+  if (group.length > 12) return group;
+  const copies = [...receivedAt].sort((a, b) => a - b);
+  let best: PublishedRecord[] | undefined;
+  let bestUncovered = -1;
+  const n = group.length;
+  for (let mask = 0; mask < 1 << n; mask++) {
+    const chosen = group.filter((_, i) => mask & (1 << i));
+    if (chosen.length !== lost) continue;
+    const kept = group.filter((_, i) => !(mask & (1 << i)));
+    if (!matchable(kept, copies)) continue;
+    const uncovered = chosen.filter((event) => !isCovered(event)).length;
+    if (uncovered > bestUncovered) {
+      best = chosen;
+      bestUncovered = uncovered;
+    }
+  }
+  return best ?? group;
+}
+
+/** Can every kept event have its own copy, received at or after the event was published? */
+function matchable(kept: PublishedRecord[], sortedCopies: number[]): boolean {
+  const latestFirst = kept.map((e) => e.publishedAt).sort((a, b) => b - a);
+  let c = sortedCopies.length - 1;
+  for (const publishedAt of latestFirst) {
+    if (c < 0 || sortedCopies[c]! < publishedAt) return false;
+    c--;
+  }
+  return true;
 }
 
 /** Published identities by topic and CorrelationId, for dead-letter records that carry no whole event. */

@@ -167,6 +167,19 @@ describe("reconcile: published vs the queue", () => {
     expect(deduped.lostSample[0]?.publishedAt).toBe(T0 + 3_000);
   });
 
+  it("a copy received before the repeat was published stands for the original: the repeat is the lost one", () => {
+    const original = published("a", 1, 0, "shared");
+    const repeat = { ...original, publishedAt: T0 + 3_000 };
+    const early = { ...message(original), receivedAt: new Date(T0 + 1_000).toISOString() } as QueuedMessage;
+    const inGap = reconcile([original, repeat], [early, gap(2_500, 3_500, ["a"])]);
+    expect(inGap).toMatchObject({ delivered: 1, lost: 1, lostCoveredByGap: 1, lostUncovered: 0 });
+    expect(inGap.lostSample[0]?.publishedAt).toBe(T0 + 3_000);
+    // The same copy with the original in the gap instead: still the repeat that is lost, and it is uncovered.
+    const outside = reconcile([original, repeat], [early, gap(-500, 500, ["a"])]);
+    expect(outside).toMatchObject({ lostCoveredByGap: 0, lostUncovered: 1 });
+    expect(outside.lostSample[0]?.publishedAt).toBe(T0 + 3_000);
+  });
+
   it("events without a CorrelationId are matched by content", () => {
     const bare = [published("g", 1, 0, null), published("g", 2, 0, null)];
     expect(reconcile(bare, [message(bare[1]!)])).toMatchObject({ delivered: 1, lost: 1 });

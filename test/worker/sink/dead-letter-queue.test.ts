@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DeadLetterRecord, QueuedEventMessage, QueuedMessage } from "../../../shared/contracts.ts";
-import { contentKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/content-identity.ts";
 import { eventMessage, toSqsEntry } from "../../../worker/core/message.ts";
 import { Spool } from "../../../worker/sink/spool.ts";
 import {

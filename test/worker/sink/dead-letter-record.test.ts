@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeadLetterRecord, QueuedEventMessage } from "../../../shared/contracts.ts";
-import { contentKey } from "../../../worker/core/dedupe.ts";
+import { contentKey } from "../../../worker/core/content-identity.ts";
 import { entrySizeBytes, eventMessage } from "../../../worker/core/message.ts";
 import { deadLetterMessage, fittingPrefix, identityOf } from "../../../worker/sink/dead-letter-record.ts";
 

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import type { QueuedMessage } from "../../shared/contracts.ts";
+import type { QueuedEventMessage, QueuedMessage } from "../../shared/contracts.ts";
 import { envelopeContentKey } from "../../sim/content-key.ts";
 import { CHAOS_FAULT_KINDS, startSimulator } from "../../sim/index.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmulators } from "../../tools/local/emulators.ts";
@@ -214,10 +214,11 @@ function reportLosses(
     if (twins.length < 2) continue;
     const times = twins.map((p) => ((p.publishedAt - startedMs) / 1000).toFixed(3)).join(", ");
     const copies = messages
-      .filter((m) => m.kind === "event" && envelopeContentKey(m.event) === e.contentKey)
+      .filter((m): m is QueuedEventMessage => m.kind === "event")
+      .filter((m) => envelopeContentKey(m.event) === e.contentKey)
       .map((m) => {
         const at = ((Date.parse(m.receivedAt) - startedMs) / 1000).toFixed(3);
-        return m.kind === "event" && m.possibleDuplicate ? `${at} (possibleDuplicate)` : at;
+        return m.possibleDuplicate ? `${at} (possibleDuplicate)` : at;
       });
     process.stderr.write(
       `[chaos] lost one of ${twins.length} identical events on ${e.topic}, published at ${times} s; ` +

@@ -88,12 +88,17 @@ export class IdenticalRepeats {
     return this.atRotation.length + this.later.length;
   }
 
-  close(): void {
-    this.closed = true;
+  /** Drops the repeats not published yet (the generator stopped: nothing more is generated). */
+  cancelPending(): void {
     clearInterval(this.timer);
     this.timer = undefined;
     this.atRotation.length = 0;
     this.later.length = 0;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelPending();
   }
 
   private publishDue(): void {

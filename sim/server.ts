@@ -349,6 +349,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     startGenerator: (ratePerSec) =>
       generator.start(ratePerSec ?? (settings.eventRatePerSec > 0 ? settings.eventRatePerSec : 1)),
     stopGenerator: () => generator.stop(),
+    cancelPendingRepeats: () => repeats.cancelPending(),
     subscribedTopics: () => hub.subscribedTopics(),
     upstreamTopics,
     openSockets: () => hub.info(),

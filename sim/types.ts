@@ -248,6 +248,8 @@ export interface Simulator {
   /** Starts (or re-rates) the generator; default rate = options.eventRatePerSec. */
   startGenerator(ratePerSec?: number): void;
   stopGenerator(): void;
+  /** Drops the identical repeats scheduled but not published yet (a run that ends publishes no more). */
+  cancelPendingRepeats(): void;
   /** Topics that at least one channel or generic socket is subscribed to. */
   subscribedTopics(): string[];
   /** Topics the upstream publishes on: configured `topics` plus every topic ever subscribed. */

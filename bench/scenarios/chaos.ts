@@ -130,6 +130,8 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     clearInterval(progress);
     chaos.stop();
     sim.stopGenerator();
+    // Repeats scheduled minutes ahead would be published after the worker stops: not a loss of the worker.
+    sim.cancelPendingRepeats();
     const produceMs = Date.now() - started;
     // Let the worker take in what is still on the wire (lagging channels hold events up to 10 s).
     let lastIn = -1;

@@ -150,6 +150,24 @@ describe("legitimately identical events", () => {
     expect(sim.ledger.missingFrom(socket.events.map(receivedRef))).toEqual([]);
   });
 
+  it("cancelPendingRepeats drops the repeats not published yet", async () => {
+    sim = await startSimulator({
+      identicalShare: 1,
+      identicalKinds: ["later"],
+      identicalDelayMinMs: 300,
+      identicalDelayMaxMs: 400,
+    });
+    await listen(["a"]);
+    sim.startGenerator(20);
+    await waitFor(() => sim.ledger.total() >= 2, 3000, "generated events");
+    sim.stopGenerator();
+    sim.cancelPendingRepeats();
+    const total = sim.ledger.total();
+    await new Promise((r) => setTimeout(r, 600));
+    expect(sim.ledger.total()).toBe(total);
+    expect(sim.ledger.summary().identical).toBe(0);
+  });
+
   it("publishIdentical repeats any published event on demand", async () => {
     sim = await startSimulator();
     const { socket } = await listen(["a"]);

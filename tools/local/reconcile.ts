@@ -96,6 +96,11 @@ export class GapCoverage {
 
 export interface ReconcileOptions {
   /** Most lost events listed in `lostSample`. Default 10. */
+  /**
+   * Longest a copy can arrive after its event was published (channel lag plus processing): tells which of
+   * several identical events a copy can stand for. Default 60000.
+   */
+  maxDeliveryLagMs?: number;
   sampleLimit?: number;
   /** The worker's dead-letter records (its dead-letter queue). */
   deadLetters?: Iterable<DeadLetterRecord>;
@@ -107,6 +112,7 @@ export function reconcile(
   options: ReconcileOptions = {},
 ): Reconciliation {
   const sampleLimit = options.sampleLimit ?? 10;
+  const maxDeliveryLagMs = options.maxDeliveryLagMs ?? 60_000;
   const groups = new Map<string, PublishedRecord[]>();
   let publishedCount = 0;
   for (const event of published) {
@@ -192,7 +198,9 @@ export function reconcile(
     // be of an event published after it was received); otherwise count the uncovered ones as lost first.
     const isCovered = (event: PublishedRecord) => coverage.covers(event.topic, event.publishedAt);
     const possible =
-      group.length > 1 ? possiblyLost(group, copyTimes.get(identity) ?? [], lost, isCovered) : group;
+      group.length > 1
+        ? possiblyLost(group, copyTimes.get(identity) ?? [], lost, isCovered, maxDeliveryLagMs)
+        : group;
     const uncovered = possible.filter((event) => !isCovered(event));
     const covered = possible.filter(isCovered);
     for (const event of uncovered) {
@@ -232,7 +240,8 @@ export function reconcile(
 
 /**
  * Of identical events, the ones to count as lost (`lost` of them, worst case: uncovered ones first) such
- * that the others can each be matched to a copy received no earlier than it was published. Small groups
+ * that the others can each be matched to a copy received no earlier than it was published and no later
+ * than `maxLagMs` after. Small groups
  * only (identical repeats come in twos and threes); a larger or unmatchable group keeps every event a
  * candidate.
  */
@@ -241,6 +250,7 @@ function possiblyLost(
   receivedAt: number[],
   lost: number,
   isCovered: (event: PublishedRecord) => boolean,
+  maxLagMs: number,
 ): PublishedRecord[] {
   if (group.length > 12) return group;
   const copies = [...receivedAt].sort((a, b) => a - b);
@@ -251,7 +261,7 @@ function possiblyLost(
     const chosen = group.filter((_, i) => mask & (1 << i));
     if (chosen.length !== lost) continue;
     const kept = group.filter((_, i) => !(mask & (1 << i)));
-    if (!matchable(kept, copies)) continue;
+    if (!matchable(kept, copies, maxLagMs)) continue;
     const uncovered = chosen.filter((event) => !isCovered(event)).length;
     if (uncovered > bestUncovered) {
       best = chosen;
@@ -261,13 +271,25 @@ function possiblyLost(
   return best ?? group;
 }
 
-/** Can every kept event have its own copy, received at or after the event was published? */
-function matchable(kept: PublishedRecord[], sortedCopies: number[]): boolean {
+/**
+ * Can every kept event have its own copy, received within [publishedAt, publishedAt + maxLagMs]? Events
+ * latest first, each takes the latest copy still free in its window (optimal for windows in this order).
+ */
+function matchable(kept: PublishedRecord[], sortedCopies: number[], maxLagMs: number): boolean {
   const latestFirst = kept.map((e) => e.publishedAt).sort((a, b) => b - a);
-  let c = sortedCopies.length - 1;
+  const used = new Array<boolean>(sortedCopies.length).fill(false);
   for (const publishedAt of latestFirst) {
-    if (c < 0 || sortedCopies[c]! < publishedAt) return false;
-    c--;
+    let found = -1;
+    for (let c = sortedCopies.length - 1; c >= 0; c--) {
+      const at = sortedCopies[c]!;
+      if (at < publishedAt) break;
+      if (!used[c] && at <= publishedAt + maxLagMs) {
+        found = c;
+        break;
+      }
+    }
+    if (found < 0) return false;
+    used[found] = true;
   }
   return true;
 }

@@ -366,10 +366,13 @@ export class Supervisor {
       reason: d.reason,
       alarm: d.alarm,
     });
-    if (f.kind === "watchdog") this.#coverage.silentSince(s.id, s.lastFrameAtMs);
     if (f.kind === "rest-error" && f.probe) {
       // Heartbeats may have gone on without events: its coverage ends at its last event.
       this.#coverage.silentSince(s.id, this.#deduper.lastEventAtMs(s.id) ?? s.lastFrameAtMs);
+    } else if (f.kind !== "socket-closing") {
+      // It ended unasked (socket gone, channel dead, watchdog): it delivered up to its last frame, not up to
+      // the moment the worker learned of it (an evicted channel's events stop before its 404 arrives).
+      this.#coverage.silentSince(s.id, s.lastFrameAtMs);
     }
     if (this.#stopping || slot.stopped || role === "retired") return;
     if (role === "candidate") {

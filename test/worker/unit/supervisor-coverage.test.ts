@@ -173,6 +173,51 @@ describe("silent sessions", () => {
   });
 });
 
+describe("sessions that end unasked", () => {
+  it("covered only up to their last frame: a channel killed (evicted) before its 404 arrives is a gap from its last frame", async () => {
+    const r = run(
+      (n) =>
+        n < 2
+          ? {
+              liveAfterMs: 0,
+              framesStopAfterMs: n === 0 ? 4_000 : 4_100, // both channels evicted; frames stop first
+              failure: { kind: "channel-dead" },
+              failAfterMs: n === 0 ? 4_300 : 4_400,
+            }
+          : { liveAfterMs: 50 },
+      2,
+    );
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(6_000);
+    const gaps = r.gaps();
+    expect(gaps).toHaveLength(1);
+    // From the later of the two last frames, not from when the worker learned the channels were dead.
+    expect(Date.parse(gaps[0]!.start) - t0).toBe(4_100);
+    r.supervisor.stop();
+  });
+
+  it("an abrupt close (1006) ends coverage at the last frame too", async () => {
+    const r = run(
+      (n) =>
+        n === 0
+          ? {
+              liveAfterMs: 0,
+              framesStopAfterMs: 2_000,
+              failure: { kind: "close", code: 1006 },
+              failAfterMs: 2_500,
+            }
+          : { liveAfterMs: 100 },
+      1,
+    );
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(5_000);
+    const gaps = r.gaps();
+    expect(gaps).toHaveLength(1);
+    expect(Date.parse(gaps[0]!.start) - t0).toBe(2_000);
+    r.supervisor.stop();
+  });
+});
+
 describe("upstream errors", () => {
   it("waits exactly the Retry-After of a 429 (no longer, no shorter) and logs Genesys' code and message", async () => {
     const r = run(

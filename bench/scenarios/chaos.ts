@@ -6,8 +6,11 @@
  * 5-minute de-dup interval) and 15 s tokens. Then the worker drains (SIGTERM path) and the queue, with
  * offloaded events read back from S3, is reconciled with everything the simulator published.
  * - `chaos.published` / `delivered` / `lost`; `lostCoveredByGap` (inside a recorded `tokenstream.gap`)
- *   and `lostUncovered` (goal 0); `duplicatesInQueue` (goal 0); `identicalPublished` /
- *   `identicalDelivered` (goal equal: `identicalMissing` = their difference, goal 0); `seed`;
+ *   and `lostUncovered` (goal 0); `duplicatesInQueue`, of which `duplicatesMarkedPossible` carry the
+ *   worker's possibleDuplicate mark and `unmarkedDuplicatesInQueue` do not (goal 0); `identicalPublished`
+ *   / `identicalDelivered` and their difference `identicalMissing` (identical events lost inside a
+ *   recorded gap, e.g. a forbidden topic's window, count here too), `identicalMissingUncovered` (goal 0);
+ *   `seed`;
  *   `faults` (total), `faults.<kind>` (faults that took effect, per kind) and `faultKindsBelowTwice`
  *   (kinds that took effect fewer than twice, goal 0).
  * Missed goals are printed as MISSED; they never fail the run.
@@ -164,10 +167,12 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
       "chaos.lostCoveredByGap": result.lostCoveredByGap,
       "chaos.duplicatesInQueue": result.duplicates,
       "chaos.duplicatesMarkedPossible": result.duplicatesMarked,
+      "chaos.unmarkedDuplicatesInQueue": result.duplicates - result.duplicatesMarked,
       "chaos.unknownInQueue": result.unknown,
       "chaos.identicalPublished": result.identicalPublished,
       "chaos.identicalDelivered": result.identicalDelivered,
       "chaos.identicalMissing": result.identicalPublished - result.identicalDelivered,
+      "chaos.identicalMissingUncovered": result.identicalLostUncovered,
       "chaos.gaps": result.gaps,
       "chaos.gapMs": result.gapMs,
       "chaos.faults": Object.values(faults).reduce((a, b) => a + b, 0),

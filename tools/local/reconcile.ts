@@ -47,6 +47,8 @@ export interface Reconciliation {
   identicalPublished: number;
   /** Of those repeats, how many have their own copy in the queue. */
   identicalDelivered: number;
+  /** Lost events with an identical twin, outside every recorded gap (part of lostUncovered). */
+  identicalLostUncovered: number;
   /** Worker dead-letter records given, and how many of them name no published event. */
   deadLetterRecords: number;
   deadLetterUnmatched: number;
@@ -178,6 +180,7 @@ export function reconcile(
   let lostUncovered = 0;
   let identicalPublished = 0;
   let identicalDelivered = 0;
+  let identicalLostUncovered = 0;
   const uncoveredSample: PublishedRecord[] = [];
   const coveredSample: PublishedRecord[] = [];
   for (const [identity, group] of groups) {
@@ -207,6 +210,7 @@ export function reconcile(
       if (lost === 0) break;
       lost -= 1;
       lostUncovered += 1;
+      if (group.length > 1) identicalLostUncovered += 1;
       if (uncoveredSample.length < sampleLimit) uncoveredSample.push(event);
     }
     for (const event of covered) {
@@ -230,6 +234,7 @@ export function reconcile(
     eventMessages,
     identicalPublished,
     identicalDelivered,
+    identicalLostUncovered,
     deadLetterRecords,
     deadLetterUnmatched,
     gaps: gapMessages.length,

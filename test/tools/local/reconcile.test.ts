@@ -163,6 +163,7 @@ describe("reconcile: published vs the queue", () => {
       lostCoveredByGap: 0,
       identicalPublished: 1,
       identicalDelivered: 0,
+      identicalLostUncovered: 1,
     });
     expect(deduped.lostSample[0]?.publishedAt).toBe(T0 + 3_000);
   });

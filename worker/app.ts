@@ -181,6 +181,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       lagBoundMs: config.lagBoundMs,
       propagationMs: config.propagationMs,
       drainMs: config.drainMs,
+      failures: config.failures,
       ...deps.tuning,
     },
     {

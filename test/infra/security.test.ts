@@ -103,7 +103,7 @@ describe("alarm delivery", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm");
     // 16 of the broker, relay and stack, 5 of the durable backlog and coverage ledger (lib/relay-durability.ts):
     // an alarm without the stack's name prefix could not publish to the alarm topic.
-    expect(alarms.length).toBe(21);
+    expect(alarms.length).toBe(23);
     for (const [, a] of alarms) expect(a.AlarmName).toMatch(/^Tokenstream-[A-Za-z]+$/);
   });
 

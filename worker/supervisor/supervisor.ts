@@ -9,26 +9,17 @@
  */
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
 import { FullJitterBackoff } from "../core/backoff.ts";
-import {
-  boundedDecision,
-  decideOnFailure,
-  type PolicyDecision,
-  type SessionFailure,
-} from "../core/close-policy.ts";
+import type { PolicyDecision, SessionFailure } from "../core/close-policy.ts";
 import { EventDeduper, type ReleasedArrival } from "../core/dedupe.ts";
 import { eventMessage } from "../core/message.ts";
 import { RotationStagger } from "../core/rotation-plan.ts";
 import type { MalformedCode } from "../source/frame.ts";
-import { MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL } from "../source/genesys-limits.ts";
+import { MAX_TOPICS_PER_CHANNEL } from "../source/genesys-limits.ts";
 import type { Session } from "../source/session.ts";
-import {
-  isPermanentTokenError,
-  isTokenRefusal,
-  TokenSourceError,
-  type WorkerToken,
-} from "../token/token-source.ts";
+import type { WorkerToken } from "../token/token-source.ts";
 import { CoverageRecorder } from "./coverage-recorder.ts";
-import { type FailureDetail, failureDetail, stopReason, tokenErrorDetail } from "./failure-detail.ts";
+import type { FailureDetail } from "./failure-detail.ts";
+import { delayAfter, FailureHandling } from "./failure-handling.ts";
 import { planRotation } from "./rotation-reason.ts";
 import { Slot } from "./slot.ts";
 import { SlotFailures } from "./slot-failures.ts";
@@ -64,7 +55,7 @@ export class Supervisor {
   readonly #random: () => number;
   /** Sessions closed at the end of their drain period (an orderly end, not a failure). */
   readonly #drained = new Set<Session>();
-  readonly #channelsPerSession: number;
+  readonly #failures: FailureHandling;
   #running = false;
   #stopping = false;
 
@@ -99,8 +90,13 @@ export class Supervisor {
           new SlotFailures(opts.failures ?? {}, this.#random, this.#now),
         ),
     );
-    this.#channelsPerSession =
-      opts.channelsPerSession ?? Math.max(1, Math.ceil(new Set(opts.topics).size / MAX_TOPICS_PER_CHANNEL));
+    this.#failures = new FailureHandling({
+      log: deps.log,
+      metrics: this.#metrics,
+      stats: this.#stats,
+      channelsPerSession:
+        opts.channelsPerSession ?? Math.max(1, Math.ceil(new Set(opts.topics).size / MAX_TOPICS_PER_CHANNEL)),
+    });
   }
 
   start(): void {
@@ -157,7 +153,9 @@ export class Supervisor {
     } catch (err) {
       slot.building = false;
       this.#stagger.finish(slot.label);
-      if (!this.#stopping) this.#onTokenError(slot, req, err);
+      if (this.#stopping) return;
+      const delayMs = this.#failures.tokenError(slot, err);
+      if (delayMs !== undefined) this.#retryLater(slot, delayMs, { ...req, refreshFp: undefined });
       return;
     }
     slot.building = false;
@@ -176,44 +174,6 @@ export class Supervisor {
       tokenFingerprint: token.fingerprint,
     });
     session.start();
-  }
-
-  /**
-   * Permanent errors stop the slot; a bare broker 403/404 is retried with an alarm each time and stops the
-   * slot only after a bounded number in a row; anything else backs off (Retry-After waited out exactly).
-   */
-  #onTokenError(slot: Slot, req: BuildRequest, err: unknown): void {
-    const code = err instanceof TokenSourceError ? err.code : "token_error";
-    if (isPermanentTokenError(err)) {
-      this.#stopSlot(slot, `token source: ${code}`, tokenErrorDetail(err));
-      return;
-    }
-    slot.backoff.failed();
-    const delayMs = this.#delayAfter(slot, err instanceof TokenSourceError ? err.retryAfterMs : undefined);
-    if (isTokenRefusal(err)) {
-      const step = slot.failures.record("token-refused");
-      this.#metrics.count("TokenRefusals");
-      if (step.exhausted) {
-        this.#stopSlot(slot, `token source: ${code} (${step.count} in a row)`, {
-          ...tokenErrorDetail(err),
-          consecutive: step.count,
-        });
-        return;
-      }
-      // ALARM: the broker refused this worker (clock skew, IAM propagating, a deploy): retried, not yet fatal.
-      this.deps.log.error("token source refused the request; retrying with backoff", {
-        code: "token_refused",
-        alarm: true,
-        slot: slot.label,
-        ...tokenErrorDetail(err),
-        consecutive: step.count,
-        limit: step.limit,
-        delayMs,
-      });
-    } else {
-      this.deps.log.warn("token unavailable, backing off", { slot: slot.label, code, delayMs });
-    }
-    this.#retryLater(slot, delayMs, { ...req, refreshFp: undefined });
   }
 
   /** The slot's own token lane: redundant sessions hold distinct tokens. */
@@ -401,24 +361,9 @@ export class Supervisor {
 
   #onFailure(slot: Slot, s: Session, f: SessionFailure): void {
     this.#stats.sessionFailures++;
-    let d = decideOnFailure(f);
     const role = s === slot.candidate ? "candidate" : s === slot.active ? "active" : "retired";
-    // A bounded failure (e.g. 400) counts towards the slot's streak; at its limit the slot stops.
     const counted = role !== "retired" && !slot.stopped && !this.#stopping;
-    const step = d.streak !== undefined && counted ? slot.failures.record(d.streak) : undefined;
-    if (step) d = boundedDecision(d, step.count, step.limit);
-    const detail = failureDetail(f);
-    this.deps.log[d.alarm ? "error" : "warn"]("session failure", {
-      slot: slot.label,
-      session: s.id,
-      role,
-      ...detail,
-      ...(d.retryAfterMs !== undefined ? { retryAfterMs: d.retryAfterMs } : {}),
-      ...(step ? { consecutive: step.count, limit: step.limit } : {}),
-      action: d.action,
-      reason: d.reason,
-      alarm: d.alarm,
-    });
+    const { d, detail } = this.#failures.decide(slot, s, role, f, counted);
     if (f.kind === "watchdog") this.#coverage.silentSince(s.id, s.lastFrameAtMs);
     if (f.kind === "rest-error" && f.probe) {
       // Heartbeats may have gone on without events: its coverage ends at its last event.
@@ -435,7 +380,14 @@ export class Supervisor {
       return;
     }
     // The active session.
-    if (f.kind === "channel-dead" && this.#onChannelDead(slot, s)) return;
+    if (f.kind === "channel-dead") {
+      const delayMs = this.#failures.channelDeath(slot, s, this.#slots);
+      if (delayMs !== undefined) {
+        // Repeated deaths: back off (unless a replacement is already being built).
+        if (!slot.building && !slot.candidate) this.#retryLater(slot, delayMs, { reason: "channel_evicted" });
+        return;
+      }
+    }
     if (d.action === "rotate-now") {
       if (slot.busy()) return;
       if (this.#now() - slot.activeSinceMs >= this.#minLifeMs()) {
@@ -451,59 +403,16 @@ export class Supervisor {
       // Announced its end right after going live: replacing it at once would loop at connect speed
       // against a server that does this to every session. Back off instead (make-before-break still holds).
       slot.backoff.failed();
-      this.#retryLater(slot, this.#delayAfter(slot, d.retryAfterMs), { reason: d.reason });
+      this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), { reason: d.reason });
       return;
     }
     slot.backoff.failed();
     if (d.action === "stop-session") {
-      this.#stopSlot(slot, d.reason, detail);
+      this.#failures.stop(slot, d.reason, detail);
       return;
     }
     if (slot.busy()) return; // its replacement is already under way
     this.#afterFailure(slot, s, d, d.reason, detail);
-  }
-
-  /**
-   * A live session's channel died before its expiry. Once is normal (rotate now); again within the window
-   * means channels are being evicted at the 20-per-client quota: with this worker within the limit, by
-   * another consumer of the same OAuth client. Evicting it back at once would make both loop, so the slot
-   * backs off (exponential, jittered) with an alarm. Returns true when it scheduled the replacement.
-   */
-  #onChannelDead(slot: Slot, s: Session): boolean {
-    const held = this.#channelsHeld();
-    const cause =
-      held <= MAX_CHANNELS_PER_CLIENT ? "another_consumer_on_oauth_client" : "own_channels_over_limit";
-    const step = slot.failures.channelDead();
-    const fields = {
-      slot: slot.label,
-      session: s.id,
-      deathsInWindow: step.deathsInWindow,
-      channelsHeld: held,
-      channelLimit: MAX_CHANNELS_PER_CLIENT,
-      cause,
-    };
-    if (step.delayMs === 0) {
-      this.deps.log.warn("channel died before its expiry; rotating", { code: "channel_dead", ...fields });
-      return false;
-    }
-    this.#metrics.count("ChannelEvictions");
-    // ALARM: stable log code for metric filters; the operator's question is who else uses this OAuth client.
-    this.deps.log.error("channels keep dying (quota eviction?): backing off instead of evicting back", {
-      code: "channel_eviction_backoff",
-      alarm: true,
-      ...fields,
-      delayMs: step.delayMs,
-    });
-    if (slot.building || slot.candidate) return true; // a replacement is already under way
-    this.#retryLater(slot, step.delayMs, { reason: "channel_evicted" });
-    return true;
-  }
-
-  /** Genesys channels this worker holds now: every slot's active, candidate and draining sessions. */
-  #channelsHeld(): number {
-    let sessions = 0;
-    for (const sl of this.#slots) sessions += (sl.active ? 1 : 0) + (sl.candidate ? 1 : 0) + sl.draining.size;
-    return sessions * this.#channelsPerSession;
   }
 
   #rotateInTurn(slot: Slot, s: Session, reason: string, waitUntilMs: number): void {
@@ -518,16 +427,6 @@ export class Supervisor {
     slot.rotationTimer = setTimeout(() => this.#rotateInTurn(slot, s, reason, waitUntilMs), 25);
   }
 
-  /**
-   * The upstream's Retry-After exactly when it sent one (the attempt counts for the backoff either way);
-   * one below the backoff base (e.g. 0) gets the backoff instead, which is never shorter: a server that keeps
-   * answering "retry now" must not cause a tight loop.
-   */
-  #delayAfter(slot: Slot, retryAfterMs: number | undefined): number {
-    const backoffMs = slot.backoff.nextDelayMs(retryAfterMs);
-    return retryAfterMs !== undefined && retryAfterMs >= slot.backoff.baseMs ? retryAfterMs : backoffMs;
-  }
-
   #maxTurnWaitMs(): number {
     return this.opts.maxTurnWaitMs ?? 10_000;
   }
@@ -535,16 +434,16 @@ export class Supervisor {
   #afterFailure(slot: Slot, s: Session, d: PolicyDecision, reason: string, detail: FailureDetail): void {
     switch (d.action) {
       case "stop-session":
-        this.#stopSlot(slot, d.reason, detail);
+        this.#failures.stop(slot, d.reason, detail);
         return;
       case "refresh-token-then-reconnect":
-        this.#retryLater(slot, this.#delayAfter(slot, d.retryAfterMs), {
+        this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), {
           reason,
           refreshFp: s.token.fingerprint,
         });
         return;
       default:
-        this.#retryLater(slot, this.#delayAfter(slot, d.retryAfterMs), { reason });
+        this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), { reason });
     }
   }
 
@@ -580,26 +479,6 @@ export class Supervisor {
       slot.retryTimer = undefined;
       void this.#build(slot, req);
     }, delayMs);
-  }
-
-  /** The permanent-failure record: reason with the upstream's code and message, never a token. */
-  #stopSlot(slot: Slot, reason: string, detail: FailureDetail | Record<string, unknown> = {}): void {
-    if (slot.stopped) return;
-    slot.stopped = true;
-    this.#stats.stoppedSlots++;
-    clearTimeout(slot.retryTimer);
-    clearTimeout(slot.rotationTimer);
-    slot.retryTimer = slot.rotationTimer = undefined;
-    slot.candidate?.close();
-    this.#metrics.count("SessionsStopped");
-    // ALARM: a permanent failure; the other slots keep running. Log code is stable for metric filters.
-    this.deps.log.error("session stopped after permanent failure", {
-      code: "session_stopped",
-      alarm: true,
-      slot: slot.label,
-      ...detail,
-      reason: stopReason(reason, detail),
-    });
   }
 
   #gaugeLive(): void {

@@ -11,14 +11,20 @@ export interface SlotFailureOptions {
   maxConsecutiveBadRequests?: number;
   /** Consecutive broker 403/404 answers (no permanent error code) before the slot stops. Default 5. */
   maxConsecutiveTokenRefusals?: number;
-  /** Channel deaths within this window after the first back off instead of rotating at once. Default 600000. */
+  /** Channel deaths within this window after the first back off instead of rotating at once. Default 60000. */
   evictionWindowMs?: number;
-  /** Backoff between rebuilds after repeated channel deaths. Default base 5000, cap 300000. */
+  /** Backoff between rebuilds after repeated channel deaths. Default base 1000, cap 60000. */
   evictionBackoff?: BackoffOptions;
 }
 
-export const DEFAULT_EVICTION_WINDOW_MS = 600_000;
-export const DEFAULT_EVICTION_BACKOFF = { baseMs: 5_000, capMs: 300_000 } as const;
+/**
+ * A short window: a quota ping-pong kills a channel seconds after it is made, while unrelated deaths (a
+ * revoked token, an upstream restart) are minutes apart and keep rotating at once. The backoff's attempt
+ * count survives the window (it resets only after a session stayed up a whole window), so a ping-pong that
+ * waits past the window still grows its delays.
+ */
+export const DEFAULT_EVICTION_WINDOW_MS = 60_000;
+export const DEFAULT_EVICTION_BACKOFF = { baseMs: 1_000, capMs: 60_000 } as const;
 
 export interface ChannelDeathStep {
   /** Deaths within the window, this one included. */

@@ -177,12 +177,12 @@ describe("loadWorkerConfig", () => {
 });
 
 describe("failure bounds", () => {
-  it("default to 5 consecutive 400s, 5 broker refusals and a 10-minute eviction window", () => {
+  it("default to 5 consecutive 400s, 5 broker refusals and a 1-minute eviction window", () => {
     expect(loadWorkerConfig(base).failures).toEqual({
       maxConsecutiveBadRequests: 5,
       maxConsecutiveTokenRefusals: 5,
-      evictionWindowMs: 600_000,
-      evictionBackoff: { baseMs: 5_000, capMs: 300_000 },
+      evictionWindowMs: 60_000,
+      evictionBackoff: { baseMs: 1_000, capMs: 60_000 },
     });
   });
 

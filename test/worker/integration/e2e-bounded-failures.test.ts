@@ -5,12 +5,11 @@
  * channel limit answered 400 (reason logged), and a second consumer of the same OAuth client evicting the
  * worker's channels at the per-client cap (the worker backs off: bounded channel creations).
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
-import type { AlarmMetricName } from "../../../worker/supervisor/alarm-metric.ts";
-import { createWorkerTelemetry } from "../../../worker/telemetry.ts";
+import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "../../support/wait-for.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
-import { coverage, type Harness, type HarnessOptions, settle, startHarness } from "./harness.ts";
+import { coverage, type Harness, settle, startHarness } from "./harness.ts";
+import { observed, withCode } from "./observed-worker.ts";
 import { type RivalConsumer, startRivalConsumer } from "./rival-consumer.ts";
 
 let h: Harness | undefined;
@@ -24,38 +23,6 @@ afterEach(async () => {
 });
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface LogLine {
-  level: "warn" | "error";
-  message: string;
-  extra: Record<string, unknown>;
-}
-
-/** The real worker telemetry (silent), with its warn/error lines recorded; alarm metrics recorded too. */
-function observed(o: HarnessOptions): {
-  options: HarnessOptions;
-  lines: LogLine[];
-  alarms: AlarmMetricName[];
-} {
-  const telemetry = createWorkerTelemetry({ logLevel: "SILENT" });
-  const lines: LogLine[] = [];
-  for (const level of ["warn", "error"] as const) {
-    vi.spyOn(telemetry.logger, level).mockImplementation(((
-      message: string,
-      extra: Record<string, unknown>,
-    ) => {
-      lines.push({ level, message, extra: extra ?? {} });
-    }) as never);
-  }
-  const alarms: AlarmMetricName[] = [];
-  return {
-    lines,
-    alarms,
-    options: { ...o, deps: { telemetry, alarmMetric: (name) => void alarms.push(name), ...o.deps } },
-  };
-}
-
-const withCode = (lines: LogLine[], code: string) => lines.filter((l) => l.extra.code === code);
 
 const BAD_TOPICS = {
   status: 400,

@@ -46,7 +46,8 @@ export interface TokenstreamAlarmsProps {
 
 /**
  * The alarms an operator of tokenstream must see: a recorded gap (events may be missing), anything in a
- * dead-letter queue, an event the worker could not queue, a session stopped for good, broker mint failures, a lost audit record, fewer
+ * dead-letter queue, an event the worker could not queue, a session stopped for good, broker refusals and
+ * channel evictions seen by the worker, broker mint failures, a lost audit record, fewer
  * live sessions than configured, and a backed-up queue.
  */
 export class TokenstreamAlarms extends Construct {
@@ -58,6 +59,8 @@ export class TokenstreamAlarms extends Construct {
   readonly sessionsStopped: Alarm;
   readonly topicsRefused: Alarm;
   readonly silentSessions: Alarm;
+  readonly tokenRefusals: Alarm;
+  readonly channelEvictions: Alarm;
   readonly mintFailures: Alarm;
   readonly auditWriteFailures: Alarm;
   readonly liveSessionsBelowTarget: Alarm;
@@ -130,6 +133,18 @@ export class TokenstreamAlarms extends Construct {
       "SilentSessions",
       relay.metric("SilentSessions", { period: Duration.minutes(1), statistic: Stats.SUM }),
       "A worker session missed events its peers delivered (a silenced channel or revoked token) and was replaced; its coverage was withdrawn back to its last event, so any interval nobody delivered is a recorded gap.",
+    );
+
+    this.tokenRefusals = this.#onAny(
+      "TokenRefusals",
+      relay.metric("TokenRefusals", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "The broker answered a worker's token request 403/404 without a permanent error code (SigV4 clock skew, an IAM change propagating, a deploy in progress): the slot retries with back-off and stops for good only after MAX_CONSECUTIVE_TOKEN_REFUSALS in a row (SessionsStopped). The error log line with code token_refused names the broker's error code.",
+    );
+
+    this.channelEvictions = this.#onAny(
+      "ChannelEvictions",
+      relay.metric("ChannelEvictions", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "A worker's live Genesys channels keep dying before their expiry while it holds no more than the 20 channels per OAuth client: another consumer of the same OAuth client is creating channels and evicting them. The worker backs off instead of evicting back; give each consumer its own OAuth client. The error log line with code channel_eviction_backoff has the details.",
     );
 
     this.mintFailures = this.#onAny(

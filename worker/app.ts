@@ -13,7 +13,7 @@ import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-cont
 import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
 import type { SessionFactory } from "./source/session.ts";
 import { createSessionFactory } from "./source/session-factory.ts";
-import { type AlarmMetricName, createAlarmMetric } from "./supervisor/alarm-metric.ts";
+import { type AlarmMetricName, createAlarmMetric, isAlarmMetric } from "./supervisor/alarm-metric.ts";
 import type { WorkerStats } from "./supervisor/stats.ts";
 import {
   Supervisor,
@@ -100,7 +100,7 @@ export function supervisorMetrics(
   alarm: (name: AlarmMetricName) => void,
 ): SupervisorMetrics {
   return {
-    count: (name, n) => (name === "SessionsStopped" ? alarm(name) : telemetry.count(name, n)),
+    count: (name, n) => (isAlarmMetric(name) ? alarm(name) : telemetry.count(name, n)),
     gauge: (name, value) => telemetry.gauge(name, value),
   };
 }
@@ -182,6 +182,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       lagBoundMs: config.lagBoundMs,
       propagationMs: config.propagationMs,
       drainMs: config.drainMs,
+      failures: config.failures,
       ...deps.tuning,
     },
     {

@@ -7,6 +7,11 @@ import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-cont
 import { MAX_FRAME_BYTES } from "./source/frame.ts";
 import type { TokenPlacement } from "./source/generic-session.ts";
 import { MAX_CHANNELS_PER_CLIENT, MAX_TOPICS_PER_CHANNEL } from "./source/genesys-limits.ts";
+import {
+  DEFAULT_EVICTION_BACKOFF,
+  DEFAULT_EVICTION_WINDOW_MS,
+  type SlotFailureOptions,
+} from "./supervisor/slot-failures.ts";
 
 export interface WorkerConfig {
   sourceKind: "genesys" | "generic";
@@ -66,6 +71,8 @@ export interface WorkerConfig {
   refusedTopicRetryMs?: number;
   /** Frames above this are malformed (counted, logged), not events. */
   maxFrameBytes?: number;
+  /** Bounds on repeated failures per slot (400s, broker refusals) and the channel-eviction backoff. */
+  failures?: SlotFailureOptions;
 }
 
 export interface DurabilityConfig {
@@ -304,9 +311,22 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     probeIntervalMs: int("CHANNEL_PROBE_INTERVAL_MS", 60_000, 0, 3_600_000),
     refusedTopicRetryMs: int("REFUSED_TOPIC_RETRY_MS", 300_000, 0, 86_400_000),
     maxFrameBytes: int("MAX_FRAME_BYTES", MAX_FRAME_BYTES, 1_024, 1_073_741_824),
+    failures: {
+      maxConsecutiveBadRequests: int("MAX_CONSECUTIVE_BAD_REQUESTS", 5, 1, 1_000),
+      maxConsecutiveTokenRefusals: int("MAX_CONSECUTIVE_TOKEN_REFUSALS", 5, 1, 1_000),
+      evictionWindowMs: int("CHANNEL_EVICTION_WINDOW_MS", DEFAULT_EVICTION_WINDOW_MS, 1_000, 86_400_000),
+      evictionBackoff: {
+        baseMs: int("CHANNEL_EVICTION_BACKOFF_BASE_MS", DEFAULT_EVICTION_BACKOFF.baseMs, 10, 3_600_000),
+        capMs: int("CHANNEL_EVICTION_BACKOFF_CAP_MS", DEFAULT_EVICTION_BACKOFF.capMs, 10, 86_400_000),
+      },
+    },
   };
   // Default: long enough to cover propagation, the peer's lag, and the evidence a held match waits for.
   config.drainMs = int("DRAIN_MS", config.propagationMs! + 2 * config.lagBoundMs!, 0, 3_600_000);
+  const eviction = config.failures!.evictionBackoff!;
+  if (eviction.capMs! < eviction.baseMs!) {
+    problems.push("CHANNEL_EVICTION_BACKOFF_CAP_MS must be at least CHANNEL_EVICTION_BACKOFF_BASE_MS");
+  }
   if (config.sinkInFlight!.max < config.sinkInFlight!.min) {
     problems.push("SINK_MAX_IN_FLIGHT must be at least SINK_MIN_IN_FLIGHT");
   }

@@ -4,7 +4,7 @@ import { composeBroker } from "../../functions/broker/composition.ts";
 import { loadBrokerConfig } from "../../functions/broker/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
 import { loadWorkerConfig } from "../../worker/config.ts";
-import { createAlarmMetric } from "../../worker/supervisor/alarm-metric.ts";
+import { createAlarmMetric, isAlarmMetric } from "../../worker/supervisor/alarm-metric.ts";
 import { createWorkerTelemetry, type GaugeName } from "../../worker/telemetry.ts";
 import { testApp, testConfig } from "./helpers.ts";
 
@@ -161,7 +161,7 @@ function workerEmits(env: Record<string, string>, names: readonly string[]): Met
   const alarm = createAlarmMetric({ sourceKind: config.sourceKind });
   return capturedEmf(() => {
     for (const name of names) {
-      if (name === "SessionsStopped") alarm(name);
+      if (isAlarmMetric(name)) alarm(name);
       else if (WORKER_GAUGES.has(name)) telemetry.gauge(name as GaugeName, 1);
       else if (name === "SinkLatencyMs" || name === "SinkLatencyMsMax") telemetry.timing("SinkLatencyMs", 1);
       else telemetry.count(name as never);
@@ -201,6 +201,8 @@ for (const variant of [
           "MintFailures",
           "SessionsStopped",
           "SilentSessions",
+          "TokenRefusals",
+          "ChannelEvictions",
           "SinkLatencyMsMax",
           "TopicsRefused",
         ].sort(),

@@ -552,7 +552,7 @@ describe("stack", () => {
     });
     expect(byMetric("DeadLettered")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
     expect(byMetric("SessionsStopped")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
-    for (const name of ["TopicsRefused", "SilentSessions"])
+    for (const name of ["TopicsRefused", "SilentSessions", "TokenRefusals", "ChannelEvictions"])
       expect(byMetric(name)).toMatchObject({
         Namespace: "tokenstream",
         Dimensions: [

@@ -2,6 +2,7 @@
  * The one close/failure policy table of the worker (DESIGN.md section 4).
  * Pure: maps what went wrong with a session to what the supervisor does next.
  */
+import type { StreakKind } from "./failure-streak.ts";
 
 export type SessionFailure =
   | { kind: "close"; code: number; reason?: string }
@@ -44,6 +45,11 @@ export interface PolicyDecision {
   minDelayMs?: number;
   /** The upstream's Retry-After, in ms: wait exactly this long (no longer, no shorter). */
   retryAfterMs?: number;
+  /**
+   * Retried, but only a bounded number of times in a row (the slot's FailureStreak of this kind): the same
+   * request answered the same way again and again is a loop, not a transient fault.
+   */
+  streak?: StreakKind;
 }
 
 export type PolicyRule = Omit<PolicyDecision, "minDelayMs" | "retryAfterMs">;
@@ -57,6 +63,13 @@ const backoff = (reason: string, alarm = false): PolicyRule => ({
   action: "reconnect-with-backoff",
   alarm,
   reason,
+});
+/** A 400 may be transient (e.g. the channel limit while another consumer holds channels), but not forever. */
+const bounded = (reason: string, streak: StreakKind): PolicyRule => ({
+  action: "reconnect-with-backoff",
+  alarm: true,
+  reason,
+  streak,
 });
 const rotate = (reason: string): PolicyRule => ({ action: "rotate-now", alarm: false, reason });
 const stop = (reason: string): PolicyRule => ({ action: "stop-session", alarm: true, reason });
@@ -81,6 +94,7 @@ export const FAILURE_POLICY_TABLE: Readonly<Record<string, PolicyRule>> = Object
   "upgrade:5xx": backoff("upgrade_server_error"),
   "upgrade:*": backoff("upgrade_rejected_unexpected", true),
   "rest:401": refresh("rest_unauthorized_401"),
+  "rest:400": bounded("rest_bad_request_400", "bad-request"),
   "rest:403": stop("rest_forbidden_403"),
   "rest:429": backoff("rest_throttled_429"),
   "rest:5xx": backoff("rest_server_error"),
@@ -114,6 +128,15 @@ function statusKeys(prefix: string, status: number): string[] {
 }
 
 const FALLBACK: PolicyRule = backoff("unclassified_failure", true);
+
+/**
+ * The decision once the slot's streak of this failure kind is counted: at the limit, a bounded retry turns
+ * into a permanent stop (with an alarm).
+ */
+export function boundedDecision(d: PolicyDecision, consecutive: number, limit: number): PolicyDecision {
+  if (d.streak === undefined || consecutive < limit) return d;
+  return { action: "stop-session", alarm: true, reason: `${d.reason}_x${consecutive}`, streak: d.streak };
+}
 
 export function decideOnFailure(f: SessionFailure): PolicyDecision {
   let rule = FALLBACK;

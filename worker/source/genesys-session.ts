@@ -255,6 +255,11 @@ export class GenesysSession implements Session {
     for (let attempt = 1; ; attempt++) {
       try {
         const refused = await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics);
+        if (this.#state === "ended") {
+          // Ended while the PUT was in flight: #end's DELETE may have landed before it. Delete again.
+          this.#deleteSubscriptions(channelId);
+          return;
+        }
         this.#refused.push(...refused);
         const refusedSet = new Set(refused);
         this.#covered.set(channelId, {
@@ -301,11 +306,14 @@ export class GenesysSession implements Session {
     clearTimeout(this.#refusedRetryTimer);
     for (const link of this.#links) link.close();
     for (const settle of this.#onEnd.splice(0)) settle();
-    for (const id of this.#channelIds) {
-      // Best effort: the channel may be gone already, or the token expired; neither is worth a failure.
-      this.opts.rest.deleteSubscriptions(this.token.accessToken, id).catch(() => undefined);
-    }
+    // Genesys has no channel DELETE: an abandoned channel stops costing work once it has no subscriptions.
+    for (const id of this.#channelIds) this.#deleteSubscriptions(id);
     if (failure) this.#emitter.emit("failure", failure);
     this.#emitter.emit("closed");
+  }
+
+  /** Best effort: the channel may be gone already, or the token expired; neither is worth a failure. */
+  #deleteSubscriptions(channelId: string): void {
+    this.opts.rest.deleteSubscriptions(this.token.accessToken, channelId).catch(() => undefined);
   }
 }

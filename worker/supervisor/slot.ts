@@ -1,6 +1,7 @@
 /** One redundancy slot: its active session, the candidate being built, the sessions draining, its timers. */
 import type { FullJitterBackoff } from "../core/backoff.ts";
 import type { Session } from "../source/session.ts";
+import type { SlotFailures } from "./slot-failures.ts";
 
 export class Slot {
   active: Session | undefined;
@@ -17,6 +18,8 @@ export class Slot {
   constructor(
     readonly index: number,
     backoff: FullJitterBackoff,
+    /** Bounded streaks (400s, broker refusals) and channel deaths of this slot. */
+    readonly failures: SlotFailures,
   ) {
     this.backoff = backoff;
   }

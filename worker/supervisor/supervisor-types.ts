@@ -3,6 +3,7 @@ import type { BackoffOptions } from "../core/backoff.ts";
 import type { EventSink } from "../core/event-sink.ts";
 import type { SessionFactory } from "../source/session.ts";
 import type { TokenSource } from "../token/token-source.ts";
+import type { SlotFailureOptions } from "./slot-failures.ts";
 
 export interface SupervisorLog {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -24,7 +25,9 @@ export interface SupervisorMetrics {
       | "SilentSessions"
       | "PossibleDuplicates"
       | "TopicsRefused"
-      | "SessionsStopped",
+      | "SessionsStopped"
+      | "TokenRefusals"
+      | "ChannelEvictions",
     n?: number,
   ): void;
   gauge(name: "LiveSessions" | "BufferDepth", value: number): void;
@@ -54,6 +57,14 @@ export interface SupervisorOptions {
    * of grace; a turn normally takes well under a second). Default 10000.
    */
   maxTurnWaitMs?: number;
+  /** Bounds on repeated failures per slot (400s, broker refusals) and the channel-eviction backoff. */
+  failures?: SlotFailureOptions;
+  /**
+   * Genesys channels one session holds (one per 1,000 topics): with the sessions it holds, whether a
+   * channel that died can have been evicted by this worker's own channels (over the per-client limit) or
+   * only by another consumer of the same OAuth client. Default: from `topics`.
+   */
+  channelsPerSession?: number;
 }
 
 export interface SupervisorDeps {

@@ -9,16 +9,20 @@
  */
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
 import { FullJitterBackoff } from "../core/backoff.ts";
-import { decideOnFailure, type PolicyDecision, type SessionFailure } from "../core/close-policy.ts";
+import type { PolicyDecision, SessionFailure } from "../core/close-policy.ts";
 import { EventDeduper, type ReleasedArrival } from "../core/dedupe.ts";
 import { eventMessage } from "../core/message.ts";
 import { RotationStagger } from "../core/rotation-plan.ts";
 import type { MalformedCode } from "../source/frame.ts";
+import { MAX_TOPICS_PER_CHANNEL } from "../source/genesys-limits.ts";
 import type { Session } from "../source/session.ts";
-import { isPermanentTokenError, TokenSourceError, type WorkerToken } from "../token/token-source.ts";
+import type { WorkerToken } from "../token/token-source.ts";
 import { CoverageRecorder } from "./coverage-recorder.ts";
+import type { FailureDetail } from "./failure-detail.ts";
+import { delayAfter, FailureHandling } from "./failure-handling.ts";
 import { planRotation } from "./rotation-reason.ts";
 import { Slot } from "./slot.ts";
+import { SlotFailures } from "./slot-failures.ts";
 import { emptyStats, type WorkerStats } from "./stats.ts";
 import type {
   SupervisorDeps,
@@ -51,6 +55,7 @@ export class Supervisor {
   readonly #random: () => number;
   /** Sessions closed at the end of their drain period (an orderly end, not a failure). */
   readonly #drained = new Set<Session>();
+  readonly #failures: FailureHandling;
   #running = false;
   #stopping = false;
 
@@ -78,8 +83,20 @@ export class Supervisor {
     this.#stagger = new RotationStagger({}, this.#now);
     this.#slots = Array.from(
       { length: Math.floor(opts.redundancy) },
-      (_, i) => new Slot(i, new FullJitterBackoff(opts.backoff, this.#random, this.#now)),
+      (_, i) =>
+        new Slot(
+          i,
+          new FullJitterBackoff(opts.backoff, this.#random, this.#now),
+          new SlotFailures(opts.failures ?? {}, this.#random, this.#now),
+        ),
     );
+    this.#failures = new FailureHandling({
+      log: deps.log,
+      metrics: this.#metrics,
+      stats: this.#stats,
+      channelsPerSession:
+        opts.channelsPerSession ?? Math.max(1, Math.ceil(new Set(opts.topics).size / MAX_TOPICS_PER_CHANNEL)),
+    });
   }
 
   start(): void {
@@ -137,14 +154,8 @@ export class Supervisor {
       slot.building = false;
       this.#stagger.finish(slot.label);
       if (this.#stopping) return;
-      const code = err instanceof TokenSourceError ? err.code : "token_error";
-      if (isPermanentTokenError(err)) {
-        this.#stopSlot(slot, `token source: ${code}`);
-        return;
-      }
-      this.deps.log.warn("token unavailable, backing off", { slot: slot.label, code });
-      slot.backoff.failed();
-      this.#retryLater(slot, slot.backoff.nextDelayMs(), { ...req, refreshFp: undefined });
+      const delayMs = this.#failures.tokenError(slot, err);
+      if (delayMs !== undefined) this.#retryLater(slot, delayMs, { ...req, refreshFp: undefined });
       return;
     }
     slot.building = false;
@@ -210,6 +221,7 @@ export class Supervisor {
     slot.candidate = undefined;
     this.#stagger.finish(slot.label);
     slot.backoff.connected();
+    slot.failures.live();
     this.#gaugeLive();
     if (old) {
       this.#stats.rotations++;
@@ -349,23 +361,9 @@ export class Supervisor {
 
   #onFailure(slot: Slot, s: Session, f: SessionFailure): void {
     this.#stats.sessionFailures++;
-    const d = decideOnFailure(f);
     const role = s === slot.candidate ? "candidate" : s === slot.active ? "active" : "retired";
-    this.deps.log[d.alarm ? "error" : "warn"]("session failure", {
-      slot: slot.label,
-      session: s.id,
-      role,
-      failure: f.kind,
-      detail: "code" in f ? f.code : "status" in f ? f.status : undefined,
-      ...(f.kind === "rest-error" && f.upstreamCode !== undefined ? { upstreamCode: f.upstreamCode } : {}),
-      ...(f.kind === "rest-error" && f.upstreamMessage !== undefined
-        ? { upstreamMessage: f.upstreamMessage }
-        : {}),
-      ...(d.retryAfterMs !== undefined ? { retryAfterMs: d.retryAfterMs } : {}),
-      action: d.action,
-      reason: d.reason,
-      alarm: d.alarm,
-    });
+    const counted = role !== "retired" && !slot.stopped && !this.#stopping;
+    const { d, detail } = this.#failures.decide(slot, s, role, f, counted);
     if (f.kind === "rest-error" && f.probe) {
       // Heartbeats may have gone on without events: its coverage ends at its last event.
       this.#coverage.silentSince(s.id, this.#deduper.lastEventAtMs(s.id) ?? s.lastFrameAtMs);
@@ -379,12 +377,20 @@ export class Supervisor {
       slot.candidate = undefined;
       this.#stagger.finish(slot.label);
       slot.backoff.failed();
-      this.#afterFailure(slot, s, d, "candidate_failed");
+      this.#afterFailure(slot, s, d, "candidate_failed", detail);
       // After socket_closing a session keeps running: an abandoned candidate must not linger on its channel.
       s.close();
       return;
     }
     // The active session.
+    if (f.kind === "channel-dead") {
+      const delayMs = this.#failures.channelDeath(slot, s, this.#slots);
+      if (delayMs !== undefined) {
+        // Repeated deaths: back off (unless a replacement is already being built).
+        if (!slot.building && !slot.candidate) this.#retryLater(slot, delayMs, { reason: "channel_evicted" });
+        return;
+      }
+    }
     if (d.action === "rotate-now") {
       if (slot.busy()) return;
       if (this.#now() - slot.activeSinceMs >= this.#minLifeMs()) {
@@ -400,16 +406,16 @@ export class Supervisor {
       // Announced its end right after going live: replacing it at once would loop at connect speed
       // against a server that does this to every session. Back off instead (make-before-break still holds).
       slot.backoff.failed();
-      this.#retryLater(slot, this.#delayAfter(slot, d), { reason: d.reason });
+      this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), { reason: d.reason });
       return;
     }
     slot.backoff.failed();
     if (d.action === "stop-session") {
-      this.#stopSlot(slot, d.reason);
+      this.#failures.stop(slot, d.reason, detail);
       return;
     }
     if (slot.busy()) return; // its replacement is already under way
-    this.#afterFailure(slot, s, d, d.reason);
+    this.#afterFailure(slot, s, d, d.reason, detail);
   }
 
   #rotateInTurn(slot: Slot, s: Session, reason: string, waitUntilMs: number): void {
@@ -424,33 +430,23 @@ export class Supervisor {
     slot.rotationTimer = setTimeout(() => this.#rotateInTurn(slot, s, reason, waitUntilMs), 25);
   }
 
-  /**
-   * The upstream's Retry-After exactly when it sent one (the attempt counts for the backoff either way);
-   * one below the backoff base (e.g. 0) gets the backoff instead, which is never shorter: a server that keeps
-   * answering "retry now" must not cause a tight loop.
-   */
-  #delayAfter(slot: Slot, d: PolicyDecision): number {
-    const backoffMs = slot.backoff.nextDelayMs(d.minDelayMs);
-    return d.retryAfterMs !== undefined && d.retryAfterMs >= slot.backoff.baseMs ? d.retryAfterMs : backoffMs;
-  }
-
   #maxTurnWaitMs(): number {
     return this.opts.maxTurnWaitMs ?? 10_000;
   }
 
-  #afterFailure(slot: Slot, s: Session, d: PolicyDecision, reason: string): void {
+  #afterFailure(slot: Slot, s: Session, d: PolicyDecision, reason: string, detail: FailureDetail): void {
     switch (d.action) {
       case "stop-session":
-        this.#stopSlot(slot, d.reason);
+        this.#failures.stop(slot, d.reason, detail);
         return;
       case "refresh-token-then-reconnect":
-        this.#retryLater(slot, this.#delayAfter(slot, d), {
+        this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), {
           reason,
           refreshFp: s.token.fingerprint,
         });
         return;
       default:
-        this.#retryLater(slot, this.#delayAfter(slot, d), { reason });
+        this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), { reason });
     }
   }
 
@@ -486,24 +482,6 @@ export class Supervisor {
       slot.retryTimer = undefined;
       void this.#build(slot, req);
     }, delayMs);
-  }
-
-  #stopSlot(slot: Slot, reason: string): void {
-    if (slot.stopped) return;
-    slot.stopped = true;
-    this.#stats.stoppedSlots++;
-    clearTimeout(slot.retryTimer);
-    clearTimeout(slot.rotationTimer);
-    slot.retryTimer = slot.rotationTimer = undefined;
-    slot.candidate?.close();
-    this.#metrics.count("SessionsStopped");
-    // ALARM: a permanent failure; the other slots keep running. Log code is stable for metric filters.
-    this.deps.log.error("session stopped after permanent failure", {
-      code: "session_stopped",
-      alarm: true,
-      slot: slot.label,
-      reason,
-    });
   }
 
   #gaugeLive(): void {

@@ -13,6 +13,7 @@ import type {
   BrokerTokenResponse,
 } from "../../shared/contracts.ts";
 import { fingerprint } from "../../shared/fingerprint.ts";
+import { retryAfterSeconds } from "../source/retry-after.ts";
 import { TokenCache } from "./token-cache.ts";
 import { type TokenSource, TokenSourceError, type WorkerToken } from "./token-source.ts";
 
@@ -32,12 +33,6 @@ export interface BrokerTokenSourceOptions {
   timeoutMs?: number;
   refreshFraction?: number;
   now?: () => number;
-  /**
-   * Consecutive 403/404 answers (without a permanent broker error code) after which they are permanent.
-   * Until then they are transient (clock skew, a credential being rotated, an IAM change propagating) and
-   * the supervisor retries with backoff. Default 5.
-   */
-  maxConsecutiveRefusals?: number;
 }
 
 const PERMANENT_CODES = new Set([
@@ -57,8 +52,6 @@ export class BrokerTokenSource implements TokenSource {
   readonly #caches = new Map<number, TokenCache>();
   readonly #refreshFraction: number | undefined;
   readonly #now: () => number;
-  readonly #maxRefusals: number;
-  #refusals = 0;
 
   constructor(opts: BrokerTokenSourceOptions) {
     this.#base = new URL(opts.brokerUrl.endsWith("/") ? opts.brokerUrl : `${opts.brokerUrl}/`);
@@ -75,7 +68,6 @@ export class BrokerTokenSource implements TokenSource {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#now = opts.now ?? Date.now;
     this.#refreshFraction = opts.refreshFraction;
-    this.#maxRefusals = Math.max(1, opts.maxConsecutiveRefusals ?? 5);
   }
 
   current(lane = 0): Promise<WorkerToken> {
@@ -140,25 +132,19 @@ export class BrokerTokenSource implements TokenSource {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (err) {
-      throw new TokenSourceError("broker_unreachable", `broker request failed: ${errorName(err)}`, false);
+      throw new TokenSourceError(
+        "broker_unreachable",
+        `broker request failed: ${errorName(err)}`,
+        false,
+        undefined,
+        { cause: err },
+      );
     }
     const text = await res.text().catch(() => "");
     if (!res.ok) {
-      const err = brokerError(res.status, text);
-      if (!err.permanent && (res.status === 403 || res.status === 404)) {
-        this.#refusals++;
-        if (this.#refusals >= this.#maxRefusals) {
-          throw new TokenSourceError(
-            err.code,
-            `${err.message} (${this.#refusals} times in a row)`,
-            true,
-            res.status,
-          );
-        }
-      }
-      throw err;
+      const retryAfterSec = retryAfterSeconds(res.headers.get("retry-after"), this.#now());
+      throw brokerError(res.status, text, retryAfterSec === undefined ? undefined : retryAfterSec * 1000);
     }
-    this.#refusals = 0;
     return parseTokenResponse(text, this.#now());
   }
 }
@@ -168,7 +154,7 @@ function errorName(err: unknown): string {
   return "unknown";
 }
 
-function brokerError(status: number, text: string): TokenSourceError {
+function brokerError(status: number, text: string, retryAfterMs: number | undefined): TokenSourceError {
   let code = `http_${status}`;
   let message = `broker answered HTTP ${status}`;
   try {
@@ -180,9 +166,9 @@ function brokerError(status: number, text: string): TokenSourceError {
   } catch {
     // Not a broker error body (e.g. a proxy page): keep the status-derived code.
   }
-  // A bare 403/404 may be transient (clock skew, propagation): BrokerTokenSource counts them in a row.
+  // A bare 403/404 may be transient (clock skew, propagation): the supervisor counts them per slot.
   const permanent = PERMANENT_CODES.has(code);
-  return new TokenSourceError(code, message, permanent, status);
+  return new TokenSourceError(code, message, permanent, status, { retryAfterMs });
 }
 
 /** Validates a BrokerTokenResponse; never echoes the body (it holds a token). */

@@ -1,10 +1,12 @@
 /**
  * Local-only token source (TOKEN_SOURCE=direct): mints with the OAuth client id/secret from the
- * environment against `${loginUrl}/oauth/token` (client_credentials, Basic auth). 429 honours
- * Retry-After, 5xx/network errors back off with full jitter, `invalid_client`/401/400 are permanent.
+ * environment against `${loginUrl}/oauth/token` (client_credentials, Basic auth). 429 (and 5xx) wait
+ * exactly their Retry-After, other 5xx/network errors back off with full jitter, `invalid_client`/401/400
+ * are permanent.
  */
 import { fingerprint } from "../../shared/fingerprint.ts";
 import { FullJitterBackoff } from "../core/backoff.ts";
+import { retryAfterSeconds } from "../source/retry-after.ts";
 import { TokenCache } from "./token-cache.ts";
 import { type TokenSource, TokenSourceError, type WorkerToken } from "./token-source.ts";
 
@@ -22,7 +24,8 @@ export interface DirectTokenSourceOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const MAX_RETRY_AFTER_MS = 60_000;
+/** Longest Retry-After one mint waits out itself; a longer one ends the mint (the supervisor waits it out). */
+const MAX_IN_LOOP_WAIT_MS = 60_000;
 
 export class DirectTokenSource implements TokenSource {
   readonly #url: string;
@@ -84,12 +87,16 @@ export class DirectTokenSource implements TokenSource {
       if ("token" in outcome) return outcome.token;
       last = outcome.error;
       if (last.permanent || attempt === this.#maxAttempts) break;
-      await this.#sleep(backoff.nextDelayMs(outcome.retryAfterMs));
+      const retryAfterMs = last.retryAfterMs;
+      // Retry-After is waited out exactly; one longer than this loop should block goes to the supervisor,
+      // which schedules the next attempt exactly that far ahead.
+      if (retryAfterMs !== undefined && retryAfterMs > MAX_IN_LOOP_WAIT_MS) break;
+      await this.#sleep(retryAfterMs ?? backoff.nextDelayMs());
     }
     throw last ?? new TokenSourceError("idp_unavailable", "identity provider unavailable", false);
   }
 
-  async #attempt(): Promise<{ token: WorkerToken } | { error: TokenSourceError; retryAfterMs?: number }> {
+  async #attempt(): Promise<{ token: WorkerToken } | { error: TokenSourceError }> {
     this.mints++;
     let res: Response;
     try {
@@ -105,17 +112,20 @@ export class DirectTokenSource implements TokenSource {
       });
     } catch (err) {
       const name = err instanceof Error ? err.name : "unknown";
-      return { error: new TokenSourceError("idp_unreachable", `token request failed: ${name}`, false) };
+      return {
+        error: new TokenSourceError("idp_unreachable", `token request failed: ${name}`, false, undefined, {
+          cause: err,
+        }),
+      };
     }
     const text = await res.text().catch(() => "");
+    const retryAfterSec = retryAfterSeconds(res.headers.get("retry-after"), this.#now());
+    const retryAfterMs = retryAfterSec === undefined ? undefined : Math.round(retryAfterSec * 1000);
     if (res.status === 429) {
-      const retryAfterSec = Number(res.headers.get("retry-after"));
-      const retryAfterMs = Number.isFinite(retryAfterSec)
-        ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, retryAfterSec * 1000))
-        : undefined;
       return {
-        error: new TokenSourceError("idp_throttled", "identity provider throttled (429)", false, 429),
-        retryAfterMs,
+        error: new TokenSourceError("idp_throttled", "identity provider throttled (429)", false, 429, {
+          retryAfterMs,
+        }),
       };
     }
     if (res.status >= 500) {
@@ -125,6 +135,7 @@ export class DirectTokenSource implements TokenSource {
           `identity provider HTTP ${res.status}`,
           false,
           res.status,
+          { retryAfterMs },
         ),
       };
     }

@@ -27,19 +27,32 @@ export interface TokenSource {
   refresh(rejectedFingerprint: string, lane?: number): Promise<WorkerToken>;
 }
 
-/** `permanent` failures (invalid client, unknown profile, forbidden) must not be retried in a loop. */
+/** `permanent` failures (invalid client, unknown profile) must not be retried in a loop. */
 export class TokenSourceError extends Error {
+  /** The server's Retry-After, in ms: the next attempt waits exactly this long. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     readonly code: string,
     message: string,
     readonly permanent: boolean,
     readonly status?: number,
+    options: { retryAfterMs?: number; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "TokenSourceError";
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
 export function isPermanentTokenError(err: unknown): boolean {
   return err instanceof TokenSourceError && err.permanent;
+}
+
+/**
+ * A bare 403/404 from the token source (no permanent error code): SigV4 clock skew, a credential being
+ * rotated, an IAM change propagating, a deploy in progress. Retried with an alarm each time; the supervisor
+ * stops the slot only after a bounded number of them in a row.
+ */
+export function isTokenRefusal(err: unknown): err is TokenSourceError {
+  return err instanceof TokenSourceError && !err.permanent && (err.status === 403 || err.status === 404);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  boundedDecision,
   decideOnFailure,
   FAILURE_POLICY_TABLE,
   type SessionFailure,
@@ -61,5 +62,25 @@ describe("decideOnFailure", () => {
     for (const [key, rule] of Object.entries(FAILURE_POLICY_TABLE)) {
       if (rule.action === "stop-session") expect(rule.alarm, key).toBe(true);
     }
+  });
+
+  it("a 400 (bad request, e.g. the channel limit or too many topics) is retried, but only a bounded number of times", () => {
+    const d = decideOnFailure({
+      kind: "rest-error",
+      status: 400,
+      upstreamCode: "notification.channel.limit",
+    });
+    expect(d).toMatchObject({ action: "reconnect-with-backoff", alarm: true, streak: "bad-request" });
+    expect(boundedDecision(d, 4, 5)).toBe(d);
+    expect(boundedDecision(d, 5, 5)).toEqual({
+      action: "stop-session",
+      alarm: true,
+      reason: "rest_bad_request_400_x5",
+      streak: "bad-request",
+    });
+    // Other failures carry no streak: their count never stops them.
+    const transient = decideOnFailure({ kind: "rest-error", status: 503 });
+    expect(transient.streak).toBeUndefined();
+    expect(boundedDecision(transient, 100, 5)).toBe(transient);
   });
 });

@@ -18,6 +18,7 @@ let baseUrl: string;
 let seen: Seen[];
 let reply: (req: Seen) => { status: number; body: unknown };
 let tokenN = 0;
+let retryAfter: string | undefined;
 
 function tokenBody(lifetimeMs = 60_000): BrokerTokenResponse {
   const accessToken = `broker-token-${++tokenN}-${"x".repeat(20)}`;
@@ -31,6 +32,7 @@ function tokenBody(lifetimeMs = 60_000): BrokerTokenResponse {
 
 beforeEach(async () => {
   seen = [];
+  retryAfter = undefined;
   reply = () => ({ status: 200, body: tokenBody() });
   server = createServer((req, res) => {
     let body = "";
@@ -54,7 +56,11 @@ beforeEach(async () => {
       }
       const r = reply(s);
       res
-        .writeHead(r.status, { "content-type": "application/json", "cache-control": "no-store" })
+        .writeHead(r.status, {
+          "content-type": "application/json",
+          "cache-control": "no-store",
+          ...(retryAfter === undefined ? {} : { "retry-after": retryAfter }),
+        })
         .end(typeof r.body === "string" ? r.body : JSON.stringify(r.body));
     });
   });
@@ -149,25 +155,32 @@ describe("BrokerTokenSource against a SigV4-checking HTTP server", () => {
     });
   });
 
-  it("a 403/404 without a permanent code is transient until it repeats; a success resets the count", async () => {
-    const src = new BrokerTokenSource({ ...sourceOptions(), maxConsecutiveRefusals: 3 });
+  it("a 403/404 without a permanent code stays transient (the supervisor bounds them per slot)", async () => {
+    const src = source();
     reply = () => ({
       status: 403,
       body: { error: { code: "unauthenticated", message: "signature expired" } },
     });
-    await expect(src.current()).rejects.toMatchObject({
-      code: "unauthenticated",
-      permanent: false,
-      status: 403,
-    });
-    await expect(src.current()).rejects.toMatchObject({ permanent: false });
+    for (let i = 0; i < 7; i++) {
+      await expect(src.current()).rejects.toMatchObject({
+        code: "unauthenticated",
+        permanent: false,
+        status: 403,
+      });
+    }
+    reply = () => ({ status: 404, body: "not found" });
+    await expect(src.current()).rejects.toMatchObject({ code: "http_404", permanent: false, status: 404 });
     reply = () => ({ status: 200, body: tokenBody() });
     await expect(src.current()).resolves.toMatchObject({ fingerprint: expect.any(String) });
-    reply = () => ({ status: 404, body: "not found" });
-    const fresh = new BrokerTokenSource({ ...sourceOptions(), maxConsecutiveRefusals: 3 });
-    await expect(fresh.current()).rejects.toMatchObject({ code: "http_404", permanent: false });
-    await expect(fresh.current()).rejects.toMatchObject({ permanent: false });
-    await expect(fresh.current()).rejects.toMatchObject({ code: "http_404", permanent: true });
+  });
+
+  it("carries the broker's Retry-After for the supervisor to wait out exactly", async () => {
+    const src = source();
+    retryAfter = "7";
+    reply = () => ({ status: 503, body: { error: { code: "token_unavailable", message: "busy" } } });
+    await expect(src.current()).rejects.toMatchObject({ code: "token_unavailable", retryAfterMs: 7_000 });
+    retryAfter = undefined;
+    await expect(src.current()).rejects.toMatchObject({ retryAfterMs: undefined });
   });
 
   it("rejects garbage and a fingerprint mismatch without echoing the token", async () => {

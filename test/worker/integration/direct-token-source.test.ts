@@ -44,7 +44,7 @@ describe("DirectTokenSource against the simulator's OAuth", () => {
     expect(sim.counters.tokensIssued).toBe(2);
   });
 
-  it("honours 429 Retry-After and backs off over 5xx, garbage and resets", async () => {
+  it("waits out 429 Retry-After exactly and backs off over 5xx, garbage and resets", async () => {
     const slept: number[] = [];
     const src = source({ sleep: async (ms) => void slept.push(ms) });
     sim.faults.oauth.next(1, { status: 429, retryAfterSec: 2 });
@@ -54,7 +54,7 @@ describe("DirectTokenSource against the simulator's OAuth", () => {
     const token = await src.current();
     expect(token.accessToken.length).toBeGreaterThan(10);
     expect(slept).toHaveLength(4);
-    expect(slept[0]).toBeGreaterThanOrEqual(2_000);
+    expect(slept[0]).toBe(2_000); // no longer, no shorter
     expect(src.mints).toBe(5);
   });
 
@@ -64,6 +64,19 @@ describe("DirectTokenSource against the simulator's OAuth", () => {
     expect(err).toBeInstanceOf(TokenSourceError);
     expect(err).toMatchObject({ code: "idp_invalid_client", permanent: true, status: 401 });
     expect(String((err as Error).message)).not.toContain("wrong-secret-value");
+    expect(src.mints).toBe(1);
+  });
+
+  it("a Retry-After longer than one mint should block ends the mint with it, for the supervisor to wait out", async () => {
+    const slept: number[] = [];
+    const src = source({ sleep: async (ms) => void slept.push(ms) });
+    sim.faults.oauth.next(1, { status: 429, retryAfterSec: 120 });
+    await expect(src.current()).rejects.toMatchObject({
+      code: "idp_throttled",
+      permanent: false,
+      retryAfterMs: 120_000,
+    });
+    expect(slept).toEqual([]);
     expect(src.mints).toBe(1);
   });
 

@@ -276,6 +276,28 @@ describe("GenesysSession against the simulator", () => {
   });
 });
 
+describe("GenesysSession leaves no subscriptions behind on a channel it abandons", () => {
+  it("a subscriptions PUT that lands after the session ended is deleted again", async () => {
+    const { sim, token } = await setup();
+    sim.faults.subscriptions.next(1, { kind: "slow", delayMs: 400 });
+    const s = genesys(sim, token, ["t.a"]);
+    const seen = observe(s);
+    s.start();
+    // Channel created, socket open, the PUT held by the simulator.
+    await waitFor(
+      () => sim.counters.restRequests >= 2 && sim.counters.socketsOpened === 1,
+      5_000,
+      "PUT in flight",
+    );
+    s.close(); // its DELETE lands first; the PUT after it subscribes the abandoned channel again
+    await waitFor(() => sim.counters.subscriptionsPut === 1, 5_000, "the held PUT applied");
+    await waitFor(() => sim.counters.subscriptionsDeleted === 2, 5_000, "deleted again after the PUT");
+    expect(sim.subscribedTopics()).toEqual([]);
+    expect(seen.live).toBe(0);
+    expect(seen.closed).toBe(1);
+  });
+});
+
 describe("GenesysSession liveness confirmation", () => {
   let rest: Server | undefined;
   let silent: WebSocketServer | undefined;

@@ -188,6 +188,47 @@ describe("loadWorkerConfig", () => {
   });
 });
 
+describe("failure bounds", () => {
+  it("default to 5 consecutive 400s, 5 broker refusals and a 1-minute eviction window", () => {
+    expect(loadWorkerConfig(base).failures).toEqual({
+      maxConsecutiveBadRequests: 5,
+      maxConsecutiveTokenRefusals: 5,
+      evictionWindowMs: 60_000,
+      evictionBackoff: { baseMs: 1_000, capMs: 60_000 },
+    });
+  });
+
+  it("are read from the environment and validated", () => {
+    const c = loadWorkerConfig({
+      ...base,
+      MAX_CONSECUTIVE_BAD_REQUESTS: "3",
+      MAX_CONSECUTIVE_TOKEN_REFUSALS: "8",
+      CHANNEL_EVICTION_WINDOW_MS: "120000",
+      CHANNEL_EVICTION_BACKOFF_BASE_MS: "1000",
+      CHANNEL_EVICTION_BACKOFF_CAP_MS: "60000",
+    });
+    expect(c.failures).toEqual({
+      maxConsecutiveBadRequests: 3,
+      maxConsecutiveTokenRefusals: 8,
+      evictionWindowMs: 120_000,
+      evictionBackoff: { baseMs: 1_000, capMs: 60_000 },
+    });
+    expect(
+      problems({ ...base, MAX_CONSECUTIVE_BAD_REQUESTS: "0", MAX_CONSECUTIVE_TOKEN_REFUSALS: "x" }),
+    ).toEqual([
+      "MAX_CONSECUTIVE_BAD_REQUESTS must be an integer in [1, 1000]",
+      "MAX_CONSECUTIVE_TOKEN_REFUSALS must be an integer in [1, 1000]",
+    ]);
+    expect(
+      problems({
+        ...base,
+        CHANNEL_EVICTION_BACKOFF_BASE_MS: "5000",
+        CHANNEL_EVICTION_BACKOFF_CAP_MS: "1000",
+      }),
+    ).toEqual(["CHANNEL_EVICTION_BACKOFF_CAP_MS must be at least CHANNEL_EVICTION_BACKOFF_BASE_MS"]);
+  });
+});
+
 function loadErrorMessage(env: Record<string, string>): string {
   try {
     loadWorkerConfig(env);

@@ -131,13 +131,14 @@ export class ScriptedSession implements Session {
 
 export class ScriptedFactory {
   readonly created: ScriptedSession[] = [];
-  constructor(private readonly script: (n: number) => Script) {}
+  /** `n`: sessions created before this one (all slots); `label`: the slot's (s0, s1, ...). */
+  constructor(private readonly script: (n: number, label: string) => Script) {}
   create(token: WorkerToken, label: string): Session {
     if (this.created.length > 100_000) throw new Error("runaway session creation");
     const s = new ScriptedSession(
       `${label}#${this.created.length + 1}`,
       token,
-      this.script(this.created.length),
+      this.script(this.created.length, label),
     );
     this.created.push(s);
     return s;

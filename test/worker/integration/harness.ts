@@ -49,6 +49,7 @@ export interface Harness {
   worker: RunningWorker;
   config: WorkerConfig;
   tokens: TokenSource;
+  queueName: string;
   messages(): QueuedMessage[];
   events(): QueuedEventMessage[];
   gaps(): QueuedGapMessage[];
@@ -146,6 +147,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     worker,
     config,
     tokens,
+    queueName,
     messages,
     events: () => messages().filter((m): m is QueuedEventMessage => m.kind === "event"),
     gaps: () => messages().filter((m): m is QueuedGapMessage => m.kind === "gap"),

@@ -19,15 +19,29 @@ afterEach(async () => {
 const FORBIDDEN = "t.beta";
 const TOPICS = ["t.alpha", FORBIDDEN, "t.gamma"];
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** When the faults happened (epoch ms), for the failure message. */
+let faultTimes: Record<string, number> = {};
 
 const gapsOf = (harness: Harness, topic: string): QueuedGapMessage[] =>
   harness.gaps().filter((g) => g.topics.includes(topic));
 
-/** Forbids the topic for `forbiddenMs`, then waits until its gap is closed and the topic flows again. */
-async function forbidThenAllow(harness: Harness, forbiddenMs: number): Promise<void> {
+/**
+ * Forbids the topic for `forbiddenMs` (calling `meanwhile` 150 ms in), then waits until its gap is closed and
+ * the topic flows again.
+ */
+async function forbidThenAllow(
+  harness: Harness,
+  forbiddenMs: number,
+  meanwhile: () => void = () => {},
+): Promise<void> {
   await pause(600);
+  faultTimes = { forbidAt: Date.now() };
   harness.sim.faults.forbidTopic(FORBIDDEN);
-  await pause(forbiddenMs);
+  await pause(150);
+  faultTimes.meanwhileAt = Date.now();
+  meanwhile();
+  await pause(forbiddenMs - 150);
+  faultTimes.allowAt = Date.now();
   harness.sim.faults.allowTopic(FORBIDDEN);
   await waitFor(() => gapsOf(harness, FORBIDDEN).length > 0, 8_000, "the forbidden topic's gap to close");
   const deliveredBefore = harness.sim.ledger.summary(FORBIDDEN).delivered;
@@ -41,7 +55,12 @@ async function forbidThenAllow(harness: Harness, forbiddenMs: number): Promise<v
 /** The figures every variant asserts: the fault bit, and the loss is exactly the forbidden topic's gap. */
 function expectLossOnlyInsideTheTopicGap(harness: Harness): void {
   const acc = accountQueue(harness);
-  const detail = JSON.stringify({ lostSample: acc.lostSample, gaps: harness.gaps() });
+  const detail = JSON.stringify({
+    faultTimes,
+    lostSample: acc.lostSample.map((e) => ({ topic: e.topic, seq: e.sequence, at: e.publishedAt })),
+    gaps: harness.gaps().map((g) => [Date.parse(g.start), Date.parse(g.end), g.topics]),
+    stats: harness.worker.stats(),
+  });
   expect(acc.lostUncovered, detail).toBe(0);
   expect(acc.duplicates, detail).toBe(0);
   for (const topic of TOPICS.filter((t) => t !== FORBIDDEN)) {
@@ -57,13 +76,19 @@ function expectLossOnlyInsideTheTopicGap(harness: Harness): void {
 }
 
 describe("a topic forbidden mid-run, redundancy 2", () => {
-  it("with token rotation going on: handovers find the topic gone, its loss is inside its gap", async () => {
+  it("with token rotation going on and a socket dropped: handovers find the topic gone, its loss is inside its gap", async () => {
     h = await startHarness({ redundancy: 2, topics: TOPICS, sim: { tokenLifetimeSec: 1.2 } });
     const harness = h;
-    await runTraffic(harness, { rate: 40, ms: 3_000, during: () => forbidThenAllow(harness, 1_500) });
+    await runTraffic(harness, {
+      rate: 40,
+      ms: 3_000,
+      // A session that ends without a handover (nobody confirms its subscriptions): its evidence bounds it.
+      during: () => forbidThenAllow(harness, 1_500, () => harness.sim.faults.dropSocket("random")),
+    });
     await settle(harness);
-    // Every slot rotated at least once while the topic was forbidden.
+    // Every slot rotated at least once while the topic was forbidden; the dropped session was replaced.
     expect(harness.worker.stats().rotations).toBeGreaterThanOrEqual(4);
+    expect(harness.sim.counters.drops).toBe(1);
     expectLossOnlyInsideTheTopicGap(harness);
   });
 

@@ -39,10 +39,7 @@ export function chaosTarget(clientId: string, d: ChaosTargetDeps): ChaosTarget {
       victim.close(1000, "replaced by a new connection");
       return true;
     },
-    setSubscriptionDelay: (minMs, maxMs) => {
-      d.settings.subscriptionDelayMinMs = minMs;
-      d.settings.subscriptionDelayMaxMs = maxMs;
-    },
+    setSubscriptionDelay: (minMs, maxMs) => d.faults.setSubscriptionDelay(minMs, maxMs),
     channelCount: (id) => d.channels.ofClient(id).length,
     maxChannels: d.settings.maxChannelsPerClient,
     pickTokenWithSocket: (random) => {

@@ -283,6 +283,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     allowTopic: (topic, clientId) => {
       for (const id of clientId === undefined ? clients.keys() : [clientId]) permissions.allow(id, topic);
     },
+    setSubscriptionDelay: (minMs, maxMs) => {
+      if (!Number.isFinite(minMs) || minMs < 0 || !Number.isFinite(maxMs) || maxMs < minMs)
+        throw new RangeError("subscription delay: need 0 <= minMs <= maxMs, both finite");
+      settings.subscriptionDelayMinMs = minMs;
+      settings.subscriptionDelayMaxMs = maxMs;
+    },
     expireAllTokens: () => tokens.expireAll(),
   };
 

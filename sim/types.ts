@@ -162,6 +162,11 @@ export interface SimulatorFaults {
   forbidTopic(topic: string, clientId?: string): void;
   /** Gives the permission back (existing channels must subscribe again). */
   allowTopic(topic: string, clientId?: string): void;
+  /**
+   * Topics subscribed from now on start flowing a uniform `[minMs, maxMs]` after the 200 (subscription
+   * propagation); 0, 0 = at once. Subscriptions already in effect are not affected.
+   */
+  setSubscriptionDelay(minMs: number, maxMs: number): void;
   /** Every issued token expires now (channels and generic sockets die accordingly). */
   expireAllTokens(): number;
 }

@@ -48,6 +48,19 @@ describe("subscription propagation delay", () => {
     await sleep(350);
     expect(sim.publish("added").deliveredSockets).toBe(1);
   });
+  it("faults.setSubscriptionDelay applies to subscriptions made from then on; 0, 0 ends it", async () => {
+    sim = await startSimulator();
+    const token = await getToken(sim);
+    sim.faults.setSubscriptionDelay(300, 300);
+    await channelSocket(token, ["delayed"]);
+    expect(sim.publish("delayed").deliveredSockets).toBe(0);
+    sim.faults.setSubscriptionDelay(0, 0);
+    await channelSocket(token, ["prompt"]);
+    expect(sim.publish("prompt").deliveredSockets).toBe(1);
+    await sleep(350);
+    expect(sim.publish("delayed").deliveredSockets).toBe(1);
+    expect(() => sim.faults.setSubscriptionDelay(10, 5)).toThrow(RangeError);
+  });
 });
 
 describe("per-channel delivery lag", () => {

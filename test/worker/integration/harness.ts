@@ -64,6 +64,7 @@ export interface Harness {
   tokens: TokenSource;
   /** An S3 client on fauxqs (reading offloaded events). */
   s3: S3Client;
+  queueName: string;
   messages(): QueuedMessage[];
   /** Records on the worker's dead-letter queue (with `deadLetterQueue`). */
   deadLetters(): DeadLetterRecord[];
@@ -177,6 +178,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     config,
     tokens,
     s3,
+    queueName,
     messages,
     deadLetters: () =>
       (fauxqs.inspectQueue(DEAD_LETTER_QUEUE_NAME)?.messages.ready ?? []).map(

@@ -14,6 +14,8 @@ export interface BatchOutcome {
   retryCode?: string;
   /** "entries_failed" (some entries in Failed[]) or "batch_failed" (the call failed). */
   retryWhat?: string;
+  /** Lanes holding the entries to retry. */
+  retryLanes: Set<string>;
   /** Entries now marked solo after a whole-batch rejection (nothing to back off for). */
   split: boolean;
   /** Groups in which a later entry was accepted while an earlier one is retried (order may bend). */
@@ -43,10 +45,16 @@ export async function sendBatch(target: BatchTarget, batch: Entry[]): Promise<Ba
 }
 
 export function batchResult(batch: Entry[], result: SendMessageBatchResult): BatchOutcome {
-  const out: BatchOutcome = { delivered: [], rejected: [], split: false, orderBentGroups: [] };
+  const out: BatchOutcome = {
+    delivered: [],
+    rejected: [],
+    retryLanes: new Set(),
+    split: false,
+    orderBentGroups: [],
+  };
   const ok = new Set((result.Successful ?? []).map((s) => s.Id));
   const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
-  const retried = new Set<string>();
+  const retried = out.retryLanes;
   batch.forEach((e, i) => {
     const id = String(i);
     if (ok.has(id)) {
@@ -68,7 +76,13 @@ export function batchResult(batch: Entry[], result: SendMessageBatchResult): Bat
 }
 
 export function batchError(batch: Entry[], err: unknown): BatchOutcome {
-  const out: BatchOutcome = { delivered: [], rejected: [], split: false, orderBentGroups: [] };
+  const out: BatchOutcome = {
+    delivered: [],
+    rejected: [],
+    retryLanes: new Set(),
+    split: false,
+    orderBentGroups: [],
+  };
   const { action, code } = classifyBatchError(err);
   if ((action === "split" || action === "reject") && batch.length > 1) {
     for (const e of batch) e.solo = true;
@@ -82,6 +96,7 @@ export function batchError(batch: Entry[], err: unknown): BatchOutcome {
   }
   out.retryCode = code;
   out.retryWhat = "batch_failed";
+  for (const e of batch) out.retryLanes.add(e.laneKey);
   return out;
 }
 

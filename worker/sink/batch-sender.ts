@@ -6,6 +6,7 @@ import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } 
 import type { Entry } from "./entry-buffer.ts";
 import { classifyBatchError, classifyFailedEntry } from "./send-errors.ts";
 import type { DeadLetterError } from "./sink-ports.ts";
+import { bodyMd5Matches, INVALID_CHECKSUM } from "./sqs-client.ts";
 
 export interface BatchOutcome {
   delivered: Entry[];
@@ -52,18 +53,23 @@ export function batchResult(batch: Entry[], result: SendMessageBatchResult): Bat
     split: false,
     orderBentGroups: [],
   };
-  const ok = new Set((result.Successful ?? []).map((s) => s.Id));
+  const ok = new Map((result.Successful ?? []).map((s) => [s.Id, s.MD5OfMessageBody]));
   const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
   const retried = out.retryLanes;
   batch.forEach((e, i) => {
     const id = String(i);
-    if (ok.has(id)) {
+    const accepted = ok.has(id);
+    if (accepted && bodyMd5Matches(e.sqs.fields.MessageBody, ok.get(id))) {
       if (retried.has(e.laneKey)) out.orderBentGroups.push(e.laneKey);
       out.delivered.push(e);
       return;
     }
     const f = failed.get(id);
-    const verdict = f ? classifyFailedEntry(f) : { action: "retry" as const, code: "MissingFromResult" };
+    const verdict = accepted
+      ? { action: "retry" as const, code: INVALID_CHECKSUM }
+      : f
+        ? classifyFailedEntry(f)
+        : { action: "retry" as const, code: "MissingFromResult" };
     if (verdict.action === "reject") {
       out.rejected.push({ entry: e, error: { code: verdict.code, message: f?.Message ?? verdict.code } });
     } else {

@@ -1,10 +1,15 @@
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { NodeMd5, sinkSqsClient } from "../../../worker/sink/sqs-client.ts";
+import { eventMessage, messageBody } from "../../../worker/core/message.ts";
+import { batchResult } from "../../../worker/sink/batch-sender.ts";
+import { DeadLetterQueue } from "../../../worker/sink/dead-letter-queue.ts";
+import { deadLetterMessage } from "../../../worker/sink/dead-letter-record.ts";
+import { EntryFactory } from "../../../worker/sink/entry-factory.ts";
+import { bodyMd5Matches, INVALID_CHECKSUM, sinkSqsClient } from "../../../worker/sink/sqs-client.ts";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 let fauxqs: FauxqsServer;
@@ -33,97 +38,133 @@ function client(endpoint: string, maxInFlight = 4): SQSClient {
   return c;
 }
 
-/** A fake SQS endpoint over real HTTP that answers every SendMessageBatch with `answer`. */
-async function fakeSqs(
-  answer: (entries: { Id: string; MessageBody: string }[], res: ServerResponse) => void,
-  onRequest: (req: IncomingMessage) => void = () => {},
-): Promise<string> {
+const md5Hex = (s: string): string => createHash("md5").update(s).digest("hex");
+
+/** A fake SQS endpoint over real HTTP that accepts every entry after `holdMs`; counts concurrent requests. */
+async function slowSqs(holdMs: number, onRequest: (res: ServerResponse) => void): Promise<string> {
   const server = createServer((req, res) => {
-    onRequest(req);
+    onRequest(res);
     let body = "";
     req.on("data", (c: Buffer) => {
       body += c.toString();
     });
-    req.on("end", () => answer((JSON.parse(body) as { Entries: [] }).Entries, res));
+    req.on("end", () => {
+      const entries = (JSON.parse(body) as { Entries: { Id: string; MessageBody: string }[] }).Entries;
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+        res.end(
+          JSON.stringify({
+            Successful: entries.map((e) => ({
+              Id: e.Id,
+              MessageId: "m",
+              MD5OfMessageBody: md5Hex(e.MessageBody),
+            })),
+            Failed: [],
+          }),
+        );
+      }, holdMs);
+    });
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function reply(res: ServerResponse, ids: { Id: string; md5: string }[]): void {
-  res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
-  res.end(
-    JSON.stringify({
-      Successful: ids.map(({ Id, md5 }) => ({ Id, MessageId: `m-${Id}`, MD5OfMessageBody: md5 })),
-      Failed: [],
-    }),
-  );
-}
-
-const md5Hex = (s: string): string => createHash("md5").update(s).digest("hex");
 const batch = (queueUrl: string, n = 3) =>
   new SendMessageBatchCommand({
     QueueUrl: queueUrl,
     Entries: Array.from({ length: n }, (_, i) => ({ Id: String(i), MessageBody: `{"i":${i},"s":"é"}` })),
   });
 
-describe("sinkSqsClient", () => {
-  it("NodeMd5 is the MD5 the SDK expects, resettable", async () => {
-    const h = new NodeMd5();
-    h.update("");
-    expect(Buffer.from(await h.digest()).toString("hex")).toBe("d41d8cd98f00b204e9800998ecf8427e");
-    h.reset();
-    h.update(new TextEncoder().encode("é"));
-    expect(Buffer.from(await h.digest()).toString("hex")).toBe(md5Hex("é"));
+describe("sinkSqsClient and the sink's own MD5 check", () => {
+  it("bodyMd5Matches is the MD5 of the UTF-8 body; a missing MD5 does not match", () => {
+    expect(bodyMd5Matches("", "d41d8cd98f00b204e9800998ecf8427e")).toBe(true);
+    expect(bodyMd5Matches("é", md5Hex("é"))).toBe(true);
+    expect(bodyMd5Matches("é", md5Hex("e"))).toBe(false);
+    expect(bodyMd5Matches("é", undefined)).toBe(false);
   });
 
-  it("sends a batch to SQS (fauxqs), the answer's MD5s checked", async () => {
+  it("sends a batch to SQS (fauxqs), whose MD5s match what was sent", async () => {
     const { queueUrl } = fauxqs.createQueue("client-ok");
-    const out = await client(`http://127.0.0.1:${fauxqs.port}`).send(batch(queueUrl));
+    const command = batch(queueUrl);
+    const out = await client(`http://127.0.0.1:${fauxqs.port}`).send(command);
     expect(out.Successful?.map((s) => s.Id).sort()).toEqual(["0", "1", "2"]);
+    for (const s of out.Successful ?? []) {
+      const sent = command.input.Entries?.find((e) => e.Id === s.Id);
+      expect(bodyMd5Matches(sent!.MessageBody!, s.MD5OfMessageBody)).toBe(true);
+    }
     expect(fauxqs.inspectQueue("client-ok")?.messages.ready).toHaveLength(3);
   });
 
-  it("still refuses an answer whose MD5 does not match a message body", async () => {
-    const url = await fakeSqs((entries, res) =>
-      reply(
-        res,
-        entries.map((e, i) => ({
-          Id: e.Id,
-          md5: i === 1 ? md5Hex("something else") : md5Hex(e.MessageBody),
-        })),
-      ),
+  it("an accepted entry whose MD5 does not match is sent again; the others are delivered", () => {
+    const factory = new EntryFactory(true, 64, 1_048_576, () => 0);
+    const entries = [0, 1, 2].map((i) =>
+      factory.make(eventMessage({ topicName: `t${i}`, eventBody: { i } }, `k${i}`, 0), undefined),
     );
-    await expect(client(url).send(batch(`${url}/000000000000/q`))).rejects.toThrow(/Invalid MD5 checksum/);
-    const good = await fakeSqs((entries, res) =>
-      reply(
-        res,
-        entries.map((e) => ({ Id: e.Id, md5: md5Hex(e.MessageBody) })),
-      ),
-    );
-    await expect(client(good).send(batch(`${good}/000000000000/q`))).resolves.toMatchObject({
-      Successful: expect.any(Array),
+    const bodies = entries.map((e) => e.sqs.fields.MessageBody);
+    expect(bodies[0]).toBe(messageBody(eventMessage({ topicName: "t0", eventBody: { i: 0 } }, "k0", 0)));
+    const out = batchResult(entries, {
+      Successful: entries.map((_, i) => ({
+        Id: String(i),
+        MessageId: `m${i}`,
+        MD5OfMessageBody: md5Hex(i === 1 ? "corrupted" : bodies[i]!),
+      })),
+      Failed: [],
     });
+    expect(out.delivered).toEqual([entries[0], entries[2]]);
+    expect(out.retryCode).toBe(INVALID_CHECKSUM);
+    expect([...out.retryLanes]).toEqual(["t1"]);
+  });
+
+  it("the dead-letter queue sends a record again while SQS answers with another body's MD5", async () => {
+    let calls = 0;
+    let goodFrom = 2;
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on("end", () => {
+        const sent = (JSON.parse(body) as { MessageBody: string }).MessageBody;
+        calls++;
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+        res.end(
+          JSON.stringify({ MessageId: "m", MD5OfMessageBody: md5Hex(calls >= goodFrom ? sent : "other") }),
+        );
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dlq = new DeadLetterQueue({
+      sqs: client(url),
+      queueUrl: `${url}/000000000000/dlq`,
+      requestTimeoutMs: 2_000,
+      attempts: 3,
+      retryBaseMs: 1,
+    });
+    const record = deadLetterMessage(
+      { line: "not a queued message é" },
+      { code: "spool_line_invalid", message: "test" },
+      0,
+      1_048_576,
+    );
+    await dlq.send(record);
+    expect(calls).toBe(2);
+    calls = 0;
+    goodFrom = 99;
+    await expect(dlq.send(record)).rejects.toMatchObject({ code: INVALID_CHECKSUM, attempts: 3 });
+    expect(calls).toBe(3);
   });
 
   it("opens a socket for every batch of its in-flight window (more than the SDK's default 50)", async () => {
     let open = 0;
     let most = 0;
-    const url = await fakeSqs(
-      (entries, res) =>
-        setTimeout(() => {
-          open--;
-          reply(
-            res,
-            entries.map((e) => ({ Id: e.Id, md5: md5Hex(e.MessageBody) })),
-          );
-        }, 150),
-      () => {
-        open++;
-        most = Math.max(most, open);
-      },
-    );
+    const url = await slowSqs(150, (res) => {
+      open++;
+      most = Math.max(most, open);
+      res.on("finish", () => open--);
+    });
     const sqs = client(url, 64);
     await Promise.all(Array.from({ length: 90 }, () => sqs.send(batch(`${url}/000000000000/q`, 1))));
     // 64 in flight plus the spare sockets (dead-letter sends share the client), never more.

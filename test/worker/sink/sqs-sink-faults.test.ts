@@ -2,6 +2,7 @@
  * Partial failures and throttling that fauxqs cannot produce, injected with aws-sdk-client-mock on one
  * client instance. Everything else about the sink is tested against fauxqs in sqs-sink.test.ts.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,8 +74,14 @@ function fakeSqs(
   return { client, accepted, calls, acceptedPerCall };
 }
 
+const md5 = (body: string): string => createHash("md5").update(body).digest("hex");
+
 const allOk = (input: SendMessageBatchCommandInput): SendMessageBatchResult => ({
-  Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: `m${e.Id}`, MD5OfMessageBody: "x" })),
+  Successful: (input.Entries ?? []).map((e) => ({
+    Id: e.Id!,
+    MessageId: `m${e.Id}`,
+    MD5OfMessageBody: md5(e.MessageBody!),
+  })),
   Failed: [],
 });
 
@@ -104,7 +111,7 @@ describe("SqsSink under injected faults", () => {
       return {
         Successful: entries
           .filter((_, i) => i !== 1)
-          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: "x" })),
+          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: md5(e.MessageBody!) })),
         Failed: [{ Id: entries[1]!.Id!, SenderFault: false, Code: "InternalError", Message: "try again" }],
       };
     });
@@ -122,7 +129,7 @@ describe("SqsSink under injected faults", () => {
       return {
         Successful: entries
           .filter((e) => !bad.includes(e))
-          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: "x" })),
+          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: md5(e.MessageBody!) })),
         Failed: bad.map((e) => ({
           Id: e.Id!,
           SenderFault: true,

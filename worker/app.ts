@@ -4,12 +4,13 @@
  */
 import type { LogAttributes } from "@aws-lambda-powertools/logger/types";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { WorkerConfig } from "./config.ts";
 import type { EventSink } from "./core/event-sink.ts";
 import { Durability } from "./durability.ts";
 import { type HealthServer, startHealthServer } from "./health.ts";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "./sink/inflight-controller.ts";
+import { sinkSqsClient } from "./sink/sqs-client.ts";
 import { SqsSink, type SqsSinkOptions } from "./sink/sqs-sink.ts";
 import type { SessionFactory } from "./source/session.ts";
 import { createSessionFactory } from "./source/session-factory.ts";
@@ -148,14 +149,10 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
   };
   const durability = createDurability(config, deps, log, telemetry);
   const inFlight = config.sinkInFlight ?? { min: DEFAULT_INFLIGHT_MIN, max: DEFAULT_INFLIGHT_MAX };
-  // The SDK's default agent holds 50 sockets; every batch in flight needs its own.
-  const sockets = { keepAlive: true, maxSockets: inFlight.max + 8 };
   const sqsSink = deps.sink
     ? undefined
     : new SqsSink({
-        sqs:
-          deps.sqs ??
-          new SQSClient({ ...clientConfig, requestHandler: { httpAgent: sockets, httpsAgent: sockets } }),
+        sqs: deps.sqs ?? sinkSqsClient(clientConfig, inFlight.max),
         queueUrl: config.queueUrl,
         spoolDir: config.spoolDir,
         inFlight,

@@ -1,11 +1,12 @@
 /** What the sink benchmark feeds the sink, and the overload run its child process performs. */
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { QueuedEventMessage } from "../../shared/contracts.ts";
 import { sampleRss } from "../../tools/bench/process-stats.ts";
 import { eventMessage } from "../../worker/core/message.ts";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN } from "../../worker/sink/inflight-controller.ts";
+import { sinkSqsClient } from "../../worker/sink/sqs-client.ts";
 import { type SinkMetrics, SqsSink } from "../../worker/sink/sqs-sink.ts";
 
 /** A realistic small notification (a presence change), with a unique key per event. */
@@ -23,19 +24,13 @@ export function benchEvent(topic: string, i: number): QueuedEventMessage {
   return eventMessage(env, `${topic}#${i}`, Date.now());
 }
 
-/** An SQS client as the worker builds it: a socket for every batch the sink may have in flight. */
+/** An SQS client as the worker builds it (worker/sink/sqs-client.ts). */
 export function benchSqsClient(
   endpoint: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
   region: string,
 ): SQSClient {
-  const sockets = { keepAlive: true, maxSockets: DEFAULT_INFLIGHT_MAX + 8 };
-  return new SQSClient({
-    endpoint,
-    region,
-    credentials,
-    requestHandler: { httpAgent: sockets, httpsAgent: sockets },
-  });
+  return sinkSqsClient({ endpoint, region, credentials }, DEFAULT_INFLIGHT_MAX);
 }
 
 /** A sink with the worker's default in-flight bounds. */

@@ -6,6 +6,7 @@ import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } 
 import type { Entry } from "./entry-buffer.ts";
 import { classifyBatchError, classifyFailedEntry } from "./send-errors.ts";
 import type { DeadLetterError } from "./sink-ports.ts";
+import { bodyMd5Matches, INVALID_CHECKSUM } from "./sqs-client.ts";
 
 export interface BatchOutcome {
   delivered: Entry[];
@@ -14,6 +15,8 @@ export interface BatchOutcome {
   retryCode?: string;
   /** "entries_failed" (some entries in Failed[]) or "batch_failed" (the call failed). */
   retryWhat?: string;
+  /** Lanes holding the entries to retry. */
+  retryLanes: Set<string>;
   /** Entries now marked solo after a whole-batch rejection (nothing to back off for). */
   split: boolean;
   /** Groups in which a later entry was accepted while an earlier one is retried (order may bend). */
@@ -43,19 +46,30 @@ export async function sendBatch(target: BatchTarget, batch: Entry[]): Promise<Ba
 }
 
 export function batchResult(batch: Entry[], result: SendMessageBatchResult): BatchOutcome {
-  const out: BatchOutcome = { delivered: [], rejected: [], split: false, orderBentGroups: [] };
-  const ok = new Set((result.Successful ?? []).map((s) => s.Id));
+  const out: BatchOutcome = {
+    delivered: [],
+    rejected: [],
+    retryLanes: new Set(),
+    split: false,
+    orderBentGroups: [],
+  };
+  const ok = new Map((result.Successful ?? []).map((s) => [s.Id, s.MD5OfMessageBody]));
   const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
-  const retried = new Set<string>();
+  const retried = out.retryLanes;
   batch.forEach((e, i) => {
     const id = String(i);
-    if (ok.has(id)) {
+    const accepted = ok.has(id);
+    if (accepted && bodyMd5Matches(e.sqs.fields.MessageBody, ok.get(id))) {
       if (retried.has(e.laneKey)) out.orderBentGroups.push(e.laneKey);
       out.delivered.push(e);
       return;
     }
     const f = failed.get(id);
-    const verdict = f ? classifyFailedEntry(f) : { action: "retry" as const, code: "MissingFromResult" };
+    const verdict = accepted
+      ? { action: "retry" as const, code: INVALID_CHECKSUM }
+      : f
+        ? classifyFailedEntry(f)
+        : { action: "retry" as const, code: "MissingFromResult" };
     if (verdict.action === "reject") {
       out.rejected.push({ entry: e, error: { code: verdict.code, message: f?.Message ?? verdict.code } });
     } else {
@@ -68,7 +82,13 @@ export function batchResult(batch: Entry[], result: SendMessageBatchResult): Bat
 }
 
 export function batchError(batch: Entry[], err: unknown): BatchOutcome {
-  const out: BatchOutcome = { delivered: [], rejected: [], split: false, orderBentGroups: [] };
+  const out: BatchOutcome = {
+    delivered: [],
+    rejected: [],
+    retryLanes: new Set(),
+    split: false,
+    orderBentGroups: [],
+  };
   const { action, code } = classifyBatchError(err);
   if ((action === "split" || action === "reject") && batch.length > 1) {
     for (const e of batch) e.solo = true;
@@ -82,6 +102,7 @@ export function batchError(batch: Entry[], err: unknown): BatchOutcome {
   }
   out.retryCode = code;
   out.retryWhat = "batch_failed";
+  for (const e of batch) out.retryLanes.add(e.laneKey);
   return out;
 }
 

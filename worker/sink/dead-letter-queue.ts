@@ -6,6 +6,7 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeadLetterSqsMessage } from "./dead-letter-record.ts";
 import { errorCode } from "./send-errors.ts";
+import { bodyMd5Matches, INVALID_CHECKSUM } from "./sqs-client.ts";
 
 export interface DeadLetterQueueOptions {
   sqs: SQSClient;
@@ -42,7 +43,7 @@ export class DeadLetterQueue {
     let last: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        await this.o.sqs.send(
+        const out = await this.o.sqs.send(
           new SendMessageCommand({
             QueueUrl: this.o.queueUrl,
             MessageBody: message.body,
@@ -50,7 +51,10 @@ export class DeadLetterQueue {
           }),
           { abortSignal: AbortSignal.timeout(this.o.requestTimeoutMs) },
         );
-        return;
+        if (bodyMd5Matches(message.body, out.MD5OfMessageBody)) return;
+        last = Object.assign(new Error("MD5OfMessageBody does not match the record sent"), {
+          name: INVALID_CHECKSUM,
+        });
       } catch (err) {
         last = err;
       }

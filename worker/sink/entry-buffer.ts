@@ -90,16 +90,25 @@ export class EntryBuffer {
   }
 
   /**
-   * Next batch: ready lanes in order, each contributing its oldest entries that fit. An oversized head is
-   * handed to `onOversized` with its lane marked busy instead.
+   * Next batch: lanes ready at `nowMs` in order, each contributing its oldest entries that fit. An oversized
+   * head is handed to `onOversized` with its lane marked busy instead.
    */
-  takeBatch(maxBatchBytes: number, onOversized: (lane: Lane, head: Entry) => void): Entry[] {
-    return this.#lanes.takeBatch({ maxEntries: MAX_BATCH_ENTRIES, maxBytes: maxBatchBytes }, onOversized);
+  takeBatch(maxBatchBytes: number, onOversized: (lane: Lane, head: Entry) => void, nowMs: number): Entry[] {
+    return this.#lanes.takeBatch(
+      { maxEntries: MAX_BATCH_ENTRIES, maxBytes: maxBatchBytes },
+      onOversized,
+      nowMs,
+    );
   }
 
-  /** The lanes of a finished batch take part again. */
-  release(batch: readonly Entry[]): void {
-    this.#lanes.release(batch);
+  /** The lanes of a finished batch take part again (those in `wait` from its time on). */
+  release(batch: readonly Entry[], wait?: { groups: ReadonlySet<string>; untilMs: number }): void {
+    this.#lanes.release(batch, wait);
+  }
+
+  /** When the first lane backing off may be sent again (undefined: none waits). */
+  nextWakeMs(): number | undefined {
+    return this.#lanes.nextWakeMs();
   }
 
   settle(lane: Lane): void {

@@ -10,7 +10,8 @@
  * 3. A batch takes a prefix of each group it draws from (oldest first, stopping at the first entry that does
  *    not fit), and SQS FIFO enqueues a batch's entries in the order they are listed.
  * So within a group, entries are handed to SQS in submission order and an unsettled entry is always ahead of
- * everything after it. Many groups are in flight at once, and one batch draws from as many ready groups as
+ * everything after it. A group released with a not-before time (its batch was throttled) waits, untouched,
+ * until then; only that group waits, the others keep being batched. Many groups are in flight at once, and one batch draws from as many ready groups as
  * fit (up to `maxEntries`), so a task with many quiet topics still sends full batches.
  *
  * Pure: no I/O, no timers.
@@ -36,12 +37,16 @@ export interface Group<T> {
   readonly key: string;
   readonly entries: T[];
   busy: boolean;
+  /** Not taken before this time (a throttled group backing off); undefined: no wait. */
+  notBeforeMs?: number;
 }
 
 export class GroupScheduler<T> {
   readonly #groups = new Map<string, Group<T>>();
   /** Groups with entries and nothing in flight, in the order they became ready (round robin). */
   readonly #ready = new Set<string>();
+  /** Groups with entries and nothing in flight that wait for their not-before time. */
+  readonly #waiting = new Set<string>();
   #busyGroups = 0;
 
   constructor(private readonly traits: EntryTraits<T>) {}
@@ -54,7 +59,7 @@ export class GroupScheduler<T> {
       this.#groups.set(key, group);
     }
     group.entries.push(entry);
-    if (!group.busy) this.#ready.add(key);
+    if (!group.busy && group.notBeforeMs === undefined) this.#ready.add(key);
   }
 
   /** Removes a settled entry; false if it is not held. */
@@ -94,11 +99,26 @@ export class GroupScheduler<T> {
     return this.#ready.size > 0;
   }
 
+  /** Earliest not-before time of a waiting group (undefined: none waits). */
+  nextWakeMs(): number | undefined {
+    let next: number | undefined;
+    for (const key of this.#waiting) {
+      const at = this.#groups.get(key)?.notBeforeMs;
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
   /**
-   * The next batch (its groups marked busy). A ready group whose head must take a detour is marked busy and
-   * handed to `onDetour` instead; call `release` for it once the detour is over.
+   * The next batch (its groups marked busy), from groups ready at `nowMs`. A ready group whose head must take
+   * a detour is marked busy and handed to `onDetour` instead; call `release` for it once the detour is over.
    */
-  takeBatch(limits: BatchLimits, onDetour: (group: Group<T>, head: T) => void): T[] {
+  takeBatch(
+    limits: BatchLimits,
+    onDetour: (group: Group<T>, head: T) => void,
+    nowMs = Number.POSITIVE_INFINITY,
+  ): T[] {
+    this.#wake(nowMs);
     const batch: T[] = [];
     let bytes = 0;
     const t = this.traits;
@@ -131,21 +151,33 @@ export class GroupScheduler<T> {
     return batch;
   }
 
-  /** The groups of a finished batch (or detour) take part again; their unsettled entries stay at the head. */
-  release(entries: readonly T[]): void {
+  /**
+   * The groups of a finished batch (or detour) take part again, their unsettled entries still at the head;
+   * those listed in `wait` only from the given time on.
+   */
+  release(entries: readonly T[], wait?: { groups: ReadonlySet<string>; untilMs: number }): void {
     for (const key of new Set(entries.map((e) => this.traits.group(e)))) {
       const group = this.#groups.get(key);
-      if (group) this.settle(group);
+      if (group) this.settle(group, wait?.groups.has(key) ? wait.untilMs : undefined);
     }
   }
 
-  settle(group: Group<T>): void {
+  settle(group: Group<T>, notBeforeMs?: number): void {
     if (group.busy) {
       group.busy = false;
       this.#busyGroups--;
     }
-    if (group.entries.length === 0) this.#drop(group);
-    else this.#ready.add(group.key);
+    if (group.entries.length === 0) {
+      this.#drop(group);
+      return;
+    }
+    if (notBeforeMs !== undefined) {
+      group.notBeforeMs = notBeforeMs;
+      this.#ready.delete(group.key);
+      this.#waiting.add(group.key);
+    } else if (group.notBeforeMs === undefined) {
+      this.#ready.add(group.key);
+    }
   }
 
   /** Removes and returns the entries of groups with nothing in flight (to persist them). */
@@ -164,6 +196,7 @@ export class GroupScheduler<T> {
     const all = [...this.#groups.values()].flatMap((g) => g.entries);
     this.#groups.clear();
     this.#ready.clear();
+    this.#waiting.clear();
     this.#busyGroups = 0;
     return all;
   }
@@ -179,5 +212,20 @@ export class GroupScheduler<T> {
   #drop(group: Group<T>): void {
     this.#groups.delete(group.key);
     this.#ready.delete(group.key);
+    this.#waiting.delete(group.key);
+  }
+
+  /** Waiting groups whose time has come become ready (behind those already ready). */
+  #wake(nowMs: number): void {
+    for (const key of this.#waiting) {
+      const group = this.#groups.get(key);
+      if (!group || group.notBeforeMs === undefined || group.notBeforeMs <= nowMs) {
+        this.#waiting.delete(key);
+        if (group) {
+          group.notBeforeMs = undefined;
+          if (!group.busy && group.entries.length > 0) this.#ready.add(key);
+        }
+      }
+    }
   }
 }

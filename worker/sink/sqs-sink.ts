@@ -1,25 +1,19 @@
 import type { QueuedMessage } from "../../shared/contracts.ts";
-import { FullJitterBackoff } from "../core/backoff.ts";
 import type { EventSink } from "../core/event-sink.ts";
 import { BacklogBound } from "./backlog-bound.ts";
 import { BacklogView } from "./backlog-view.ts";
-import { type BatchOutcome, sendBatch } from "./batch-sender.ts";
 import { DeadLetterPath } from "./dead-letter.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { type Entry, EntryBuffer, type Lane } from "./entry-buffer.ts";
+import { type Entry, EntryBuffer } from "./entry-buffer.ts";
 import { EntryFactory } from "./entry-factory.ts";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN, InflightController } from "./inflight-controller.ts";
 import { invalidMessage } from "./message-check.ts";
 import { Offloader } from "./offloader.ts";
+import { SendBackoff } from "./send-backoff.ts";
 import { errorCode } from "./send-errors.ts";
+import { SendPath } from "./send-path.ts";
 import type { DurableTier, SqsSinkOptions } from "./sink-options.ts";
-import {
-  type DeadLetterError,
-  NO_METRICS,
-  SILENT_LOGGER,
-  type SinkLogger,
-  type SinkMetrics,
-} from "./sink-ports.ts";
+import { NO_METRICS, SILENT_LOGGER, type SinkLogger, type SinkMetrics } from "./sink-ports.ts";
 import type { Spool } from "./spool.ts";
 import { SpoolHandoff } from "./spool-handoff.ts";
 
@@ -35,8 +29,6 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 export const DEFAULT_MAX_IN_FLIGHT_BATCHES = DEFAULT_INFLIGHT_MAX;
 /** At close, dead-letter records still being sent after this long are written to the local file as well. */
 const DEAD_LETTER_CLOSE_GRACE_MS = 2_000;
-/** Error codes that mean SQS wants fewer requests, not that something is broken. */
-const THROTTLED = /throttl|overlimit|requestlimit|slowdown|toomanyrequests/i;
 
 export class SqsSink implements EventSink {
   readonly fifo: boolean;
@@ -48,7 +40,7 @@ export class SqsSink implements EventSink {
   readonly #now: () => number;
   readonly #log: SinkLogger;
   readonly #metrics: SinkMetrics;
-  readonly #backoff: FullJitterBackoff;
+  readonly #backoff: SendBackoff;
   readonly #handoff: SpoolHandoff;
   readonly #buffer: EntryBuffer;
   readonly #deadLetters: DeadLetterPath;
@@ -59,12 +51,11 @@ export class SqsSink implements EventSink {
   readonly #view: BacklogView;
   readonly #entries: EntryFactory;
   readonly #bound: BacklogBound;
-  #inFlightBatches = 0;
-  #failing = false;
+  readonly #sendPath: SendPath;
   #evictPending = false;
   #held = false;
-  #pausedUntilMs = 0;
-  #pauseTimer: NodeJS.Timeout | undefined;
+  /** Pumps again when the sink's pause ends or the first throttled lane may be sent again. */
+  #wakeTimer: { timer: NodeJS.Timeout; atMs: number } | undefined;
   #pumpScheduled: NodeJS.Immediate | undefined;
   #lastPumpMs: number;
   #closed = false;
@@ -89,11 +80,12 @@ export class SqsSink implements EventSink {
     });
     this.#log = opts.logger ?? SILENT_LOGGER;
     this.#metrics = opts.metrics ?? NO_METRICS;
-    this.#backoff = new FullJitterBackoff(
-      { baseMs: 100, capMs: 5_000, resetAfterStableMs: 5_000, ...opts.retry },
-      opts.random,
-      this.#now,
-    );
+    this.#backoff = new SendBackoff({
+      ...opts.retry,
+      now: this.#now,
+      ...(opts.random ? { random: opts.random } : {}),
+      log: this.#log,
+    });
     this.#entries = new EntryFactory(this.fifo, this.#controller.max, this.#o.maxMessageBytes, this.#now);
     this.#bound = new BacklogBound(opts.maxBacklogBytes, this.#log, this.#metrics);
     this.#buffer = new EntryBuffer(opts.memoryLimit ?? 10_000, opts.memoryLimitBytes ?? 16 * 1024 * 1024);
@@ -133,6 +125,20 @@ export class SqsSink implements EventSink {
       this.#log,
     );
     this.#view = new BacklogView(this.#buffer, this.#handoff.spool, this.#now);
+    this.#sendPath = new SendPath({
+      target: { sqs: opts.sqs, queueUrl: opts.queueUrl, requestTimeoutMs: this.#o.requestTimeoutMs },
+      buffer: this.#buffer,
+      handoff: this.#handoff,
+      deadLetters: this.#deadLetters,
+      offloader: this.#offloader,
+      entries: this.#entries,
+      controller: this.#controller,
+      backoff: this.#backoff,
+      metrics: this.#metrics,
+      log: this.#log,
+      now: this.#now,
+      depth: () => this.depth(),
+    });
     this.#schedulePump();
   }
 
@@ -191,13 +197,13 @@ export class SqsSink implements EventSink {
   }
 
   healthy(): boolean {
-    return !this.#closed && !this.#failing;
+    return !this.#closed && !this.#backoff.failing();
   }
 
   /** Process liveness of the sink: open, and its pump ran recently or has nothing to do. */
   alive(maxIdleMs: number): boolean {
     if (this.#closed) return false;
-    if (this.depth() === 0 || this.#pausedUntilMs > this.#now() || this.#held) return true;
+    if (this.depth() === 0 || this.#backoff.pausedUntilMs() > this.#now() || this.#held) return true;
     return this.#now() - this.#lastPumpMs <= maxIdleMs;
   }
 
@@ -253,9 +259,9 @@ export class SqsSink implements EventSink {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer.timer);
     if (this.#pumpScheduled) clearImmediate(this.#pumpScheduled);
-    this.#pauseTimer = undefined;
+    this.#wakeTimer = undefined;
     this.#pumpScheduled = undefined;
     await Promise.allSettled([...this.#inFlight]);
     await this.#deadLetters.close(DEAD_LETTER_CLOSE_GRACE_MS);
@@ -274,11 +280,12 @@ export class SqsSink implements EventSink {
   // ---- accepting ----------------------------------------------------------------------------------
 
   #accept(entry: Entry): void {
+    const failing = this.#backoff.failing();
     const mustSpill =
-      this.#closed || this.#held || this.#handoff.spilling() || this.#failing || this.#buffer.full();
+      this.#closed || this.#held || this.#handoff.spilling() || failing || this.#buffer.full();
     if (mustSpill) {
       if (this.#bound.refuses(entry, this.#handoff.spool.bytes())) return;
-      const reason = this.#failing ? "sqs_failing" : this.#held ? "adopting_backlog" : "memory_full";
+      const reason = failing ? "sqs_failing" : this.#held ? "adopting_backlog" : "memory_full";
       if (this.#handoff.spill(entry.sqs.fields.MessageBody, entry.submittedAtMs, reason, this.#closed)) {
         this.#gauges();
         return;
@@ -301,22 +308,18 @@ export class SqsSink implements EventSink {
   #pump(): void {
     if (this.#closed) return;
     this.#lastPumpMs = this.#now();
-    if (this.#evictPending && this.#failing) this.#evictToSpool();
+    const failing = this.#backoff.failing();
+    if (this.#evictPending && failing) this.#evictToSpool();
     else this.#evictPending = false;
     if (this.#held) return;
-    const waitMs = this.#pausedUntilMs - this.#now();
-    if (waitMs > 0) {
-      if (!this.#pauseTimer) {
-        this.#pauseTimer = setTimeout(() => {
-          this.#pauseTimer = undefined;
-          this.#pump();
-        }, waitMs);
-      }
+    const pausedUntilMs = this.#backoff.pausedUntilMs();
+    if (pausedUntilMs > this.#now()) {
+      this.#wakeAt(pausedUntilMs);
       return;
     }
     this.#handoff.refill(
       this.#buffer,
-      this.#failing,
+      failing,
       (msg, segment, line) => this.#entries.make(msg, segment, line),
       (line) =>
         this.#deadLetters.line(line, {
@@ -324,129 +327,48 @@ export class SqsSink implements EventSink {
           message: "spool line is not a queued message",
         }),
     );
-    while (this.#inFlightBatches < this.#controller.limit()) {
-      const batch = this.#buffer.takeBatch(this.#o.maxBatchBytes, (lane, head) =>
-        this.#track(this.#offload(lane, head)),
+    const now = this.#now();
+    while (this.#sendPath.inFlight() < this.#controller.limit()) {
+      const batch = this.#buffer.takeBatch(
+        this.#o.maxBatchBytes,
+        (lane, head) => this.#track(this.#sendPath.offload(lane, head)),
+        now,
       );
       if (batch.length === 0) break;
-      this.#track(this.#send(batch));
+      this.#track(this.#sendPath.send(batch));
     }
+    const laneWakeMs = this.#buffer.nextWakeMs();
+    if (laneWakeMs !== undefined) this.#wakeAt(laneWakeMs);
     this.#gauges();
     this.#notifyIfIdle();
+  }
+
+  /** Pumps at `atMs` (or earlier, if a wake-up is already set for earlier). */
+  #wakeAt(atMs: number): void {
+    if (this.#closed || (this.#wakeTimer && this.#wakeTimer.atMs <= atMs)) return;
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer.timer);
+    const timer = setTimeout(
+      () => {
+        this.#wakeTimer = undefined;
+        this.#pump();
+      },
+      Math.max(0, atMs - this.#now()),
+    );
+    this.#wakeTimer = { timer, atMs };
   }
 
   #track(p: Promise<void>): void {
     this.#inFlight.add(p);
     void p.finally(() => {
       this.#inFlight.delete(p);
+      if (this.#backoff.failing()) this.#evictPending = true;
+      this.#notifyIfIdle();
       this.#schedulePump();
     });
   }
 
-  async #send(batch: Entry[]): Promise<void> {
-    this.#inFlightBatches++;
-    const sentAtMs = this.#now();
-    let outcome: BatchOutcome;
-    try {
-      outcome = await sendBatch(
-        { sqs: this.#o.sqs, queueUrl: this.#o.queueUrl, requestTimeoutMs: this.#o.requestTimeoutMs },
-        batch,
-      );
-    } finally {
-      this.#inFlightBatches--;
-    }
-    this.#controller.record({
-      outcome:
-        outcome.retryCode === undefined || outcome.split
-          ? "ok"
-          : THROTTLED.test(outcome.retryCode)
-            ? "throttled"
-            : "failed",
-      latencyMs: this.#now() - sentAtMs,
-      inFlight: this.#inFlightBatches + 1,
-    });
-    this.#apply(outcome);
-    this.#buffer.release(batch);
-    if (this.#failing) this.#evictPending = true;
-    this.#notifyIfIdle();
-  }
-
-  #apply(outcome: BatchOutcome): void {
-    for (const group of outcome.orderBentGroups) {
-      this.#log.warn("a later entry of a group was accepted before an earlier one being retried", {
-        code: "order_bent",
-        group,
-      });
-    }
-    for (const e of outcome.delivered) this.#delivered(e);
-    for (const { entry, error } of outcome.rejected) this.#reject(entry, error);
-    if (outcome.split) {
-      this.#log.warn("batch rejected as a whole; sending its entries one by one", {
-        code: "batch_split",
-        error: outcome.retryCode,
-      });
-      return;
-    }
-    if (outcome.retryCode !== undefined) this.#failed(outcome.retryWhat ?? "batch_failed", outcome.retryCode);
-    else if (outcome.delivered.length > 0 || outcome.rejected.length > 0) this.#succeeded();
-  }
-
-  async #offload(lane: Lane, entry: Entry): Promise<void> {
-    try {
-      const msg = JSON.parse(entry.sqs.fields.MessageBody) as QueuedMessage;
-      const outcome = await this.#offloader.offload(msg, entry.sqs.sizeBytes, entry.seq);
-      if (outcome.kind === "reject") {
-        this.#reject(entry, outcome.error);
-        return;
-      }
-      if (outcome.kind === "retry") {
-        this.#failed("offload_failed", outcome.code);
-        return;
-      }
-      this.#log.info("oversized event stored in S3; pointer queued", {
-        code: "event_offloaded",
-        key: outcome.pointer.key,
-        sizeBytes: entry.sqs.sizeBytes,
-      });
-      const replacement = this.#entries.make(outcome.pointer, entry.segment, undefined);
-      replacement.seq = entry.seq;
-      replacement.laneKey = entry.laneKey;
-      replacement.submittedAtMs = entry.submittedAtMs;
-      this.#buffer.replace(entry, replacement);
-    } finally {
-      this.#buffer.settle(lane);
-    }
-  }
-
-  // ---- bookkeeping --------------------------------------------------------------------------------
-
-  #delivered(e: Entry): void {
-    this.#remove(e);
-    if (e.kind !== "gap") this.#metrics.count("EventsOut");
-    this.#metrics.timing("SinkLatencyMs", this.#now() - e.submittedAtMs);
-  }
-
-  #reject(e: Entry, error: DeadLetterError): void {
-    this.#remove(e);
-    this.#deadLetters.message(JSON.parse(e.sqs.fields.MessageBody) as QueuedMessage, e.sqs.sizeBytes, error);
-  }
-
-  #remove(e: Entry): void {
-    if (this.#buffer.remove(e)) this.#handoff.settle(e.segment);
-  }
-
   #failed(what: string, code: string): void {
-    const delay = this.#backoff.nextDelayMs();
-    this.#pausedUntilMs = Math.max(this.#pausedUntilMs, this.#now() + delay);
-    if (!this.#failing) {
-      this.#log.warn("SQS delivery failing; backing off and spooling new messages", {
-        code: what,
-        error: code,
-      });
-    } else {
-      this.#log.debug("SQS delivery still failing", { code: what, error: code, delayMs: delay });
-    }
-    this.#failing = true;
+    this.#backoff.failed(what, code);
     this.#evictPending = true;
   }
 
@@ -471,20 +393,12 @@ export class SqsSink implements EventSink {
     for (const e of idle) this.#buffer.add(e); // disk trouble: keep them in memory rather than lose them
   }
 
-  #succeeded(): void {
-    if (this.#failing) {
-      this.#failing = false;
-      this.#backoff.connected();
-      this.#log.info("SQS delivery recovered", { code: "sqs_recovered", depth: this.depth() });
-    }
-  }
-
   #gauges(): void {
     this.#metrics.gauge("BufferDepth", this.depth());
   }
 
   #notifyIfIdle(): void {
-    if (this.depth() === 0 && this.#inFlightBatches === 0) {
+    if (this.depth() === 0 && this.#sendPath.inFlight() === 0) {
       for (const done of [...this.#drainWaiters]) done();
     }
   }

@@ -111,6 +111,38 @@ describe("GroupScheduler", () => {
     expect(s.takeBatch(SQS, noDetour)).toEqual([huge, after]);
   });
 
+  it("holds a throttled group back until its time while the other groups keep being batched", () => {
+    const s = scheduler();
+    const a = [item("a"), item("a")];
+    const b = [item("b"), item("b")];
+    for (const e of [...a, ...b]) s.add(e);
+    const first = s.takeBatch(SQS, noDetour, 0);
+    expect(first).toEqual([...a, ...b]);
+    // a was throttled (nothing of it accepted); b was accepted.
+    for (const e of b) s.remove(e);
+    s.release(first, { groups: new Set(["a"]), untilMs: 100 });
+    const later = [item("a"), item("b")];
+    for (const e of later) s.add(e);
+    expect(s.nextWakeMs()).toBe(100);
+    expect(s.takeBatch(SQS, noDetour, 99)).toEqual([later[1]]);
+    expect(s.takeBatch(SQS, noDetour, 99)).toEqual([]);
+    expect(s.takeBatch(SQS, noDetour, 100)).toEqual([...a, later[0]]);
+    expect(s.nextWakeMs()).toBeUndefined();
+  });
+
+  it("forgets a waiting group's wait once its entries leave (taken idle)", () => {
+    const s = scheduler();
+    const e = item("a");
+    s.add(e);
+    const batch = s.takeBatch(SQS, noDetour, 0);
+    s.release(batch, { groups: new Set(["a"]), untilMs: 50 });
+    expect(s.takeIdle()).toEqual([e]);
+    expect(s.nextWakeMs()).toBeUndefined();
+    const again = item("a");
+    s.add(again);
+    expect(s.takeBatch(SQS, noDetour, 0)).toEqual([again]);
+  });
+
   it("never reorders a group and never has a group in two batches: random load, failures and retries", () => {
     for (const seed of [1, 7, 42, 1_234, 99_999]) {
       const random = lcg(seed);
@@ -119,6 +151,7 @@ describe("GroupScheduler", () => {
       const accepted = new Map<string, number[]>();
       const inFlight: Item[][] = [];
       const groupsInFlight = new Set<string>();
+      const waitUntil = new Map<string, number>();
       let pending = 0;
       const groups = ["hot", ...Array.from({ length: 30 }, (_, i) => `t${i}`)];
       for (let step = 0; step < 5_000 || pending > 0; step++) {
@@ -130,10 +163,11 @@ describe("GroupScheduler", () => {
           submitted.set(g, [...(submitted.get(g) ?? []), e.seq]);
         }
         while (inFlight.length < 8) {
-          const batch = s.takeBatch(SQS, noDetour);
+          const batch = s.takeBatch(SQS, noDetour, step);
           if (batch.length === 0) break;
           for (const g of new Set(batch.map((e) => e.group))) {
             expect(groupsInFlight.has(g)).toBe(false);
+            expect(step).toBeGreaterThanOrEqual(waitUntil.get(g) ?? 0);
             groupsInFlight.add(g);
           }
           expect(batch.length).toBeLessThanOrEqual(10);
@@ -154,7 +188,11 @@ describe("GroupScheduler", () => {
             accepted.set(e.group, [...(accepted.get(e.group) ?? []), e.seq]);
           });
           for (const g of new Set(batch.map((e) => e.group))) groupsInFlight.delete(g);
-          s.release(batch);
+          // Half of the failures are throttles: those groups wait a few steps.
+          const throttled = new Set([...failedFrom.keys()].filter(() => random() < 0.5));
+          const untilMs = step + 1 + Math.floor(random() * 20);
+          for (const g of throttled) waitUntil.set(g, untilMs);
+          s.release(batch, { groups: throttled, untilMs });
         }
       }
       expect(accepted).toEqual(submitted);

@@ -2,6 +2,7 @@
  * Partial failures and throttling that fauxqs cannot produce, injected with aws-sdk-client-mock on one
  * client instance. Everything else about the sink is tested against fauxqs in sqs-sink.test.ts.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,8 +74,14 @@ function fakeSqs(
   return { client, accepted, calls, acceptedPerCall };
 }
 
+const md5 = (body: string): string => createHash("md5").update(body).digest("hex");
+
 const allOk = (input: SendMessageBatchCommandInput): SendMessageBatchResult => ({
-  Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: `m${e.Id}`, MD5OfMessageBody: "x" })),
+  Successful: (input.Entries ?? []).map((e) => ({
+    Id: e.Id!,
+    MessageId: `m${e.Id}`,
+    MD5OfMessageBody: md5(e.MessageBody!),
+  })),
   Failed: [],
 });
 
@@ -104,7 +111,7 @@ describe("SqsSink under injected faults", () => {
       return {
         Successful: entries
           .filter((_, i) => i !== 1)
-          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: "x" })),
+          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: md5(e.MessageBody!) })),
         Failed: [{ Id: entries[1]!.Id!, SenderFault: false, Code: "InternalError", Message: "try again" }],
       };
     });
@@ -122,7 +129,7 @@ describe("SqsSink under injected faults", () => {
       return {
         Successful: entries
           .filter((e) => !bad.includes(e))
-          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: "x" })),
+          .map((e) => ({ Id: e.Id!, MessageId: "m", MD5OfMessageBody: md5(e.MessageBody!) })),
         Failed: bad.map((e) => ({
           Id: e.Id!,
           SenderFault: true,
@@ -142,21 +149,55 @@ describe("SqsSink under injected faults", () => {
     expect(metrics.count).toHaveBeenCalledWith("DeadLettered");
   });
 
-  it("backs off on throttling, reports unhealthy meanwhile, then delivers everything", async () => {
-    let healthyDuringFailure: boolean | undefined;
+  it("backs a throttled topic off without calling the sink unhealthy, then delivers everything", async () => {
+    const healthyDuringThrottling: boolean[] = [];
     let sinkRef: SqsSink | undefined;
     const fake = fakeSqs((input, call) => {
-      if (call === 2) healthyDuringFailure = sinkRef?.healthy();
+      healthyDuringThrottling.push(sinkRef?.healthy() ?? true);
       return call < 3 ? sdkError("ThrottlingException", 400) : allOk(input);
     });
     const sink = makeSink(fake.client);
     sinkRef = sink;
     for (let i = 0; i < 5; i++) sink.submit(ev("t", i));
     expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
-    expect(healthyDuringFailure).toBe(false);
-    expect(sink.healthy()).toBe(true);
+    // Throttling is SQS asking for fewer requests: the window narrows, the sink stays healthy.
+    expect(healthyDuringThrottling).toEqual([true, true, true, true]);
+    expect(sink.inFlightLimit()).toBeGreaterThanOrEqual(1);
     expect(fake.accepted).toEqual([0, 1, 2, 3, 4]);
     expect(fake.calls).toHaveLength(4);
+  });
+
+  it("a throttled topic waits alone: other topics keep being sent meanwhile, each in order", async () => {
+    // Every batch holding topic H is throttled for its first 3 attempts; topic Q is never throttled.
+    let hThrottles = 0;
+    const hAt: number[] = [];
+    const fake = fakeSqs((input) => {
+      const entries = input.Entries ?? [];
+      if (entries.some((e) => e.MessageGroupId === "H")) {
+        hAt.push(Date.now());
+        if (hThrottles++ < 3) return sdkError("ThrottlingException", 400);
+      }
+      return allOk(input);
+    });
+    // Backoff 400 ms, then 800 ms, per throttle of H: long enough to see Q go on without it.
+    const sink = makeSink(fake.client, {
+      retry: { baseMs: 400, capMs: 800, floorMs: 400 },
+      random: () => 1,
+      maxInFlightBatches: 1,
+    });
+    sink.submit(ev("H", 100));
+    await new Promise((r) => setTimeout(r, 20)); // H's first batch was sent (and throttled) alone
+    for (let i = 0; i < 30; i++) sink.submit(ev("Q", i));
+    await new Promise((r) => setTimeout(r, 150));
+    // H waits its backoff; Q's three batches went through in the meantime, one at a time (window of 1).
+    expect(fake.accepted.filter((i) => i < 100)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(hThrottles).toBe(1);
+    expect(sink.healthy()).toBe(true);
+    expect((await sink.drain(Date.now() + 10_000)).drained).toBe(true);
+    expect(fake.accepted.at(-1)).toBe(100);
+    expect(hThrottles).toBe(4);
+    // Each retry of H waited at least its backoff floor: H backed off, it was not spun.
+    for (let k = 1; k < hAt.length; k++) expect(hAt[k]! - hAt[k - 1]!).toBeGreaterThanOrEqual(390);
   });
 
   it("never sends a later entry of a topic while an earlier one is being retried", async () => {

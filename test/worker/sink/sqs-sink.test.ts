@@ -329,11 +329,14 @@ describe("SqsSink against fauxqs", () => {
       expect(() => sink.submit(bad as unknown as QueuedMessage)).not.toThrow();
     }
     sink.submit(ev("t", 0));
+    sink.submit(ev("t", 1));
     expect((await sink.drain(Date.now() + 10_000)).drained).toBe(true);
     expect(codes).toEqual(["invalid_message", "invalid_message", "invalid_message", "invalid_message"]);
-    expect(eventsOf(landed(q.name), "t")).toEqual([0]);
-    expect(landed(q.name)).toHaveLength(1);
-    expect(metrics.count).toHaveBeenCalledWith("EventsOut");
+    expect(eventsOf(landed(q.name), "t")).toEqual([0, 1]);
+    expect(landed(q.name)).toHaveLength(2);
+    // EventsOut is counted per batch: its total is the events acknowledged.
+    const eventsOut = metrics.count.mock.calls.filter(([name]) => name === "EventsOut");
+    expect(eventsOut.reduce((n, [, k]) => n + (k ?? 1), 0)).toBe(2);
     expect(metrics.timing).toHaveBeenCalledWith("SinkLatencyMs", expect.any(Number));
     expect(metrics.gauge).toHaveBeenCalledWith("BufferDepth", expect.any(Number));
   });

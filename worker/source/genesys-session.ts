@@ -231,6 +231,8 @@ export class GenesysSession implements Session {
     for (const [channelId, covered] of this.#covered) {
       if (covered.topics.size >= covered.all.length) continue;
       let refused: string[];
+      // The answer holds from some moment after the request left: the send time is the safe evidence.
+      const askedAtMs = Date.now();
       try {
         refused = await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, covered.all);
       } catch {
@@ -244,7 +246,7 @@ export class GenesysSession implements Session {
       for (const t of regained) covered.topics.add(t);
       for (const t of lost) covered.topics.delete(t);
       if (lost.length > 0) this.#emitter.emit("refused", lost, covered.confirmedAtMs);
-      covered.confirmedAtMs = answeredAtMs;
+      covered.confirmedAtMs = askedAtMs;
       if (regained.length > 0) this.#emitter.emit("regained", regained, answeredAtMs);
     }
   }
@@ -253,6 +255,7 @@ export class GenesysSession implements Session {
   async #subscribe(channelId: string, topics: string[]): Promise<void> {
     const maxAttempts = Math.max(1, this.opts.maxSubscribeAttempts ?? 5);
     for (let attempt = 1; ; attempt++) {
+      const askedAtMs = Date.now();
       try {
         const refused = await this.opts.rest.putSubscriptions(this.token.accessToken, channelId, topics);
         if (this.#state === "ended") {
@@ -265,7 +268,7 @@ export class GenesysSession implements Session {
         this.#covered.set(channelId, {
           all: topics,
           topics: new Set(topics.filter((t) => !refusedSet.has(t))),
-          confirmedAtMs: Date.now(),
+          confirmedAtMs: askedAtMs,
         });
         return;
       } catch (err) {

@@ -195,6 +195,33 @@ describe("GenesysSession against the simulator", () => {
     expect(seen.failures).toEqual([]);
   });
 
+  it("a slow subscriptions answer vouches for the topics from the request's send time, not the answer's", async () => {
+    const { sim, token } = await setup();
+    const sentAt: number[] = [];
+    class SlowPut extends GenesysRest {
+      override async putSubscriptions(...args: Parameters<GenesysRest["putSubscriptions"]>) {
+        sentAt.push(Date.now());
+        const refused = await super.putSubscriptions(...args);
+        await new Promise((r) => setTimeout(r, 300)); // the answer travels slowly
+        return refused;
+      }
+    }
+    const s = new GenesysSession({
+      id: "slow-put",
+      token,
+      topics: ["t.a"],
+      rest: new SlowPut({ apiUrl: sim.apiUrl }),
+      heartbeatTimeoutMs: 400,
+      probeIntervalMs: 0,
+    });
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    // The server applied the PUT somewhere between send and answer: only the send time is safe evidence.
+    expect(s.topicEvidenceMs("t.a")).toBeLessThanOrEqual(sentAt[0]!);
+    expect(s.topicEvidenceMs("t.a")).toBeGreaterThan(sentAt[0]! - 100);
+  });
+
   it("confirmSubscriptions finds a subscription dropped since subscribe at once (no periodic probe)", async () => {
     const { sim, token } = await setup();
     const s = genesys(sim, token, ["t.a", "t.secret"], { probeIntervalMs: 0 });

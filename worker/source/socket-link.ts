@@ -76,8 +76,10 @@ export class SocketLink {
     ws.on("message", (data, isBinary) => {
       if (this.#gone) return;
       const at = this.#now();
-      this.#touch(at);
-      this.handlers.frame(classifyFrame(toBuffer(data), isBinary, this.opts.maxFrameBytes), at);
+      const frame = classifyFrame(toBuffer(data), isBinary, this.opts.maxFrameBytes);
+      // A channel's death notice is no evidence that it delivered: its events stopped before it was sent.
+      if (frame.kind !== "channel-dead") this.#touch(at);
+      this.handlers.frame(frame, at);
     });
     ws.on("pong", () => this.#touch());
     ws.on("error", (err) => {

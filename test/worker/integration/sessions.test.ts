@@ -113,6 +113,20 @@ describe("GenesysSession against the simulator", () => {
     expect(seen.failures).toEqual([{ kind: "channel-dead" }]);
   });
 
+  it("the death notice is no evidence of delivery: the last frame stays the one before it", async () => {
+    const { sim, token } = await setup({ heartbeatIntervalMs: 60_000 });
+    const s = genesys(sim, token, ["t.a"], { heartbeatTimeoutMs: 120_000 });
+    const seen = observe(s);
+    s.start();
+    await waitFor(() => seen.live === 1, 5_000, "live");
+    const lastBefore = s.lastFrameAtMs;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sim.faults.killChannel(sim.openSockets()[0]?.channelId ?? "")).toBe(true);
+    await waitFor(() => seen.closed === 1, 5_000, "closed");
+    // Its coverage ends at the last frame it really received, not when the notice came 200 ms later.
+    expect(s.lastFrameAtMs).toBe(lastBefore);
+  });
+
   it("a half-open socket trips the watchdog (no pong to the ping)", async () => {
     const { sim, token } = await setup();
     const s = genesys(sim, token, ["t.a"]);

@@ -6,6 +6,7 @@
  */
 
 import { DEFAULT_TOKEN_LANES } from "../shared/token-lanes.ts";
+import { DEFAULT_WORKER_MEMORY_MIB } from "../shared/worker-runtime.ts";
 import { DOMAIN, parseProfiles, type ResolvedProfile, resolveProfileLanes } from "./config-profiles.ts";
 import { isRecord, Reader } from "./config-reader.ts";
 import { parseSecuritySettings, SECURITY_CONFIG_KEYS, type SecuritySettings } from "./config-security.ts";
@@ -183,7 +184,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Tok
   const profileNames = parsedProfiles.map((p) => p.name);
   const redundancyDefault = r.integer("redundancy", 1, 4) ?? 2;
   const workerCpu = r.integer("workerCpu", 256, 16_384) ?? 512;
-  const workerMemoryMiB = r.integer("workerMemoryMiB", 512, 122_880) ?? 1024;
+  const workerMemoryMiB = r.integer("workerMemoryMiB", 512, 122_880) ?? DEFAULT_WORKER_MEMORY_MIB;
   const sizeProblem = fargateSizeProblem(workerCpu, workerMemoryMiB);
   if (sizeProblem) problems.push(`workerCpu/workerMemoryMiB: ${sizeProblem}`);
   let shards: ResolvedShard[];

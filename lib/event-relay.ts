@@ -259,7 +259,6 @@ export class EventRelay extends Construct {
       STARTUP_GRACE_MS: String(STARTUP_GRACE.toMilliseconds()),
       POWERTOOLS_SERVICE_NAME: WORKER_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      NODE_OPTIONS: "--enable-source-maps",
     };
     if (props.genesysEnv) environment.GENESYS_ENV = props.genesysEnv;
     if (props.genericStreamUrl) environment.GENERIC_STREAM_URL = props.genericStreamUrl;

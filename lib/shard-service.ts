@@ -16,6 +16,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { ILogGroup } from "aws-cdk-lib/aws-logs";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import type { Construct } from "constructs";
+import { workerRuntimeEnvironment } from "../shared/worker-runtime.ts";
 import type { ResolvedShard } from "./config-shards.ts";
 import { acknowledge } from "./nag.ts";
 
@@ -66,6 +67,8 @@ export class ShardService {
 
     const environment: Record<string, string> = {
       ...opts.environment,
+      // NODE_OPTIONS: the heap sized from this shard's task memory (shared/worker-runtime.ts).
+      ...workerRuntimeEnvironment(shard.memoryMiB),
       REDUNDANCY: String(shard.redundancy),
       TOKEN_PROFILE: shard.profile,
       SHARD: shard.name,

@@ -13,7 +13,8 @@
  *   entries) for `measureMs` after a warm-up; messages acknowledged per second. Goal >= 10,000.
  * - `hotTopicAt20msEventsPerSec`: the same with one topic: at most 10 per round trip. Goal >= 450.
  * - `rssMbOverload`: input at twice the measured 100-topic rate for `overloadMs` (60 s), in a process of its
- *   own bundled and run like the worker (bench/support/sink-overload-process.ts); its peak RSS (goal < 300 MB). `overloadBacklogMessages` is what waited on the spool when the input stopped
+ *   own bundled and run like the worker, with the worker's NODE_OPTIONS for a default-sized task
+ *   (bench/support/sink-overload-process.ts, shared/worker-runtime.ts); its peak RSS (goal < 300 MB). `overloadBacklogMessages` is what waited on the spool when the input stopped
  *   (the backlog is on disk, not in memory); afterwards everything is drained and `overloadLost` =
  *   submitted - in the queue (goal 0).
  */
@@ -23,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { DEFAULT_WORKER_MEMORY_MIB, workerRuntimeEnvironment } from "../../shared/worker-runtime.ts";
 import { bundleForNode } from "../../tools/bench/bundle-worker.ts";
 import { type FauxqsProcess, startFauxqsProcess } from "../../tools/bench/fauxqs-process-client.ts";
 import { startLatencyProxyProcess } from "../../tools/bench/latency-proxy-client.ts";
@@ -180,7 +182,12 @@ async function measureOverload(
   try {
     const child = spawn(process.execPath, [bundle.file], {
       stdio: ["ignore", "pipe", "inherit"],
-      env: { PATH: process.env.PATH ?? "", SINK_OVERLOAD_SPEC: JSON.stringify(spec) },
+      // Node set up as in a default-sized worker task (shared/worker-runtime.ts).
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...workerRuntimeEnvironment(DEFAULT_WORKER_MEMORY_MIB),
+        SINK_OVERLOAD_SPEC: JSON.stringify(spec),
+      },
     });
     let out = "";
     child.stdout?.on("data", (chunk: Buffer) => {

@@ -2,7 +2,8 @@
  * Throughput, measured side by side in one run. Process placement: the simulator (the sender) and fauxqs
  * (the SQS emulator) each run in a process of their own; so do the raw receiver, the core receiver, the
  * end-to-end worker and the ceiling client. The end-to-end worker and the ceiling client are built the way
- * worker/Dockerfile builds the worker (tools/bench/bundle-worker.ts) and run with plain node.
+ * worker/Dockerfile builds the worker (tools/bench/bundle-worker.ts) and run with plain node; the worker with
+ * the runtime environment of a default-sized task (NODE_OPTIONS, MALLOC_ARENA_MAX: shared/worker-runtime.ts).
  *
  * 1. Receive capacity (tools/bench/receiver-process.ts): a raw `ws` client that only receives and
  *    JSON-parses, vs the worker core (session, frame parsing, de-dup, message building) into a null sink;
@@ -37,6 +38,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_WORKER_MEMORY_MIB, workerRuntimeEnvironment } from "../../shared/worker-runtime.ts";
 import { bundleForNode, bundleWorker } from "../../tools/bench/bundle-worker.ts";
 import type { CeilingSpec } from "../../tools/bench/ceiling-client.ts";
 import { type FauxqsProcess, startFauxqsProcess } from "../../tools/bench/fauxqs-process-client.ts";
@@ -220,12 +222,14 @@ function spawnWorkerProcess(
   spoolDir: string,
   healthPort: number,
 ): ChildProcess {
+  // The worker runs as a default-sized task runs it (NODE_OPTIONS from shared/worker-runtime.ts).
   // BENCH_WORKER_NODE_ARGS: extra node flags for profiling the worker (e.g. --cpu-prof); none by default.
   const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   return spawn(process.execPath, [...nodeArgs, bundle], {
     stdio: ["ignore", "ignore", "inherit"],
     env: {
       PATH: process.env.PATH ?? "",
+      ...workerRuntimeEnvironment(DEFAULT_WORKER_MEMORY_MIB),
       SOURCE_KIND: "genesys",
       GENESYS_API_URL: sim.apiUrl,
       GENESYS_LOGIN_URL: sim.loginUrl,

@@ -5,6 +5,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config.ts";
 import { addTokenstream } from "../../lib/tokenstream-app.ts";
+import { workerNodeOptions } from "../../shared/worker-runtime.ts";
 import { renderJoin, testApp } from "./helpers.ts";
 
 type Json = Record<string, unknown>;
@@ -117,6 +118,20 @@ describe("shards in the stack", () => {
       TOKEN_PROFILE: "org-c",
       TOPICS: "v2.routing.queues.q1.conversations",
     });
+  });
+
+  it("sizes each shard's Node heap from that shard's task memory", () => {
+    const tasks = ofType(resources, "AWS::ECS::TaskDefinition").map(([, t]) => t);
+    expect(new Set(tasks.map((t) => t.Memory))).toEqual(new Set(["2048", "1024"]));
+    for (const task of tasks) {
+      expect(envOf(task)).toMatchObject({
+        NODE_OPTIONS: workerNodeOptions(Number(task.Memory)),
+        MALLOC_ARENA_MAX: "2",
+      });
+    }
+    expect(envOf(tasks.find((t) => t.Memory === "2048")!).NODE_OPTIONS).toContain(
+      "--max-old-space-size=1024",
+    );
   });
 
   it("lets a shard's task role read its own topic object and nothing else there", () => {

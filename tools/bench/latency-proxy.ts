@@ -3,6 +3,11 @@
  * its upstream would: fauxqs on loopback answers in well under a millisecond, a real in-region SQS in tens
  * of milliseconds. The delay is applied to the response, so requests reach the upstream at once and in
  * order, as they would reach SQS; only the round trip is longer. Counts requests and the most in flight.
+ *
+ * Node timers fire on whole milliseconds of loop time, a fraction of a millisecond late on average: a network
+ * delay has no such bias. The proxy learns its timers' mean lateness (timer-lateness.ts) and sets them that
+ * much earlier, so the mean hold is `delayMs` + `jitterMs` / 2, no more; each hold still varies by the
+ * timer's granularity, like jitter. `held` sums the holds, to check.
  */
 import {
   Agent,
@@ -13,6 +18,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { TimerLateness } from "./timer-lateness.ts";
 
 export interface LatencyProxyOptions {
   /** Upstream base, e.g. http://127.0.0.1:4566 */
@@ -27,8 +33,12 @@ export class LatencyProxy {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 1024 });
   readonly #target: URL;
   #inFlight = 0;
+  /** Mean lateness of the proxy's timers, subtracted from each wait. */
+  readonly #lateness = new TimerLateness();
   requests = 0;
   maxInFlight = 0;
+  /** Answers held, and their total hold (request in to answer out), in ms. */
+  readonly held = { answers: 0, totalMs: 0 };
 
   constructor(private readonly opts: LatencyProxyOptions) {
     this.#target = new URL(opts.target);
@@ -69,12 +79,20 @@ export class LatencyProxy {
         const chunks: Buffer[] = [];
         answer.on("data", (c: Buffer) => chunks.push(c));
         answer.on("end", () => {
-          const wait = Math.max(0, delay - (performance.now() - startedAt));
-          setTimeout(() => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            res.end(Buffer.concat(chunks));
-            done();
-          }, wait);
+          const dueAt = startedAt + delay;
+          const wait = dueAt - performance.now() - this.#lateness.correctionMs();
+          setTimeout(
+            () => {
+              const now = performance.now();
+              if (wait > 0) this.#lateness.learn(now - dueAt);
+              this.held.answers++;
+              this.held.totalMs += now - startedAt;
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              res.end(Buffer.concat(chunks));
+              done();
+            },
+            Math.max(0, wait),
+          );
         });
       },
     );

@@ -5,6 +5,7 @@
 import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Entry } from "./entry-buffer.ts";
 import { classifyBatchError, classifyFailedEntry } from "./send-errors.ts";
+import type { SendGate } from "./send-gate.ts";
 import type { DeadLetterError } from "./sink-ports.ts";
 import { bodyMd5Matches, INVALID_CHECKSUM } from "./sqs-client.ts";
 
@@ -29,18 +30,35 @@ export interface BatchTarget {
   requestTimeoutMs: number;
 }
 
-export async function sendBatch(target: BatchTarget, batch: Entry[]): Promise<BatchOutcome> {
+/**
+ * Sends `batch`. With a `gate`, the request is serialised and signed now and written once the gate opens
+ * (send-gate.ts); a cancelled gate ends the call with SendCancelled, nothing written.
+ */
+export async function sendBatch(target: BatchTarget, batch: Entry[], gate?: SendGate): Promise<BatchOutcome> {
+  const command = new SendMessageBatchCommand({
+    QueueUrl: target.queueUrl,
+    Entries: batch.map((e, i) => ({ ...e.sqs.fields, Id: String(i) })),
+  });
+  if (gate) {
+    // finalizeRequest, low priority: after the signing middleware, right before the request is written.
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        await gate.opened();
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "sinkSendGate" },
+    );
+  }
   let result: SendMessageBatchResult;
   try {
-    result = await target.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: target.queueUrl,
-        Entries: batch.map((e, i) => ({ ...e.sqs.fields, Id: String(i) })),
-      }),
-      { abortSignal: AbortSignal.timeout(target.requestTimeoutMs) },
-    );
+    result = await target.sqs.send(command, {
+      abortSignal: gate ? gate.signal : AbortSignal.timeout(target.requestTimeoutMs),
+    });
   } catch (err) {
+    if (gate?.cancelled) throw err;
     return batchError(batch, err);
+  } finally {
+    gate?.finished();
   }
   return batchResult(batch, result);
 }

@@ -101,9 +101,21 @@ export class EntryBuffer {
     );
   }
 
-  /** The lanes of a finished batch take part again (those in `wait` from its time on). */
-  release(batch: readonly Entry[], wait?: { groups: ReadonlySet<string>; untilMs: number }): void {
-    this.#lanes.release(batch, wait);
+  /** A lane's next batch, staged while its batch is in flight (GroupScheduler.takeStaged). */
+  takeStaged(maxBatchBytes: number): Entry[] {
+    return this.#lanes.takeStaged({ maxEntries: MAX_BATCH_ENTRIES, maxBytes: maxBatchBytes });
+  }
+
+  /**
+   * The lanes of a finished batch take part again (those in `wait` from its time on); returns the lanes whose
+   * staged batch is promoted (to be written now) or cancelled (GroupScheduler.release).
+   */
+  release(
+    batch: readonly Entry[],
+    wait?: { groups: ReadonlySet<string>; untilMs: number },
+    mayPromote?: () => boolean,
+  ): { promoted: string[]; cancelled: string[] } {
+    return this.#lanes.release(batch, wait, mayPromote);
   }
 
   /** When the first lane backing off may be sent again (undefined: none waits). */

@@ -9,6 +9,12 @@
  *    its entries is taken, so a retry can never be overtaken by a later entry of its group sent separately.
  * 3. A batch takes a prefix of each group it draws from (oldest first, stopping at the first entry that does
  *    not fit), and SQS FIFO enqueues a batch's entries in the order they are listed.
+ * 4. A group's next batch may be staged while its batch is in flight (`takeStaged`): the entries right after
+ *    the ones in flight, prepared (serialised, signed) but held before the request is written. When the batch
+ *    in flight is finished (`release`), the staged batch is promoted (written) only if every entry of the
+ *    group in flight has left (delivered or dead-lettered) and the group is not told to wait; otherwise it is
+ *    cancelled unwritten and the group takes part again with its unsettled entries at the head. So a group
+ *    still has at most one request on the wire, and its staged entries reach SQS only after all before them.
  * So within a group, entries are handed to SQS in submission order and an unsettled entry is always ahead of
  * everything after it. A group released with a not-before time (its batch was throttled) waits, untouched,
  * until then; only that group waits, the others keep being batched. Many groups are in flight at once, and one batch draws from as many ready groups as
@@ -37,6 +43,12 @@ export interface Group<T> {
   readonly key: string;
   readonly entries: T[];
   busy: boolean;
+  /** Entries at the head in the batch in flight (0: none, or a detour). */
+  taken: number;
+  /** Entries after those in flight in a staged batch (0: none staged). */
+  staged: number;
+  /** First entry of the staged batch. */
+  stagedHead?: T;
   /** Not taken before this time (a throttled group backing off); undefined: no wait. */
   notBeforeMs?: number;
 }
@@ -47,6 +59,8 @@ export class GroupScheduler<T> {
   readonly #ready = new Set<string>();
   /** Groups with entries and nothing in flight that wait for their not-before time. */
   readonly #waiting = new Set<string>();
+  /** Groups with a batch in flight, nothing staged and entries after the ones in flight. */
+  readonly #stageable = new Set<string>();
   #busyGroups = 0;
 
   constructor(private readonly traits: EntryTraits<T>) {}
@@ -55,11 +69,12 @@ export class GroupScheduler<T> {
     const key = this.traits.group(entry);
     let group = this.#groups.get(key);
     if (!group) {
-      group = { key, entries: [], busy: false };
+      group = { key, entries: [], busy: false, taken: 0, staged: 0 };
       this.#groups.set(key, group);
     }
     group.entries.push(entry);
     if (!group.busy && group.notBeforeMs === undefined) this.#ready.add(key);
+    this.#updateStageable(group);
   }
 
   /** Removes a settled entry; false if it is not held. */
@@ -67,7 +82,9 @@ export class GroupScheduler<T> {
     const group = this.#groups.get(this.traits.group(entry));
     const i = group ? group.entries.indexOf(entry) : -1;
     if (!group || i < 0) return false;
-    group.entries.splice(i, 1);
+    // Settled entries leave from the head: shift() is O(1) on a long array where splice moves it all.
+    if (i === 0) group.entries.shift();
+    else group.entries.splice(i, 1);
     if (!group.busy && group.entries.length === 0) this.#drop(group);
     return true;
   }
@@ -145,24 +162,84 @@ export class GroupScheduler<T> {
         taken++;
         if (t.solo(e)) break;
       }
-      if (taken > 0) this.#markBusy(group);
+      if (taken > 0) {
+        this.#markBusy(group);
+        group.taken = taken;
+        this.#updateStageable(group);
+      }
       if (batch.length > 0 && t.solo(batch[batch.length - 1]!)) break;
     }
     return batch;
   }
 
   /**
-   * The groups of a finished batch (or detour) take part again, their unsettled entries still at the head;
-   * those listed in `wait` only from the given time on.
+   * The next batch of one group whose batch is in flight: its entries right after those in flight, staged to
+   * be written once that batch is finished (see `release`). Empty when no group has such entries.
    */
-  release(entries: readonly T[], wait?: { groups: ReadonlySet<string>; untilMs: number }): void {
+  takeStaged(limits: BatchLimits): T[] {
+    const t = this.traits;
+    for (const key of this.#stageable) {
+      this.#stageable.delete(key);
+      const group = this.#groups.get(key)!;
+      const batch: T[] = [];
+      let bytes = 0;
+      for (let i = group.taken; i < group.entries.length; i++) {
+        const e = group.entries[i]!;
+        if (t.detour(e) || batch.length >= limits.maxEntries || bytes + t.bytes(e) > limits.maxBytes) break;
+        if (t.solo(e) && batch.length > 0) break;
+        batch.push(e);
+        bytes += t.bytes(e);
+        if (t.solo(e)) break;
+      }
+      if (batch.length === 0) continue;
+      group.staged = batch.length;
+      group.stagedHead = batch[0];
+      return batch;
+    }
+    return [];
+  }
+
+  /**
+   * The groups of a finished batch (or detour) take part again, their unsettled entries still at the head;
+   * those listed in `wait` only from the given time on. A group's staged batch is promoted (now in flight)
+   * when all the group's entries in the finished batch have left, it need not wait and `mayPromote()` agrees;
+   * otherwise it is cancelled. Returns the groups of both kinds, so their staged requests are written or
+   * dropped.
+   */
+  release(
+    entries: readonly T[],
+    wait?: { groups: ReadonlySet<string>; untilMs: number },
+    mayPromote: () => boolean = () => false,
+  ): { promoted: string[]; cancelled: string[] } {
+    const promoted: string[] = [];
+    const cancelled: string[] = [];
     for (const key of new Set(entries.map((e) => this.traits.group(e)))) {
       const group = this.#groups.get(key);
-      if (group) this.settle(group, wait?.groups.has(key) ? wait.untilMs : undefined);
+      if (!group) continue;
+      const mustWait = wait?.groups.has(key) ?? false;
+      if (group.staged > 0) {
+        // The staged entries follow those in flight: their first is the head once all of those have left.
+        const inFlightLeft = group.entries[0] === group.stagedHead;
+        if (inFlightLeft && !mustWait && mayPromote()) {
+          group.taken = group.staged;
+          group.staged = 0;
+          group.stagedHead = undefined;
+          this.#updateStageable(group);
+          promoted.push(key);
+          continue;
+        }
+        cancelled.push(key);
+      }
+      this.settle(group, mustWait ? wait!.untilMs : undefined);
     }
+    return { promoted, cancelled };
   }
 
   settle(group: Group<T>, notBeforeMs?: number): void {
+    group.taken = 0;
+    group.staged = 0;
+    group.stagedHead = undefined;
+    this.#stageable.delete(group.key);
     if (group.busy) {
       group.busy = false;
       this.#busyGroups--;
@@ -197,6 +274,7 @@ export class GroupScheduler<T> {
     this.#groups.clear();
     this.#ready.clear();
     this.#waiting.clear();
+    this.#stageable.clear();
     this.#busyGroups = 0;
     return all;
   }
@@ -209,7 +287,14 @@ export class GroupScheduler<T> {
     }
   }
 
+  #updateStageable(group: Group<T>): void {
+    if (group.taken > 0 && group.staged === 0 && group.entries.length > group.taken) {
+      this.#stageable.add(group.key);
+    }
+  }
+
   #drop(group: Group<T>): void {
+    this.#stageable.delete(group.key);
     this.#groups.delete(group.key);
     this.#ready.delete(group.key);
     this.#waiting.delete(group.key);

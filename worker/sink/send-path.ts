@@ -2,7 +2,9 @@
  * The sink's send path: one SendMessageBatch (or S3 offload detour) and what its answer does to the rest of
  * the sink: entries delivered or dead-lettered leave memory (and settle their spool segment), the in-flight
  * controller learns the round trip, a throttled batch holds back only its lanes, a failure pauses the sink
- * (SendBackoff), and the batch's lanes take part again.
+ * (SendBackoff), and the batch's lanes take part again. A lane's next batch may be staged while its batch is
+ * in flight (serialised and signed, held before the write: send-gate.ts); the answer to the batch in flight
+ * then writes it in the same turn, or cancels it (group-scheduler.ts, rule 4).
  */
 import type { QueuedMessage } from "../../shared/contracts.ts";
 import { type BatchOutcome, type BatchTarget, sendBatch } from "./batch-sender.ts";
@@ -12,6 +14,7 @@ import type { EntryFactory } from "./entry-factory.ts";
 import type { InflightController } from "./inflight-controller.ts";
 import type { Offloader } from "./offloader.ts";
 import { isThrottle, type SendBackoff } from "./send-backoff.ts";
+import { SendGate } from "./send-gate.ts";
 import type { DeadLetterError, SinkLogger, SinkMetrics } from "./sink-ports.ts";
 import type { SpoolHandoff } from "./spool-handoff.ts";
 
@@ -29,43 +32,90 @@ export interface SendPathDeps {
   now: () => number;
   /** Messages the sink holds (for the recovery log line). */
   depth: () => number;
+  /** A staged batch may be written now (the sink is open, not held, not paused). */
+  maySend: () => boolean;
+}
+
+/** One SendMessageBatch call: written at once, or staged behind a gate. */
+interface Call {
+  batch: Entry[];
+  gate?: SendGate;
+  sentAtMs: number;
 }
 
 export class SendPath {
   #inFlight = 0;
+  /** Staged calls by lane (a lane has at most one). */
+  readonly #staged = new Map<string, Call>();
 
   constructor(private readonly d: SendPathDeps) {}
 
-  /** SendMessageBatch calls in flight. */
+  /** SendMessageBatch calls in flight (written, or to be written in this turn). */
   inFlight(): number {
     return this.#inFlight;
   }
 
-  async send(batch: Entry[]): Promise<void> {
-    const d = this.d;
+  /** Staged calls waiting for their lane's batch in flight. */
+  staged(): number {
+    return this.#staged.size;
+  }
+
+  send(batch: Entry[]): Promise<void> {
     this.#inFlight++;
-    const sentAtMs = d.now();
+    return this.#run({ batch, sentAtMs: this.d.now() });
+  }
+
+  /** Prepares `batch` (one lane's, from EntryBuffer.takeStaged) to be written when its lane's batch is answered. */
+  stage(batch: Entry[]): Promise<void> {
+    const call: Call = { batch, gate: new SendGate(), sentAtMs: Number.NaN };
+    this.#staged.set(batch[0]!.laneKey, call);
+    return this.#run(call);
+  }
+
+  async #run(call: Call): Promise<void> {
+    const d = this.d;
+    const { batch, gate } = call;
     let outcome: BatchOutcome;
     try {
-      outcome = await sendBatch(d.target, batch);
+      outcome = await sendBatch(d.target, batch, gate);
+    } catch (err) {
+      if (gate?.cancelled) return; // never written: its lane was settled when it was cancelled
+      throw err;
     } finally {
-      this.#inFlight--;
+      if (!gate?.cancelled) this.#inFlight--;
     }
     const retry = outcome.split ? undefined : outcome.retryCode;
     const throttled = retry !== undefined && isThrottle(retry);
     d.controller.record({
       outcome: retry === undefined ? "ok" : throttled ? "throttled" : "failed",
-      latencyMs: d.now() - sentAtMs,
+      latencyMs: d.now() - call.sentAtMs,
       inFlight: this.#inFlight + 1,
     });
     this.#apply(outcome);
-    if (!throttled) {
-      d.buffer.release(batch);
-      return;
-    }
     // Throttling holds back only the lanes of the entries to retry; every other lane keeps being sent.
-    d.buffer.release(batch, { groups: outcome.retryLanes, untilMs: d.backoff.throttled(outcome.retryLanes) });
-    d.log.debug("SQS throttled a batch; its lanes back off", { code: "sqs_throttled", error: retry });
+    const wait = throttled
+      ? { groups: outcome.retryLanes, untilMs: d.backoff.throttled(outcome.retryLanes) }
+      : undefined;
+    const { promoted, cancelled } = d.buffer.release(batch, wait, () => this.#reserveSlot());
+    for (const lane of cancelled) {
+      this.#staged.get(lane)?.gate?.cancel();
+      this.#staged.delete(lane);
+    }
+    for (const lane of promoted) {
+      const next = this.#staged.get(lane)!;
+      this.#staged.delete(lane);
+      next.sentAtMs = d.now();
+      next.gate!.open(d.target.requestTimeoutMs);
+    }
+    if (throttled)
+      d.log.debug("SQS throttled a batch; its lanes back off", { code: "sqs_throttled", error: retry });
+  }
+
+  /** A staged call may be written now: counts it in flight if the sink sends and the window has room. */
+  #reserveSlot(): boolean {
+    if (!this.d.maySend() || this.#inFlight >= this.d.controller.limit()) return false;
+    this.#inFlight++;
+    return true;
   }
 
   /** An oversized head goes to S3; its pointer takes its place in the lane. */

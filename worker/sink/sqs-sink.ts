@@ -9,6 +9,7 @@ import { EntryFactory } from "./entry-factory.ts";
 import { DEFAULT_INFLIGHT_MAX, DEFAULT_INFLIGHT_MIN, InflightController } from "./inflight-controller.ts";
 import { invalidMessage } from "./message-check.ts";
 import { Offloader } from "./offloader.ts";
+import { PumpTiming } from "./pump-timing.ts";
 import { SendBackoff } from "./send-backoff.ts";
 import { errorCode } from "./send-errors.ts";
 import { SendPath } from "./send-path.ts";
@@ -54,9 +55,7 @@ export class SqsSink implements EventSink {
   readonly #sendPath: SendPath;
   #evictPending = false;
   #held = false;
-  /** Pumps again when the sink's pause ends or the first throttled lane may be sent again. */
-  #wakeTimer: { timer: NodeJS.Timeout; atMs: number } | undefined;
-  #pumpScheduled: NodeJS.Immediate | undefined;
+  readonly #pumpTiming: PumpTiming;
   #lastPumpMs: number;
   #closed = false;
 
@@ -70,6 +69,7 @@ export class SqsSink implements EventSink {
     this.fifo = opts.fifo ?? opts.queueUrl.endsWith(".fifo");
     this.#now = opts.now ?? Date.now;
     this.#lastPumpMs = this.#now();
+    this.#pumpTiming = new PumpTiming(() => this.#pump(), this.#now);
     const fixed = opts.maxInFlightBatches;
     this.#controller = new InflightController({
       ...(opts.inFlight ??
@@ -138,6 +138,7 @@ export class SqsSink implements EventSink {
       log: this.#log,
       now: this.#now,
       depth: () => this.depth(),
+      maySend: () => !this.#closed && !this.#held && this.#backoff.pausedUntilMs() <= this.#now(),
     });
     this.#schedulePump();
   }
@@ -259,10 +260,7 @@ export class SqsSink implements EventSink {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#wakeTimer) clearTimeout(this.#wakeTimer.timer);
-    if (this.#pumpScheduled) clearImmediate(this.#pumpScheduled);
-    this.#wakeTimer = undefined;
-    this.#pumpScheduled = undefined;
+    this.#pumpTiming.stop();
     await Promise.allSettled([...this.#inFlight]);
     await this.#deadLetters.close(DEAD_LETTER_CLOSE_GRACE_MS);
     const undelivered = this.#buffer.takeAll();
@@ -298,11 +296,7 @@ export class SqsSink implements EventSink {
   // ---- sending ------------------------------------------------------------------------------------
 
   #schedulePump(): void {
-    if (this.#pumpScheduled || this.#closed) return;
-    this.#pumpScheduled = setImmediate(() => {
-      this.#pumpScheduled = undefined;
-      this.#pump();
-    });
+    this.#pumpTiming.soon();
   }
 
   #pump(): void {
@@ -314,7 +308,7 @@ export class SqsSink implements EventSink {
     if (this.#held) return;
     const pausedUntilMs = this.#backoff.pausedUntilMs();
     if (pausedUntilMs > this.#now()) {
-      this.#wakeAt(pausedUntilMs);
+      this.#pumpTiming.at(pausedUntilMs);
       return;
     }
     this.#handoff.refill(
@@ -328,33 +322,28 @@ export class SqsSink implements EventSink {
         }),
     );
     const now = this.#now();
-    while (this.#sendPath.inFlight() < this.#controller.limit()) {
+    const path = this.#sendPath;
+    const room = (): boolean => path.inFlight() + path.staged() < this.#controller.limit();
+    while (room()) {
       const batch = this.#buffer.takeBatch(
         this.#o.maxBatchBytes,
-        (lane, head) => this.#track(this.#sendPath.offload(lane, head)),
+        (lane, head) => this.#track(path.offload(lane, head)),
         now,
       );
       if (batch.length === 0) break;
-      this.#track(this.#sendPath.send(batch));
+      this.#track(path.send(batch));
+    }
+    // No lane is ready and the window has room: prepare the next batch of lanes in flight, written the moment
+    // their batch is answered (a hot topic's rate is one batch per round trip).
+    while (room()) {
+      const batch = this.#buffer.takeStaged(this.#o.maxBatchBytes);
+      if (batch.length === 0) break;
+      this.#track(path.stage(batch));
     }
     const laneWakeMs = this.#buffer.nextWakeMs();
-    if (laneWakeMs !== undefined) this.#wakeAt(laneWakeMs);
+    if (laneWakeMs !== undefined) this.#pumpTiming.at(laneWakeMs);
     this.#gauges();
     this.#notifyIfIdle();
-  }
-
-  /** Pumps at `atMs` (or earlier, if a wake-up is already set for earlier). */
-  #wakeAt(atMs: number): void {
-    if (this.#closed || (this.#wakeTimer && this.#wakeTimer.atMs <= atMs)) return;
-    if (this.#wakeTimer) clearTimeout(this.#wakeTimer.timer);
-    const timer = setTimeout(
-      () => {
-        this.#wakeTimer = undefined;
-        this.#pump();
-      },
-      Math.max(0, atMs - this.#now()),
-    );
-    this.#wakeTimer = { timer, atMs };
   }
 
   #track(p: Promise<void>): void {

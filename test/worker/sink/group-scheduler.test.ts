@@ -143,13 +143,67 @@ describe("GroupScheduler", () => {
     expect(s.takeBatch(SQS, noDetour, 0)).toEqual([again]);
   });
 
-  it("never reorders a group and never has a group in two batches: random load, failures and retries", () => {
+  it("stages a busy group's next entries and promotes them once every entry in flight has left", () => {
+    const s = scheduler();
+    const hot = Array.from({ length: 25 }, () => item("hot"));
+    for (const e of hot) s.add(e);
+    const first = s.takeBatch(SQS, noDetour);
+    expect(first).toEqual(hot.slice(0, 10));
+    const staged = s.takeStaged(SQS);
+    expect(staged).toEqual(hot.slice(10, 20));
+    // One staged batch per group: nothing more to stage, nothing ready.
+    expect(s.takeStaged(SQS)).toEqual([]);
+    expect(s.takeBatch(SQS, noDetour)).toEqual([]);
+    for (const e of first) s.remove(e);
+    expect(s.release(first, undefined, () => true)).toEqual({ promoted: ["hot"], cancelled: [] });
+    // The promoted batch is in flight: the group stays busy and its remaining entries may be staged next.
+    expect(s.busyGroups()).toBe(1);
+    expect(s.takeBatch(SQS, noDetour)).toEqual([]);
+    expect(s.takeStaged(SQS)).toEqual(hot.slice(20));
+    for (const e of staged) s.remove(e);
+    expect(s.release(staged, undefined, () => false)).toEqual({ promoted: [], cancelled: ["hot"] });
+    expect(s.busyGroups()).toBe(0);
+    expect(s.takeBatch(SQS, noDetour)).toEqual(hot.slice(20));
+  });
+
+  it("cancels a staged batch when an entry before it is to be retried, its group must wait, or promotion is refused", () => {
+    const s = scheduler();
+    const g = Array.from({ length: 4 }, () => item("g"));
+    for (const e of g) s.add(e);
+    // g[1] fails: the staged g[2..3] must not overtake it.
+    let batch = s.takeBatch({ ...SQS, maxEntries: 2 }, noDetour, 0);
+    expect(batch).toEqual(g.slice(0, 2));
+    expect(s.takeStaged(SQS)).toEqual(g.slice(2));
+    s.remove(g[0]!);
+    expect(s.release(batch, undefined, () => true)).toEqual({ promoted: [], cancelled: ["g"] });
+    batch = s.takeBatch(SQS, noDetour, 0);
+    expect(batch).toEqual(g.slice(1));
+    // Throttled (nothing accepted): the group waits, its staged batch is dropped.
+    s.add(item("g"));
+    expect(s.takeStaged(SQS)).toHaveLength(1);
+    expect(s.release(batch, { groups: new Set(["g"]), untilMs: 10 }, () => true)).toEqual({
+      promoted: [],
+      cancelled: ["g"],
+    });
+    expect(s.takeBatch(SQS, noDetour, 9)).toEqual([]);
+    batch = s.takeBatch(SQS, noDetour, 10);
+    expect(batch).toHaveLength(4);
+    // All delivered, but the sink may not send now (paused, closing): dropped, the group is ready again.
+    s.add(item("g"));
+    const staged = s.takeStaged(SQS);
+    for (const e of batch) s.remove(e);
+    expect(s.release(batch, undefined, () => false)).toEqual({ promoted: [], cancelled: ["g"] });
+    expect(s.takeBatch(SQS, noDetour, 10)).toEqual(staged);
+  });
+
+  it("never reorders a group and never has a group in two batches on the wire: random load, failures, retries, staged batches", () => {
     for (const seed of [1, 7, 42, 1_234, 99_999]) {
       const random = lcg(seed);
       const s = scheduler();
       const submitted = new Map<string, number[]>();
       const accepted = new Map<string, number[]>();
       const inFlight: Item[][] = [];
+      const staged = new Map<string, Item[]>();
       const groupsInFlight = new Set<string>();
       const waitUntil = new Map<string, number>();
       let pending = 0;
@@ -174,6 +228,16 @@ describe("GroupScheduler", () => {
           expect(batch.reduce((n, e) => n + e.bytes, 0)).toBeLessThanOrEqual(SQS.maxBytes);
           inFlight.push(batch);
         }
+        // Spare window: stage the next batch of groups in flight (one group each, at most one per group).
+        while (inFlight.length + staged.size < 8) {
+          const next = s.takeStaged(SQS);
+          if (next.length === 0) break;
+          const g = next[0]!.group;
+          expect(next.every((e) => e.group === g)).toBe(true);
+          expect(groupsInFlight.has(g)).toBe(true);
+          expect(staged.has(g)).toBe(false);
+          staged.set(g, next);
+        }
         if (inFlight.length > 0 && random() < 0.5) {
           const batch = inFlight.splice(Math.floor(random() * inFlight.length), 1)[0]!;
           // SQS FIFO enqueues a batch's entries in order; a throttled group fails from some entry on.
@@ -192,10 +256,24 @@ describe("GroupScheduler", () => {
           const throttled = new Set([...failedFrom.keys()].filter(() => random() < 0.5));
           const untilMs = step + 1 + Math.floor(random() * 20);
           for (const g of throttled) waitUntil.set(g, untilMs);
-          s.release(batch, { groups: throttled, untilMs });
+          const verdicts = s.release(batch, { groups: throttled, untilMs }, () => random() < 0.8);
+          for (const g of verdicts.cancelled) {
+            expect(staged.delete(g)).toBe(true);
+          }
+          for (const g of verdicts.promoted) {
+            expect(groupsInFlight.has(g)).toBe(false);
+            groupsInFlight.add(g);
+            inFlight.push(staged.get(g)!);
+            staged.delete(g);
+          }
+          // A group whose batch is over has nothing staged any more.
+          for (const g of new Set(batch.map((e) => e.group))) {
+            if (!groupsInFlight.has(g)) expect(staged.has(g)).toBe(false);
+          }
         }
       }
       expect(accepted).toEqual(submitted);
+      expect(staged.size).toBe(0);
       expect(s.busyGroups()).toBe(0);
     }
   });

@@ -1,6 +1,8 @@
 /**
- * Partial failures and throttling that fauxqs cannot produce, injected with aws-sdk-client-mock on one
- * client instance. Everything else about the sink is tested against fauxqs in sqs-sink.test.ts.
+ * Partial failures and throttling that fauxqs cannot produce, injected into one SQS client instance: its
+ * SendMessageBatch calls go through the SDK's whole middleware stack (serialised, signed, and held by the
+ * sink's send gate when staged) and are answered in place of the network. Everything else about the sink is
+ * tested against fauxqs in sqs-sink.test.ts.
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
-  SendMessageBatchCommand,
   type SendMessageBatchCommandInput,
   type SendMessageBatchResult,
   SQSClient,
@@ -44,34 +45,62 @@ function idxOf(body: string): number {
   return m.kind === "event" ? (m.event.eventBody as { i: number }).i : -1;
 }
 
-/** A fake SQS that records every entry it accepted, in order. */
+/**
+ * A fake SQS that records every entry it accepted, in order. It answers where the HTTP handler would (after
+ * signing and the sink's send gate), `latencyMs` after the request would have been written.
+ */
 function fakeSqs(
   behaviour: (input: SendMessageBatchCommandInput, call: number) => SendMessageBatchResult | Error,
+  latencyMs = 0,
 ) {
   const client = new SQSClient({
     region: "us-east-1",
     credentials: { accessKeyId: "a", secretAccessKey: "b" },
+    maxAttempts: 1,
   });
-  const mock = mockClient(client);
   const accepted: number[] = [];
   const calls: number[][] = [];
   const acceptedPerCall: number[][] = [];
   let n = 0;
-  mock.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
-    const entries = input.Entries ?? [];
-    calls.push(entries.map((e) => idxOf(e.MessageBody!)));
-    const out = behaviour(input, n++);
-    const ok: number[] = [];
-    acceptedPerCall.push(ok);
-    if (out instanceof Error) throw out;
-    for (const s of out.Successful ?? []) {
-      const e = entries.find((x) => x.Id === s.Id)!;
-      ok.push(idxOf(e.MessageBody!));
-    }
-    accepted.push(...ok);
-    return out;
-  });
-  return { client, accepted, calls, acceptedPerCall };
+  // Calls written in the same turn (before any other macrotask) as the previous answer was handed back.
+  let answeredThisTurn = false;
+  const counts = { writtenAsAnswered: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== "SendMessageBatchCommand") return next(args);
+      if (answeredThisTurn) counts.writtenAsAnswered++;
+      const input = args.input as SendMessageBatchCommandInput;
+      const entries = input.Entries ?? [];
+      calls.push(entries.map((e) => idxOf(e.MessageBody!)));
+      const out = behaviour(input, n++);
+      const ok: number[] = [];
+      acceptedPerCall.push(ok);
+      if (!(out instanceof Error)) {
+        for (const s of out.Successful ?? []) {
+          const e = entries.find((x) => x.Id === s.Id)!;
+          ok.push(idxOf(e.MessageBody!));
+        }
+        accepted.push(...ok);
+      }
+      if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+      answeredThisTurn = true;
+      setImmediate(() => {
+        answeredThisTurn = false;
+      });
+      if (out instanceof Error) throw out;
+      return { output: { ...out, $metadata: {} }, response: {} } as Awaited<ReturnType<typeof next>>;
+    },
+    { step: "deserialize", priority: "high", name: "fakeSqs" },
+  );
+  return {
+    client,
+    accepted,
+    calls,
+    acceptedPerCall,
+    get writtenAsAnswered() {
+      return counts.writtenAsAnswered;
+    },
+  };
 }
 
 const md5 = (body: string): string => createHash("md5").update(body).digest("hex");
@@ -229,6 +258,50 @@ describe("SqsSink under injected faults", () => {
       for (const i of fake.acceptedPerCall[k]!) done.add(i);
     });
     expect(fake.calls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("writes a hot topic's next batch in the same turn its previous batch is answered", async () => {
+    const fake = fakeSqs(allOk, 5);
+    const sink = makeSink(fake.client);
+    for (let i = 0; i < 60; i++) sink.submit(ev("H", i));
+    expect((await sink.drain(Date.now() + 5_000)).drained).toBe(true);
+    expect(fake.calls).toEqual(
+      Array.from({ length: 6 }, (_, b) => Array.from({ length: 10 }, (_, j) => b * 10 + j)),
+    );
+    expect(fake.writtenAsAnswered).toBe(5);
+  });
+
+  it("never writes a staged batch whose topic still has an entry to retry: failures, throttles, splits at latency", async () => {
+    let seed = 7;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const fake = fakeSqs((input) => {
+      const entries = input.Entries ?? [];
+      const dice = random();
+      if (dice < 0.5) return allOk(input);
+      // Refused as a whole: the sink sends these entries one by one (no pause, no wait).
+      if (dice < 0.6 && entries.length > 1) return sdkError("BatchRequestTooLong", 400);
+      // SQS FIFO takes a batch's entries in order: from some entry on, this topic's entries fail.
+      const from = Math.floor(random() * entries.length);
+      const code = random() < 0.5 ? "ServiceUnavailable" : "ThrottlingException";
+      return {
+        Successful: allOk({ ...input, Entries: entries.slice(0, from) }).Successful,
+        Failed: entries.slice(from).map((e) => ({ Id: e.Id!, SenderFault: false, Code: code })),
+      };
+    }, 3);
+    const sink = makeSink(fake.client, { retry: { baseMs: 2, capMs: 10, floorMs: 2 } });
+    const total = 200;
+    for (let i = 0; i < total; i++) sink.submit(ev("H", i));
+    expect((await sink.drain(Date.now() + 20_000)).drained).toBe(true);
+    expect(fake.accepted).toEqual(Array.from({ length: total }, (_, i) => i));
+    // Every call written carried a consecutive run starting at the topic's oldest unaccepted entry.
+    let oldest = 0;
+    fake.calls.forEach((c, k) => {
+      expect(c, `call ${k}`).toEqual(c.map((_, j) => oldest + j));
+      oldest += fake.acceptedPerCall[k]!.length;
+    });
   });
 
   it("splits a batch SQS refuses as a whole (BatchRequestTooLong) and sends entries one by one", async () => {

@@ -57,6 +57,7 @@ export const GOALS: Record<string, Goal> = {
   "broker.concurrentRequests": { op: ">=", value: 1000 },
   "sink.e2eAt20msEventsPerSec": { op: ">=", value: 10_000 },
   "sink.hotTopicAt20msEventsPerSec": { op: ">=", value: 450 },
+  "sink.hotTopicVsBound": { op: ">=", value: 0.9 },
   "sink.rssMbOverload": { op: "<", value: 300 },
   "sink.overloadBacklogMessages": { op: ">=", value: 1 },
   "sink.overloadLost": { op: "==", value: 0 },

@@ -63,14 +63,12 @@ export async function sendBatch(target: BatchTarget, batch: Entry[], gate?: Send
   return batchResult(batch, result);
 }
 
+function emptyOutcome(): BatchOutcome {
+  return { delivered: [], rejected: [], retryLanes: new Set(), split: false, orderBentGroups: [] };
+}
+
 export function batchResult(batch: Entry[], result: SendMessageBatchResult): BatchOutcome {
-  const out: BatchOutcome = {
-    delivered: [],
-    rejected: [],
-    retryLanes: new Set(),
-    split: false,
-    orderBentGroups: [],
-  };
+  const out = emptyOutcome();
   const ok = new Map((result.Successful ?? []).map((s) => [s.Id, s.MD5OfMessageBody]));
   const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
   const retried = out.retryLanes;
@@ -100,13 +98,7 @@ export function batchResult(batch: Entry[], result: SendMessageBatchResult): Bat
 }
 
 export function batchError(batch: Entry[], err: unknown): BatchOutcome {
-  const out: BatchOutcome = {
-    delivered: [],
-    rejected: [],
-    retryLanes: new Set(),
-    split: false,
-    orderBentGroups: [],
-  };
+  const out = emptyOutcome();
   const { action, code } = classifyBatchError(err);
   if ((action === "split" || action === "reject") && batch.length > 1) {
     for (const e of batch) e.solo = true;

@@ -17,8 +17,9 @@
  *    still has at most one request on the wire, and its staged entries reach SQS only after all before them.
  * So within a group, entries are handed to SQS in submission order and an unsettled entry is always ahead of
  * everything after it. A group released with a not-before time (its batch was throttled) waits, untouched,
- * until then; only that group waits, the others keep being batched. Many groups are in flight at once, and one batch draws from as many ready groups as
- * fit (up to `maxEntries`), so a task with many quiet topics still sends full batches.
+ * until then; only that group waits, the others keep being batched. Many groups are in flight at once, and
+ * one batch draws from as many ready groups as fit (up to `maxEntries`), so a task with many quiet topics
+ * still sends full batches.
  *
  * Pure: no I/O, no timers.
  */
@@ -153,15 +154,9 @@ export class GroupScheduler<T> {
         continue;
       }
       if (t.solo(head) && batch.length > 0) continue;
-      let taken = 0;
-      for (const e of group.entries) {
-        if (t.detour(e) || batch.length >= limits.maxEntries || bytes + t.bytes(e) > limits.maxBytes) break;
-        if (t.solo(e) && batch.length > 0) break;
-        batch.push(e);
-        bytes += t.bytes(e);
-        taken++;
-        if (t.solo(e)) break;
-      }
+      const before = batch.length;
+      bytes = this.#appendPrefix(group, 0, batch, bytes, limits);
+      const taken = batch.length - before;
       if (taken > 0) {
         this.#markBusy(group);
         group.taken = taken;
@@ -177,20 +172,11 @@ export class GroupScheduler<T> {
    * be written once that batch is finished (see `release`). Empty when no group has such entries.
    */
   takeStaged(limits: BatchLimits): T[] {
-    const t = this.traits;
     for (const key of this.#stageable) {
       this.#stageable.delete(key);
       const group = this.#groups.get(key)!;
       const batch: T[] = [];
-      let bytes = 0;
-      for (let i = group.taken; i < group.entries.length; i++) {
-        const e = group.entries[i]!;
-        if (t.detour(e) || batch.length >= limits.maxEntries || bytes + t.bytes(e) > limits.maxBytes) break;
-        if (t.solo(e) && batch.length > 0) break;
-        batch.push(e);
-        bytes += t.bytes(e);
-        if (t.solo(e)) break;
-      }
+      this.#appendPrefix(group, group.taken, batch, 0, limits);
       if (batch.length === 0) continue;
       group.staged = batch.length;
       group.stagedHead = batch[0];
@@ -285,6 +271,24 @@ export class GroupScheduler<T> {
       group.busy = true;
       this.#busyGroups++;
     }
+  }
+
+  /**
+   * Appends to `batch` the group's entries from index `from` on that fit beside its `bytes` (rule 3: a
+   * prefix, stopping at the first entry that does not fit, takes a detour or must go alone); returns the
+   * batch's bytes.
+   */
+  #appendPrefix(group: Group<T>, from: number, batch: T[], bytes: number, limits: BatchLimits): number {
+    const t = this.traits;
+    for (let i = from; i < group.entries.length; i++) {
+      const e = group.entries[i]!;
+      if (t.detour(e) || batch.length >= limits.maxEntries || bytes + t.bytes(e) > limits.maxBytes) break;
+      if (t.solo(e) && batch.length > 0) break;
+      batch.push(e);
+      bytes += t.bytes(e);
+      if (t.solo(e)) break;
+    }
+    return bytes;
   }
 
   #updateStageable(group: Group<T>): void {

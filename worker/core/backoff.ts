@@ -45,13 +45,16 @@ export class FullJitterBackoff {
     this.#resetIfStable();
     // Asking for a delay means the connection is not up: stop counting uptime.
     this.#connectedAtMs = undefined;
-    const exponent = Math.min(this.#attempts, MAX_EXPONENT);
-    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** exponent);
-    const r = clamp01(this.random());
+    const jittered = this.delayForAttempt(this.#attempts);
     this.#attempts++;
-    const jittered = Math.max(this.floorMs, Math.floor(r * ceiling));
     const min = minDelayMs !== undefined && Number.isFinite(minDelayMs) ? minDelayMs : 0;
     return Math.max(jittered, Math.ceil(min));
+  }
+
+  /** The full-jitter delay after `attempt` failures in a row (0: the first), without counting one. */
+  delayForAttempt(attempt: number): number {
+    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** Math.min(attempt, MAX_EXPONENT));
+    return Math.max(this.floorMs, Math.floor(clamp01(this.random()) * ceiling));
   }
 
   /** The connection is up: stability is measured from now. */

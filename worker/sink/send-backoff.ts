@@ -8,7 +8,7 @@
  *
  * Pure: no timers, no I/O; the clock and randomness are injected.
  */
-import { type BackoffOptions, FullJitterBackoff, MIN_FLOOR_MS } from "../core/backoff.ts";
+import { type BackoffOptions, FullJitterBackoff } from "../core/backoff.ts";
 import type { SinkLogger } from "./sink-ports.ts";
 
 /** Error codes that mean SQS wants fewer requests, not that something is broken. */
@@ -30,11 +30,7 @@ export interface SendBackoffOptions extends BackoffOptions {
 export class SendBackoff {
   readonly #sink: FullJitterBackoff;
   readonly #now: () => number;
-  readonly #random: () => number;
   readonly #log: SinkLogger;
-  readonly #baseMs: number;
-  readonly #capMs: number;
-  readonly #floorMs: number;
   /** Consecutive throttled batches per lane. */
   readonly #laneThrottles = new Map<string, number>();
   #failing = false;
@@ -48,11 +44,7 @@ export class SendBackoff {
       now,
     );
     this.#now = now;
-    this.#random = random;
     this.#log = log;
-    this.#baseMs = this.#sink.baseMs;
-    this.#capMs = this.#sink.capMs;
-    this.#floorMs = this.#sink.floorMs;
   }
 
   /** SQS is failing (not throttling): the sink backs off as a whole. */
@@ -92,9 +84,8 @@ export class SendBackoff {
     while (this.#laneThrottles.size > MAX_TRACKED_LANES) {
       this.#laneThrottles.delete(this.#laneThrottles.keys().next().value as string);
     }
-    const ceiling = Math.min(this.#capMs, this.#baseMs * 2 ** Math.min(worst, 30));
-    const delay = Math.max(this.#floorMs, MIN_FLOOR_MS, Math.floor(this.#random() * ceiling));
-    return this.#now() + delay;
+    // Per lane: the lane's own count of throttles in a row, not the sink's failure count.
+    return this.#now() + this.#sink.delayForAttempt(worst);
   }
 
   /** SQS accepted (or definitively answered) a batch of these lanes. */

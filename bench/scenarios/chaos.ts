@@ -156,6 +156,7 @@ export async function runChaos(options: ChaosScenarioOptions = {}): Promise<Reco
     const messages = await queueContents(emulators.fauxqs, emulators.queueName, s3);
     const result = reconcile(sim.ledger.published(), messages, { sampleLimit: Number.MAX_SAFE_INTEGER });
     reportLosses(result.lostSample, result.lostUncovered, started, [...sim.ledger.published()], messages);
+    reportDuplicates(started, [...sim.ledger.published()], messages);
     const faults: Record<string, number> = {};
     for (const kind of CHAOS_FAULT_KINDS) faults[`chaos.faults.${kind}`] = chaos.counts[kind] ?? 0;
     return {
@@ -232,4 +233,33 @@ function reportLosses(
         `copies received at ${copies.join(", ") || "-"} s\n`,
     );
   }
+}
+
+/** Contents queued more often than published: when each copy was received, so a duplicate's cause can be traced. */
+function reportDuplicates(startedMs: number, published: PublishedRecord[], messages: QueuedMessage[]): void {
+  const publishedTimes = new Map<string, number[]>();
+  for (const p of published) {
+    if (p.contentKey !== undefined) appendTo(publishedTimes, p.contentKey, p.publishedAt);
+  }
+  const copies = new Map<string, QueuedEventMessage[]>();
+  for (const m of messages) if (m.kind === "event") appendTo(copies, envelopeContentKey(m.event), m);
+  const rel = (ms: number) => ((ms - startedMs) / 1000).toFixed(3);
+  let reported = 0;
+  for (const [key, queued] of copies) {
+    const times = publishedTimes.get(key) ?? [];
+    if (queued.length <= times.length || reported++ >= 50) continue;
+    const got = queued
+      .map((m) => `${rel(Date.parse(m.receivedAt))}${m.possibleDuplicate ? " (possibleDuplicate)" : ""}`)
+      .join(", ");
+    process.stderr.write(
+      `[chaos] duplicate on ${queued[0]!.event.topicName}: published at ${times.map(rel).join(", ")} s; ` +
+        `copies received at ${got} s\n`,
+    );
+  }
+}
+
+function appendTo<T>(groups: Map<string, T[]>, key: string, value: T): void {
+  const group = groups.get(key);
+  if (group) group.push(value);
+  else groups.set(key, [value]);
 }

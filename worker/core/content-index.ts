@@ -67,6 +67,26 @@ export class ContentIndex {
     this.#slots[base + 5] = Math.floor(value / TWO_32);
   }
 
+  /**
+   * Stores a fingerprint the caller knows is absent (it just got 0 from get() and nothing changed the
+   * index since): set() without its second lookup, which on the de-dup hot path is every new event.
+   */
+  add(a: number, b: number, c: number, d: number, value: number): void {
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError("ContentIndex values are positive integers");
+    if (this.#size + 1 > (this.#mask + 1) * MAX_LOAD) this.#grow();
+    const base = this.#emptySlotFor(a) * STRIDE;
+    const t = this.#slots;
+    t[base] = a;
+    t[base + 1] = b;
+    t[base + 2] = c;
+    t[base + 3] = d;
+    t[base + 4] = value % TWO_32;
+    t[base + 5] = Math.floor(value / TWO_32);
+    t[base + TAKEN] = 1;
+    if (++this.#size > this.#peak) this.#peak = this.#size;
+  }
+
   /** Removes the fingerprint; false if it was not there. */
   delete(a: number, b: number, c: number, d: number): boolean {
     let hole = this.#find(a, b, c, d);

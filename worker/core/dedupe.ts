@@ -195,7 +195,7 @@ export class EventDeduper {
       ring.setNext(ring.tail(head), created);
       ring.setTail(head, created);
     } else {
-      this.#index.set(fp[0]!, fp[1]!, fp[2]!, fp[3]!, created);
+      this.#index.add(fp[0]!, fp[1]!, fp[2]!, fp[3]!, created);
     }
     if (this.#pendingByContent.size > 0) this.#noteLater(key);
     session.cursor = created;

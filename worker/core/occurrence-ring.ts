@@ -173,25 +173,25 @@ export class OccurrenceRing {
 
   #resize(capacity: number): void {
     const size = this.size;
-    const copy = <T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(
+    const head = this.#headPos;
+    // The live range wraps the ring at most once: two block copies per column, oldest first to 0.
+    const beforeWrap = Math.min(size, this.#capacity - head);
+    const move = <T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(
       from: T,
-      make: (n: number) => T,
+      to: T,
       width: number,
     ): T => {
-      const to = make(capacity * width);
-      for (let k = 0; k < size; k++) {
-        const src = ((this.#headPos + k) & this.#mask) * width;
-        for (let w = 0; w < width; w++) to[k * width + w] = from[src + w]!;
-      }
+      to.set(from.subarray(head * width, (head + beforeWrap) * width), 0);
+      if (size > beforeWrap) to.set(from.subarray(0, (size - beforeWrap) * width), beforeWrap * width);
       return to;
     };
-    this.#fp = copy(this.#fp, (n) => new Uint32Array(n), 4);
-    this.#topic = copy(this.#topic, (n) => new Int32Array(n), 1);
-    this.#atMs = copy(this.#atMs, (n) => new Float64Array(n), 1);
-    this.#first = copy(this.#first, (n) => new Uint8Array(n), 1);
-    this.#seen = copy(this.#seen, (n) => new Uint32Array(n), 2);
-    this.#next = copy(this.#next, (n) => new Float64Array(n), 1);
-    this.#tail = copy(this.#tail, (n) => new Float64Array(n), 1);
+    this.#fp = move(this.#fp, new Uint32Array(capacity * 4), 4);
+    this.#topic = move(this.#topic, new Int32Array(capacity), 1);
+    this.#atMs = move(this.#atMs, new Float64Array(capacity), 1);
+    this.#first = move(this.#first, new Uint8Array(capacity), 1);
+    this.#seen = move(this.#seen, new Uint32Array(capacity * 2), 2);
+    this.#next = move(this.#next, new Float64Array(capacity), 1);
+    this.#tail = move(this.#tail, new Float64Array(capacity), 1);
     this.#capacity = capacity;
     this.#mask = capacity - 1;
     this.#headPos = 0;

@@ -19,7 +19,7 @@ describe("fingerprintWords", () => {
 });
 
 describe("ContentIndex", () => {
-  it("behaves like a Map under random inserts, updates and deletes, through growth and shrinking", () => {
+  it("behaves like a Map under random inserts (set, and add for absent keys), updates and deletes, through growth and shrinking", () => {
     const next = lcg(7);
     const index = new ContentIndex();
     const model = new Map<string, number>();
@@ -32,7 +32,8 @@ describe("ContentIndex", () => {
       const op = next() % 10;
       if (op < 5) {
         const value = (next() % 1_000_000) + 1;
-        index.set(a, b, c, d, value);
+        if (model.has(String(n)) || op === 0) index.set(a, b, c, d, value);
+        else index.add(a, b, c, d, value);
         model.set(String(n), value);
       } else if (op < 8) {
         expect(index.delete(a, b, c, d)).toBe(model.delete(String(n)));

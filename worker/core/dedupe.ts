@@ -13,7 +13,7 @@
  * The one ambiguity: a young session (its subscription may not have been in effect when a peer's event was
  * published) can match a repeat of c (event 2) to a peer's occurrence of event 1 that it never received.
  * That is right as long as the peer goes on to deliver event 2 itself (it then creates a new occurrence).
- * Such matches are held as *pending*: confirmed once a peer shows it was still delivering events more than
+ * Such matches are held as *pending* (pending-matches.ts): confirmed once a peer shows it was still delivering events more than
  * `lagBoundMs` later; released (emitted, marked `possibleDuplicate`) if every peer closed or fell silent
  * first. The supervisor's drain (the old session keeps delivering after its replacement is live) makes
  * releases rare; when the worker cannot tell, it delivers.
@@ -31,7 +31,9 @@
 import type { NotificationEnvelope } from "../../shared/contracts.ts";
 import { ContentHasher } from "./content-identity.ts";
 import { ContentIndex, fingerprintWords } from "./content-index.ts";
+import { newSession, type SessionState } from "./dedupe-session.ts";
 import { MAX_SESSIONS, OccurrenceRing } from "./occurrence-ring.ts";
+import { PendingMatches } from "./pending-matches.ts";
 
 export interface DedupeDecision {
   emit: boolean;
@@ -64,42 +66,6 @@ export interface DedupeOptions {
   instanceId: string;
 }
 
-interface SessionState {
-  readonly id: string;
-  /** Its number in the occurrences' seen sets while it has one (-1: none). */
-  num: number;
-  liveAtMs: number | undefined;
-  open: boolean;
-  closedAtMs: number;
-  closedOrderly: boolean;
-  lastEventAtMs: number;
-  misses: number;
-  reportedSilent: boolean;
-  /** The occurrence this session accounted for last (0: none). */
-  cursor: number;
-  /** Its held (ambiguous) matches not yet settled. */
-  pendings: Pending[];
-}
-
-interface Pending {
-  session: SessionState;
-  peers: SessionState[];
-  /** The held occurrence's topic id, first deliverer and sequence number. */
-  topic: number;
-  first: SessionState;
-  firstSeq: number;
-  /** Whether an occurrence of the same content was remembered before the held one, or created after it. */
-  hadEarlier: boolean;
-  hadLater: boolean;
-  /** Occurrences created up to the held arrival have seq <= this. */
-  sinceSeq: number;
-  settled: boolean;
-  sinceMs: number;
-  envelope: NotificationEnvelope;
-  receivedAtMs: number;
-  contentKey: string;
-}
-
 /** Interned topics are dropped when this many have been seen and nothing refers to them. */
 const MAX_INTERNED_TOPICS = 100_000;
 /** How often the occurrence memory is fitted to the peak of the last period (after bursts). */
@@ -123,13 +89,9 @@ export class EventDeduper {
   readonly #hasher = new ContentHasher();
   readonly #fp = new Uint32Array(4);
   readonly #topics = new Map<string, number>();
-  #pending: Pending[] = [];
-  /** The pending matches by content key (to note a later occurrence of their content). */
-  #pendingByContent = new Map<string, Pending[]>();
+  readonly #pending: PendingMatches;
   readonly #silent: string[] = [];
-  #closing = false;
   #shrunkAtMs = Number.NEGATIVE_INFINITY;
-  #maxPendingOverride: number | undefined;
 
   constructor(opts: DedupeOptions) {
     this.lagBoundMs = positive("lagBoundMs", opts.lagBoundMs ?? 10_000);
@@ -140,6 +102,14 @@ export class EventDeduper {
       throw new RangeError("instanceId must be 1-40 printable ASCII characters without spaces");
     }
     this.#keyPrefix = `-${opts.instanceId}-`;
+    const emissionKey = (content: string) => this.#emissionKey(content);
+    this.#pending = new PendingMatches(
+      this.#ring,
+      this.#numbered,
+      this.lagBoundMs,
+      this.#maxPendingMs,
+      emissionKey,
+    );
   }
 
   /** The session's socket(s) are open and subscribed from `atMs` on. */
@@ -163,7 +133,7 @@ export class EventDeduper {
       s.closedOrderly = orderly;
       this.#watched = this.#watched.filter((w) => w !== s);
     }
-    return this.#resolvePending(atMs);
+    return this.#pending.resolve(atMs);
   }
 
   accept(sessionId: string, envelope: NotificationEnvelope, nowMs: number): DedupeDecision {
@@ -183,8 +153,10 @@ export class EventDeduper {
       for (; o !== 0; o = ring.next(o)) {
         if (ring.seenBy(o, num)) continue;
         const first = this.#numbered[ring.first(o)]!;
-        if (session.pendings.length > 0 || first.pendings.length > 0) this.#settleByOrder(session, o, first);
-        if (this.#ambiguous(session, o)) this.#hold(session, o, first, head, envelope, key, nowMs);
+        if (session.pendings.length > 0 || first.pendings.length > 0) {
+          this.#pending.settleByOrder(session, o, first);
+        }
+        if (this.#ambiguous(session, o)) this.#pending.hold(session, o, first, head, envelope, key, nowMs);
         ring.markSeen(o, num);
         session.cursor = o;
         return { emit: false, contentKey: key, key: "" };
@@ -197,7 +169,7 @@ export class EventDeduper {
     } else {
       this.#index.add(fp[0]!, fp[1]!, fp[2]!, fp[3]!, created);
     }
-    if (this.#pendingByContent.size > 0) this.#noteLater(key);
+    if (this.#pending.size > 0) this.#pending.noteLater(key);
     session.cursor = created;
     return { emit: true, contentKey: key, key: this.#emissionKey(key) };
   }
@@ -215,14 +187,13 @@ export class EventDeduper {
    * be confirmed is released.
    */
   close(nowMs: number): ReleasedArrival[] {
-    this.#closing = true;
-    this.#maxPendingOverride = 0;
+    this.#pending.shutDown();
     return this.#tick(nowMs).released;
   }
 
   #tick(nowMs: number): { released: ReleasedArrival[]; silent: string[] } {
     this.#expire(nowMs);
-    const released = this.#resolvePending(nowMs);
+    const released = this.#pending.resolve(nowMs);
     const silent = this.#silent.splice(0);
     this.#forgetClosedSessions(nowMs);
     if (nowMs - this.#shrunkAtMs >= SHRINK_EVERY_MS) {
@@ -230,7 +201,7 @@ export class EventDeduper {
       this.#ring.shrinkIfSparse();
       this.#index.shrinkIfSparse();
     }
-    if (this.#topics.size > MAX_INTERNED_TOPICS && this.#ring.size === 0 && this.#pending.length === 0) {
+    if (this.#topics.size > MAX_INTERNED_TOPICS && this.#ring.size === 0 && this.#pending.size === 0) {
       this.#topics.clear();
     }
     return { released, silent };
@@ -242,7 +213,7 @@ export class EventDeduper {
   }
 
   pendingCount(): number {
-    return this.#pending.length;
+    return this.#pending.size;
   }
 
   /** When the session last delivered an event (its evidence of coverage), if known. */
@@ -260,61 +231,10 @@ export class EventDeduper {
     return s.liveAtMs === undefined || this.#ring.atMs(o) - this.lagBoundMs < s.liveAtMs + this.propagationMs;
   }
 
-  #hold(
-    session: SessionState,
-    o: number,
-    first: SessionState,
-    head: number,
-    envelope: NotificationEnvelope,
-    key: string,
-    nowMs: number,
-  ): void {
-    const ring = this.#ring;
-    const pending: Pending = {
-      session,
-      peers: ring.seenList(o).map((n) => this.#numbered[n]!),
-      topic: ring.topic(o),
-      first,
-      firstSeq: o,
-      hadEarlier: o !== head,
-      hadLater: ring.next(o) !== 0,
-      sinceSeq: ring.nextSeq - 1,
-      settled: false,
-      sinceMs: nowMs,
-      envelope,
-      receivedAtMs: nowMs,
-      contentKey: key,
-    };
-    this.#pending.push(pending);
-    session.pendings.push(pending);
-    const same = this.#pendingByContent.get(key);
-    if (same) same.push(pending);
-    else this.#pendingByContent.set(key, [pending]);
-  }
-
-  /** A new occurrence of `key` was created: held matches of a still-remembered one of it had a later one. */
-  #noteLater(key: string): void {
-    const same = this.#pendingByContent.get(key);
-    if (!same) return;
-    for (const p of same) if (this.#ring.isLive(p.firstSeq)) p.hadLater = true;
-  }
-
   #session(id: string, nowMs: number): SessionState {
     let s = this.#sessions.get(id);
     if (!s) {
-      s = {
-        id,
-        num: -1,
-        liveAtMs: undefined,
-        open: true,
-        closedAtMs: Number.NaN,
-        closedOrderly: false,
-        lastEventAtMs: nowMs,
-        misses: 0,
-        reportedSilent: false,
-        cursor: 0,
-        pendings: [],
-      };
+      s = newSession(id, nowMs);
       this.#sessions.set(id, s);
       this.#numberOf(s);
     }
@@ -399,85 +319,6 @@ export class EventDeduper {
         this.#silent.push(s.id);
       }
     }
-  }
-
-  /**
-   * Settles held matches from delivery order (each channel delivers a topic's events in publish order).
-   * A held match of session S to occurrence o, first delivered by P, is a true copy once S accounts for a
-   * later event of the topic that P delivered after o (or P accounts for one S delivered after its held
-   * arrival): had S's arrival been a distinct repeat of o, it would have been published between o and
-   * that event, and P, subscribed and in order, would have delivered it as a new occurrence already.
-   * `s` is now accounting for occurrence `o`, which `first` delivered first.
-   */
-  #settleByOrder(s: SessionState, o: number, first: SessionState): void {
-    const topic = this.#ring.topic(o);
-    for (const p of s.pendings) {
-      if (!p.settled && p.topic === topic && p.first === first && o > p.firstSeq) p.settled = true;
-    }
-    for (const p of first.pendings) {
-      if (!p.settled && p.topic === topic && p.first === s && o > p.sinceSeq) p.settled = true;
-    }
-    s.pendings = s.pendings.filter((p) => !p.settled);
-    if (first !== s) first.pendings = first.pendings.filter((p) => !p.settled);
-  }
-
-  #resolvePending(nowMs: number): ReleasedArrival[] {
-    if (this.#pending.length === 0) return [];
-    const released: ReleasedArrival[] = [];
-    const kept: Pending[] = [];
-    for (const p of this.#pending) {
-      if (p.settled) continue;
-      if (p.peers.some((peer) => this.#vouches(peer, p.sinceMs))) {
-        this.#unhold(p);
-        continue;
-      }
-      const peerAlive = p.peers.some((peer) => peer.open && !peer.reportedSilent);
-      if (peerAlive && nowMs - p.sinceMs < (this.#maxPendingOverride ?? this.#maxPendingMs)) {
-        kept.push(p);
-        continue;
-      }
-      this.#unhold(p);
-      // Content that occurred only once within the lag bound cannot be two distinct events unless the
-      // unseen twin was the only one of its kind: treat it as the copy it almost surely is (README states
-      // this residual case); content that repeats is delivered, marked.
-      if (!p.hadEarlier && !p.hadLater) continue;
-      released.push({
-        sessionId: p.session.id,
-        envelope: p.envelope,
-        receivedAtMs: p.receivedAtMs,
-        contentKey: p.contentKey,
-        key: this.#emissionKey(p.contentKey),
-        possibleDuplicate: true,
-      });
-    }
-    this.#pending = kept;
-    this.#pendingByContent = new Map();
-    for (const p of kept) {
-      const same = this.#pendingByContent.get(p.contentKey);
-      if (same) same.push(p);
-      else this.#pendingByContent.set(p.contentKey, [p]);
-    }
-    return released;
-  }
-
-  #unhold(p: Pending): void {
-    p.settled = true;
-    p.session.pendings = p.session.pendings.filter((q) => q !== p);
-  }
-
-  /**
-   * Did `peer` show it kept delivering long enough that it would have delivered a repeat arriving at
-   * `sinceMs` (so a held match relying on it is a true copy)? Either it delivered events more than the lag
-   * bound later, or it ended in order (end of its drain past the lag bound, or worker shutdown) and had
-   * been delivering around `sinceMs` (a quiet stream gives no later events to show).
-   */
-  #vouches(peer: SessionState, sinceMs: number): boolean {
-    if (peer.lastEventAtMs > sinceMs + this.lagBoundMs) return true;
-    if (peer.reportedSilent || peer.lastEventAtMs < sinceMs - this.lagBoundMs) return false;
-    // At shutdown an open peer that was delivering ends in order now: what it would still have delivered
-    // is in flight at shutdown like any other event (the next task's sessions cover from their start).
-    if (peer.open) return this.#closing;
-    return peer.closedOrderly && peer.closedAtMs > sinceMs + this.lagBoundMs;
   }
 
   /**

@@ -19,10 +19,10 @@ import type { Session } from "../source/session.ts";
 import type { WorkerToken } from "../token/token-source.ts";
 import { CoverageRecorder } from "./coverage-recorder.ts";
 import type { FailureDetail } from "./failure-detail.ts";
-import { delayAfter, FailureHandling } from "./failure-handling.ts";
-import { planRotation } from "./rotation-reason.ts";
+import { FailureHandling } from "./failure-handling.ts";
 import { Slot } from "./slot.ts";
 import { SlotFailures } from "./slot-failures.ts";
+import { type BuildRequest, SlotScheduler } from "./slot-scheduler.ts";
 import { emptyStats, type WorkerStats } from "./stats.ts";
 import type {
   SupervisorDeps,
@@ -32,14 +32,6 @@ import type {
 } from "./supervisor-types.ts";
 
 export type { SupervisorDeps, SupervisorLog, SupervisorMetrics, SupervisorOptions };
-
-interface BuildRequest {
-  reason: string;
-  /** Report this fingerprint as rejected before building (401/4001/1008). */
-  refreshFp?: string;
-  /** Planned token rotation: a token with this fingerprint is too old, get a newer one. */
-  replaceTokenFp?: string;
-}
 
 const noopMetrics: SupervisorMetrics = { count() {}, gauge() {} };
 
@@ -53,14 +45,13 @@ export class Supervisor {
   readonly #metrics: SupervisorMetrics;
   readonly #now: () => number;
   readonly #random: () => number;
-  /** Sessions closed at the end of their drain period (an orderly end, not a failure). */
-  readonly #drained = new Set<Session>();
   readonly #failures: FailureHandling;
+  readonly #schedule: SlotScheduler;
   #running = false;
   #stopping = false;
 
   constructor(
-    private readonly opts: SupervisorOptions,
+    opts: SupervisorOptions,
     private readonly deps: SupervisorDeps,
   ) {
     if (!(opts.redundancy >= 1)) throw new RangeError("redundancy must be >= 1");
@@ -97,6 +88,24 @@ export class Supervisor {
       channelsPerSession:
         opts.channelsPerSession ?? Math.max(1, Math.ceil(new Set(opts.topics).size / MAX_TOPICS_PER_CHANNEL)),
     });
+    this.#schedule = new SlotScheduler(
+      {
+        redundancy: this.#slots.length,
+        refreshFraction: opts.refreshFraction ?? 0.75,
+        rotationJitterMs: opts.rotationJitterMs ?? 0,
+        minSessionLifeMs: opts.minSessionLifeMs ?? 1_000,
+        drainMs: opts.drainMs ?? this.#deduper.propagationMs + 2 * this.#deduper.lagBoundMs,
+        maxTurnWaitMs: opts.maxTurnWaitMs ?? 10_000,
+      },
+      {
+        stagger: this.#stagger,
+        log: deps.log,
+        now: this.#now,
+        random: this.#random,
+        stopping: () => this.#stopping,
+        build: (slot, req) => void this.#build(slot, req),
+      },
+    );
   }
 
   start(): void {
@@ -155,7 +164,7 @@ export class Supervisor {
       this.#stagger.finish(slot.label);
       if (this.#stopping) return;
       const delayMs = this.#failures.tokenError(slot, err);
-      if (delayMs !== undefined) this.#retryLater(slot, delayMs, { ...req, refreshFp: undefined });
+      if (delayMs !== undefined) this.#schedule.retryLater(slot, delayMs, { ...req, refreshFp: undefined });
       return;
     }
     slot.building = false;
@@ -189,10 +198,6 @@ export class Supervisor {
       return src.refresh(req.replaceTokenFp, lane);
     }
     return token;
-  }
-
-  #minLifeMs(): number {
-    return this.opts.minSessionLifeMs ?? 1_000;
   }
 
   #countRefresh(): void {
@@ -229,30 +234,10 @@ export class Supervisor {
       // Its coverage is claimed up to now: confirm its subscriptions still hold (a permission withdrawn
       // mid-run drops a subscription without notice; found now, the gap is backdated to the last check).
       old.confirmSubscriptions?.();
-      this.#drain(slot, old);
+      this.#schedule.drain(slot, old);
     }
     this.deps.log.info("session live", { slot: slot.label, session: s.id, replaced: old?.id });
-    this.#scheduleRotation(slot, s);
-  }
-
-  /** The replaced session keeps delivering (through de-dup) until the drain period ends, then closes. */
-  #drain(slot: Slot, old: Session): void {
-    const drainMs = this.#drainMs();
-    if (drainMs <= 0) {
-      this.#drained.add(old);
-      old.close();
-      return;
-    }
-    const timer = setTimeout(() => {
-      slot.draining.delete(old);
-      this.#drained.add(old);
-      old.close();
-    }, drainMs);
-    slot.draining.set(old, timer);
-  }
-
-  #drainMs(): number {
-    return this.opts.drainMs ?? this.#deduper.propagationMs + 2 * this.#deduper.lagBoundMs;
+    this.#schedule.scheduleRotation(slot, s);
   }
 
   #dedupeTick(): void {
@@ -283,42 +268,6 @@ export class Supervisor {
     if (lastEventAtMs !== undefined) this.#coverage.silentSince(id, lastEventAtMs);
     if (!slot || this.#stopping || slot.stopped || slot.busy()) return;
     void this.#build(slot, { reason: "silent_session" });
-  }
-
-  #scheduleRotation(slot: Slot, s: Session): void {
-    clearTimeout(slot.rotationTimer);
-    const now = this.#now();
-    const plan = planRotation(
-      {
-        liveAtMs: now,
-        tokenIssuedAtMs: s.token.issuedAtMs,
-        tokenExpiresAtMs: s.token.expiresAtMs,
-        channelExpiresAtMs: s.channelExpiresAtMs,
-        sessionIndex: slot.index,
-        redundancy: this.#slots.length,
-        refreshFraction: this.opts.refreshFraction ?? 0.75,
-        jitterMs: this.opts.rotationJitterMs ?? 0,
-        minLifeMs: this.#minLifeMs(),
-        drainMs: this.#drainMs(),
-      },
-      this.#random,
-    );
-    const fire = (): void => {
-      slot.rotationTimer = undefined;
-      if (this.#stopping || slot.stopped || slot.active !== s) return;
-      if (slot.busy()) return; // a replacement is already under way
-      if (!this.#stagger.tryStart(slot.label, false)) {
-        // Another slot is rotating: ask again shortly (never both at once).
-        slot.rotationTimer = setTimeout(fire, 25);
-        return;
-      }
-      this.#stagger.finish(slot.label); // #build registers it again
-      void this.#build(slot, {
-        reason: plan.needsNewToken ? "planned_token_rotation" : "planned_channel_rotation",
-        replaceTokenFp: plan.needsNewToken ? s.token.fingerprint : undefined,
-      });
-    };
-    slot.rotationTimer = setTimeout(fire, Math.max(0, plan.atMs - now));
   }
 
   #onEvent(s: Session, envelope: NotificationEnvelope, receivedAtMs: number): void {
@@ -387,26 +336,14 @@ export class Supervisor {
       const delayMs = this.#failures.channelDeath(slot, s, this.#slots);
       if (delayMs !== undefined) {
         // Repeated deaths: back off (unless a replacement is already being built).
-        if (!slot.building && !slot.candidate) this.#retryLater(slot, delayMs, { reason: "channel_evicted" });
+        if (!slot.building && !slot.candidate) {
+          this.#schedule.retryLater(slot, delayMs, { reason: "channel_evicted" });
+        }
         return;
       }
     }
     if (d.action === "rotate-now") {
-      if (slot.busy()) return;
-      if (this.#now() - slot.activeSinceMs >= this.#minLifeMs()) {
-        if (f.kind === "socket-closing") {
-          // The session still delivers through its grace period: take turns with the other slots
-          // (maintenance announces it to every socket at once), but never wait past the bound.
-          this.#rotateInTurn(slot, s, d.reason, this.#now() + this.#maxTurnWaitMs());
-        } else {
-          void this.#build(slot, { reason: d.reason });
-        }
-        return;
-      }
-      // Announced its end right after going live: replacing it at once would loop at connect speed
-      // against a server that does this to every session. Back off instead (make-before-break still holds).
-      slot.backoff.failed();
-      this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), { reason: d.reason });
+      if (!slot.busy()) this.#schedule.replaceActive(slot, s, d, f.kind === "socket-closing");
       return;
     }
     slot.backoff.failed();
@@ -418,48 +355,16 @@ export class Supervisor {
     this.#afterFailure(slot, s, d, d.reason, detail);
   }
 
-  #rotateInTurn(slot: Slot, s: Session, reason: string, waitUntilMs: number): void {
-    clearTimeout(slot.rotationTimer);
-    slot.rotationTimer = undefined;
-    if (this.#stopping || slot.stopped || slot.active !== s || slot.busy()) return;
-    if (this.#stagger.tryStart(slot.label, false) || this.#now() >= waitUntilMs) {
-      this.#stagger.finish(slot.label); // #build registers it again
-      void this.#build(slot, { reason });
-      return;
-    }
-    slot.rotationTimer = setTimeout(() => this.#rotateInTurn(slot, s, reason, waitUntilMs), 25);
-  }
-
-  #maxTurnWaitMs(): number {
-    return this.opts.maxTurnWaitMs ?? 10_000;
-  }
-
   #afterFailure(slot: Slot, s: Session, d: PolicyDecision, reason: string, detail: FailureDetail): void {
-    switch (d.action) {
-      case "stop-session":
-        this.#failures.stop(slot, d.reason, detail);
-        return;
-      case "refresh-token-then-reconnect":
-        this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), {
-          reason,
-          refreshFp: s.token.fingerprint,
-        });
-        return;
-      default:
-        this.#retryLater(slot, delayAfter(slot, d.retryAfterMs), { reason });
-    }
+    if (d.action === "stop-session") this.#failures.stop(slot, d.reason, detail);
+    else this.#schedule.rebuildAfter(slot, s, d, reason);
   }
 
   #onClosed(slot: Slot, s: Session): void {
     const nowMs = this.#now();
     const evidence = s.topicEvidenceMs?.bind(s);
     const { silent } = this.#coverage.sessionClosed(s.id, nowMs, evidence);
-    const drainTimer = slot.draining.get(s);
-    if (drainTimer) {
-      clearTimeout(drainTimer);
-      slot.draining.delete(s);
-    }
-    const orderly = this.#drained.delete(s) && !silent;
+    const orderly = this.#schedule.closed(slot, s) && !silent;
     for (const a of this.#deduper.sessionClosed(s.id, nowMs, orderly)) this.#submitReleased(a);
     if (slot.candidate === s) slot.candidate = undefined;
     if (slot.active === s) {
@@ -470,18 +375,8 @@ export class Supervisor {
     this.#gaugeLive();
     // Safety net: a slot must never end up with nothing live and nothing planned.
     if (!this.#stopping && !slot.stopped && !slot.active && !slot.busy()) {
-      this.#retryLater(slot, slot.backoff.nextDelayMs(), { reason: "session_closed" });
+      this.#schedule.retryLater(slot, slot.backoff.nextDelayMs(), { reason: "session_closed" });
     }
-  }
-
-  #retryLater(slot: Slot, delayMs: number, req: BuildRequest): void {
-    if (this.#stopping || slot.stopped) return;
-    clearTimeout(slot.retryTimer);
-    this.deps.log.info("session rebuild scheduled", { slot: slot.label, delayMs, reason: req.reason });
-    slot.retryTimer = setTimeout(() => {
-      slot.retryTimer = undefined;
-      void this.#build(slot, req);
-    }, delayMs);
   }
 
   #gaugeLive(): void {

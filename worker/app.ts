@@ -202,6 +202,7 @@ export async function startWorker(config: WorkerConfig, deps: WorkerDeps = {}): 
       backlogMessages: backlog.messages,
       backlogAgeMs: backlog.oldestAgeMs,
       sinkInFlightLimit: sink.inFlightLimit(),
+      undurableMs: Math.max(0, Date.now() - sink.durableThroughMs()),
     };
   };
   let health: HealthServer | undefined;

@@ -26,6 +26,11 @@ export interface WorkerStats {
   backlogAgeMs?: number;
   /** SendMessageBatch calls the sink may have in flight now (its adaptive window). */
   sinkInFlightLimit?: number;
+  /**
+   * How long the oldest accepted message that this task's death would lose has waited (neither acknowledged
+   * by SQS nor in the durable backlog); 0 when a death now would lose nothing.
+   */
+  undurableMs?: number;
 }
 
 export function emptyStats(): WorkerStats {

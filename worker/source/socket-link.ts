@@ -36,6 +36,8 @@ export class SocketLink {
   /** The socket is gone: no more frames. */
   #gone = false;
   #pinged = false;
+  /** A watchdog verdict waits for the socket reads already due. */
+  #judging = false;
   #confirm: { settle: (ok: boolean) => void; timer: NodeJS.Timeout } | undefined;
   lastFrameAtMs: number;
   readonly #now: () => number;
@@ -104,7 +106,11 @@ export class SocketLink {
     if (this.#done) return Promise.resolve(false);
     this.#settleConfirm(false);
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => this.#settleConfirm(false), timeoutMs);
+      // As for the watchdog: a frame already received but not yet read counts.
+      const timer: NodeJS.Timeout = setTimeout(
+        () => setImmediate(() => this.#confirm?.timer === timer && this.#settleConfirm(false)),
+        timeoutMs,
+      );
       this.#confirm = { settle: resolve, timer };
       this.#ping();
     });
@@ -165,14 +171,29 @@ export class SocketLink {
   #check(): void {
     const idle = this.#now() - this.lastFrameAtMs;
     if (idle >= this.opts.heartbeatTimeoutMs) {
-      this.#ws?.terminate();
-      this.#fail({ kind: "watchdog" });
+      this.#judgeAfterPendingReads();
       return;
     }
     if (idle >= this.opts.heartbeatTimeoutMs / 2 && !this.#pinged) {
       this.#pinged = true;
       this.#ping();
     }
+  }
+
+  /**
+   * Timers run before the event loop reads sockets: after the process stalled (GC pause, CPU starvation)
+   * past the timeout, the frames that arrived meanwhile are still unread. setImmediate runs after that
+   * read pass, so the verdict sees them.
+   */
+  #judgeAfterPendingReads(): void {
+    if (this.#judging) return;
+    this.#judging = true;
+    setImmediate(() => {
+      this.#judging = false;
+      if (this.#done || this.#now() - this.lastFrameAtMs < this.opts.heartbeatTimeoutMs) return;
+      this.#ws?.terminate();
+      this.#fail({ kind: "watchdog" });
+    });
   }
 
   #fail(failure: SessionFailure): void {

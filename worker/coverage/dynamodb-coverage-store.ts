@@ -13,6 +13,11 @@ export interface DynamoDbCoverageStoreOptions {
   scope: string;
   /** Items live this long after their last write (TTL). */
   retentionMs: number;
+  /**
+   * Each request is abandoned after this long: a call hung on a half-open connection would otherwise stall
+   * the heartbeat, gap derivation and backlog adoption for good. @default 10000
+   */
+  requestTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -93,6 +98,7 @@ export class DynamoDbCoverageStore implements CoverageStore {
         ConditionExpression: "claimant = :me",
         ExpressionAttributeValues: { ":yes": true, ":me": claimant },
       }),
+      this.#timeout(),
     );
   }
 
@@ -105,12 +111,15 @@ export class DynamoDbCoverageStore implements CoverageStore {
   }
 
   async #put(fields: Record<string, unknown>): Promise<void> {
-    await this.#doc.send(new PutCommand({ TableName: this.o.tableName, Item: this.#item(fields) }));
+    await this.#doc.send(
+      new PutCommand({ TableName: this.o.tableName, Item: this.#item(fields) }),
+      this.#timeout(),
+    );
   }
 
   async #conditional(command: PutCommand): Promise<boolean> {
     try {
-      await this.#doc.send(command);
+      await this.#doc.send(command, this.#timeout());
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
@@ -131,10 +140,15 @@ export class DynamoDbCoverageStore implements CoverageStore {
           ExclusiveStartKey: start,
           ConsistentRead: true,
         }),
+        this.#timeout(),
       );
       items.push(...((res.Items ?? []) as Record<string, unknown>[]));
       start = res.LastEvaluatedKey as Record<string, unknown> | undefined;
     } while (start);
     return items;
+  }
+
+  #timeout(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 10_000) };
   }
 }

@@ -31,7 +31,7 @@ export interface BacklogAdopterOptions {
   spoolChanged: () => void;
   /** Stores this task's spool segments now (the adopted ones among them). */
   flushMirror: () => Promise<void>;
-  /** The spool segment is stored under this task. */
+  /** The spool segment is stored under this task (or was: a delivered segment's copy is deleted). */
   isStored: (segment: number) => boolean;
   leaseMs: number;
   log: SinkLogger;
@@ -43,6 +43,14 @@ export interface ScanResult {
   adoptedSegments: number;
   /** Owners with a backlog whose fate is not known yet (worth waiting for before sending anything). */
   undecided: number;
+}
+
+/** An adopted segment is neither stored under this task nor delivered yet: the orphan's copy must stay. */
+export class AdoptedSegmentNotStored extends Error {
+  override name = "AdoptedSegmentNotStored";
+  constructor(segment: string) {
+    super(`adopted segment ${segment} not stored yet`);
+  }
 }
 
 export class BacklogAdopter {
@@ -90,7 +98,10 @@ export class BacklogAdopter {
         this.o.spool().insertSegment(seqs[i]!, body);
         this.o.spoolChanged();
         await this.o.flushMirror();
-        if (!this.o.isStored(seqs[i]!)) throw new Error("adopted segment not stored yet");
+        // A running sink may deliver the segment before its upload lands (the upload is then dropped):
+        // delivered is as good as stored. Counting only stored re-adopted it at every scan, for ever.
+        const delivered = this.o.spool().takeDelivered(seqs[i]!);
+        if (!delivered && !this.o.isStored(seqs[i]!)) throw new AdoptedSegmentNotStored(seg.name);
         await this.o.store.delete(owner, seg.name);
         adopted++;
         let lines = 0;

@@ -51,6 +51,8 @@ interface Segment {
   outstanding: number;
   /** Earliest receive time of a line in it that exists nowhere else (Infinity: durable elsewhere too). */
   oldestMs: number;
+  /** Taken whole from elsewhere (insertSegment): its deletion once delivered is remembered. */
+  inserted?: boolean;
 }
 
 /** What the durable backlog needs to know about a segment file. */
@@ -95,6 +97,8 @@ export class Spool {
   #quarantined = 0;
   /** Lowest sequence number handed out by headSeqs: new head segments go below it. */
   #floor = Number.POSITIVE_INFINITY;
+  /** Inserted segments deleted because every line was settled, until `takeDelivered` asks. */
+  readonly #insertedDelivered = new Set<number>();
   /** Highest sequence number used so far: new tail segments go above it. */
   #highSeq = 0;
   readonly #o: SpoolOptions;
@@ -167,7 +171,10 @@ export class Spool {
     if (this.#segments.some((s) => s.seq === seq)) throw new Error(`spool segment ${seq} exists`);
     const body =
       data.length > 0 && data[data.length - 1] !== 10 ? Buffer.concat([data, Buffer.from("\n")]) : data;
-    if (body.length === 0) return;
+    if (body.length === 0) {
+      this.#insertedDelivered.add(seq); // nothing in it to deliver
+      return;
+    }
     const path = this.#pathOf(seq);
     const fd = openSync(`${path}.tmp`, "w");
     try {
@@ -188,10 +195,20 @@ export class Spool {
       unreadLines: lines,
       outstanding: 0,
       oldestMs,
+      inserted: true,
     };
     const at = this.#segments.findIndex((s) => s.seq > seq);
     this.#segments.splice(at < 0 ? this.#segments.length : at, 0, seg);
     this.#unread += lines;
+  }
+
+  /**
+   * True (once) when the segment inserted under `seq` is gone because every line of it was delivered or
+   * dead-lettered: it needs no other copy any more. False while it is in the spool, and when it was only
+   * rewritten into a new head segment (persistHead).
+   */
+  takeDelivered(seq: number): boolean {
+    return this.#insertedDelivered.delete(seq);
   }
 
   /** Lines written and not yet read. */
@@ -419,6 +436,7 @@ export class Spool {
           // Already gone: nothing to keep.
         }
         this.#segments.splice(i, 1);
+        if (seg.inserted) this.#insertedDelivered.add(seg.seq);
         this.#o.onRemoved?.(segmentName(seg.seq));
       } else {
         i++;

@@ -158,6 +158,24 @@ describe("Spool", () => {
     expect(s.read(5).map((l) => l.line)).toEqual(["kept"]);
   });
 
+  it("remembers an inserted segment deleted because it was delivered, not one rewritten by persistHead", () => {
+    const s = new Spool(dir());
+    const [delivered, rewritten, empty] = s.headSeqs(3);
+    s.insertSegment(delivered!, Buffer.from("a\nb\n"));
+    s.insertSegment(rewritten!, Buffer.from("c\nd\n"));
+    s.insertSegment(empty!, Buffer.alloc(0));
+    const got = [...s.read(2), ...s.read(1)];
+    expect(got.map((l) => l.line)).toEqual(["a", "b", "c"]);
+    expect(s.takeDelivered(delivered!)).toBe(false); // read, not settled yet
+    for (const l of got.slice(0, 2)) s.settle(l.segment);
+    s.persistHead(["c"]); // "c" not delivered: the partly read segment is rewritten in front
+    expect(s.takeDelivered(delivered!)).toBe(true);
+    expect(s.takeDelivered(delivered!)).toBe(false); // answered once
+    expect(s.takeDelivered(rewritten!)).toBe(false);
+    expect(s.takeDelivered(empty!)).toBe(true); // nothing in it to deliver
+    expect(s.read(5).map((l) => l.line)).toEqual(["c", "d"]);
+  });
+
   it("refuses a line containing a newline", () => {
     expect(() => new Spool(dir()).append("a\nb")).toThrow();
   });

@@ -24,31 +24,22 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readSync,
   renameSync,
   statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { countLines, READ_CHUNK, readRange, SEGMENT_RE, segmentName } from "./spool-files.ts";
+import { countLines, readRange, SEGMENT_RE, segmentName } from "./spool-files.ts";
+import { type ReadableSegment, SegmentReader, type SpooledLine } from "./spool-reader.ts";
 
 export { segmentName, segmentSeq } from "./spool-files.ts";
+export type { SpooledLine } from "./spool-reader.ts";
 
 const FIRST_SEQ = 1_000_000_000_000;
-const EMPTY = Buffer.alloc(0);
 export const QUARANTINE_FILE = "quarantine.jsonl";
 
-interface Segment {
-  seq: number;
-  path: string;
-  /** Bytes consumed by the reader. */
-  readOffset: number;
-  /** Bytes written (known size). */
-  size: number;
-  unreadLines: number;
-  /** Lines handed out by read() and not yet settled. */
-  outstanding: number;
+interface Segment extends ReadableSegment {
   /** Earliest receive time of a line in it that exists nowhere else (Infinity: durable elsewhere too). */
   oldestMs: number;
   /** Taken whole from elsewhere (insertSegment): its deletion once delivered is remembered. */
@@ -75,26 +66,13 @@ export interface SpoolOptions {
   now?: () => number;
 }
 
-/** The segment being read: its file, and bytes read from it past `readOffset` not yet handed out. */
-interface Reader {
-  seq: number;
-  fd: number;
-  pending: Buffer;
-}
-
-export interface SpooledLine {
-  line: string;
-  segment: number;
-}
-
 export class Spool {
   readonly dir: string;
   /** Oldest first. */
   readonly #segments: Segment[] = [];
   #writer: { seq: number; fd: number } | undefined;
-  #reader: Reader | undefined;
+  readonly #reader: SegmentReader;
   #unread = 0;
-  #quarantined = 0;
   /** Lowest sequence number handed out by headSeqs: new head segments go below it. */
   #floor = Number.POSITIVE_INFINITY;
   /** Inserted segments deleted because every line was settled, until `takeDelivered` asks. */
@@ -109,6 +87,7 @@ export class Spool {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     mkdirSync(dir, { recursive: true });
+    this.#reader = new SegmentReader(join(dir, QUARANTINE_FILE));
     for (const name of readdirSync(dir).sort()) {
       if (name.startsWith("spool-") && name.endsWith(".jsonl.tmp")) {
         // An unfinished persistHead: the segments it copied from are still in place.
@@ -218,7 +197,7 @@ export class Spool {
 
   /** Lines moved to quarantine since this process started. */
   quarantined(): number {
-    return this.#quarantined;
+    return this.#reader.quarantined;
   }
 
   /** Appends one record (must not contain a newline). Throws on I/O failure: the caller keeps the record. */
@@ -266,7 +245,7 @@ export class Spool {
     for (const seg of this.#segments) {
       if (out.length >= max) break;
       if (seg.unreadLines === 0 && seg.readOffset >= seg.size) continue;
-      this.#readFrom(seg, max - out.length, out);
+      this.#unread -= this.#reader.read(seg, max - out.length, out);
       if (seg.readOffset < seg.size) break;
     }
     this.#collect();
@@ -295,7 +274,7 @@ export class Spool {
    */
   persistHead(undelivered: readonly string[], oldestMs = this.#now()): void {
     this.sealTail();
-    this.#closeReader();
+    this.#reader.close();
     const touched = this.#segments.filter((s) => s.readOffset > 0 || s.outstanding > 0);
     if (undelivered.length === 0 && touched.length === 0) return;
     const firstSeq = Math.min(this.#firstSeq(), this.#floor) - 1;
@@ -354,73 +333,7 @@ export class Spool {
 
   close(): void {
     this.sealTail();
-    this.#closeReader();
-  }
-
-  /**
-   * Hands out up to `max` lines of `seg` from the read-ahead buffer, reading the file in READ_CHUNK pieces
-   * only as far as needed. Bytes read ahead but not handed out stay buffered for the next call, so every
-   * byte is read from disk once, whatever `max` is (the sink asks for a few lines at a time).
-   */
-  #readFrom(seg: Segment, max: number, out: SpooledLine[]): void {
-    const reader = this.#readerFor(seg);
-    while (out.length < max && seg.readOffset < seg.size) {
-      const pending = reader.pending;
-      const nl = pending.indexOf(10);
-      if (nl >= 0) {
-        const line = pending.toString("utf8", 0, nl);
-        reader.pending = pending.subarray(nl + 1);
-        seg.readOffset += nl + 1;
-        seg.unreadLines--;
-        this.#unread--;
-        if (line.length === 0) continue;
-        seg.outstanding++;
-        out.push({ line, segment: seg.seq });
-        continue;
-      }
-      const from = seg.readOffset + pending.length;
-      if (from >= seg.size) {
-        // A torn last line without its newline: it can only come from a crash mid-write.
-        this.#quarantine(pending);
-        reader.pending = EMPTY;
-        seg.readOffset = seg.size;
-        if (seg.unreadLines > 0) {
-          seg.unreadLines--;
-          this.#unread--;
-        }
-        break;
-      }
-      // A line longer than what is buffered: read at least as much again, so a long line costs O(length).
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(READ_CHUNK, pending.length), seg.size - from));
-      const n = readSync(reader.fd, chunk, 0, chunk.length, from);
-      if (n <= 0) break;
-      reader.pending =
-        pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-    }
-  }
-
-  /** The open reader of `seg` (one segment is read at a time, oldest first). */
-  #readerFor(seg: Segment): Reader {
-    if (this.#reader?.seq === seg.seq) return this.#reader;
-    this.#closeReader();
-    this.#reader = { seq: seg.seq, fd: openSync(seg.path, "r"), pending: EMPTY };
-    return this.#reader;
-  }
-
-  #closeReader(): void {
-    if (!this.#reader) return;
-    closeSync(this.#reader.fd);
-    this.#reader = undefined;
-  }
-
-  #quarantine(data: Buffer): void {
-    const fd = openSync(join(this.dir, QUARANTINE_FILE), "a");
-    try {
-      writeSync(fd, Buffer.concat([data, Buffer.from("\n")]));
-    } finally {
-      closeSync(fd);
-    }
-    this.#quarantined++;
+    this.#reader.close();
   }
 
   /** Deletes segments that are fully read, fully settled and not being written. */
@@ -429,7 +342,7 @@ export class Spool {
       const seg = this.#segments[i]!;
       const writing = this.#writer?.seq === seg.seq;
       if (!writing && seg.readOffset >= seg.size && seg.outstanding === 0) {
-        if (this.#reader?.seq === seg.seq) this.#closeReader();
+        this.#reader.release(seg.seq);
         try {
           unlinkSync(seg.path);
         } catch {

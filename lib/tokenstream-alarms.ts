@@ -59,6 +59,7 @@ export class TokenstreamAlarms extends Construct {
   readonly sessionsStopped: Alarm;
   readonly topicsRefused: Alarm;
   readonly silentSessions: Alarm;
+  readonly malformedFrames: Alarm;
   readonly tokenRefusals: Alarm;
   readonly channelEvictions: Alarm;
   readonly mintFailures: Alarm;
@@ -133,6 +134,12 @@ export class TokenstreamAlarms extends Construct {
       "SilentSessions",
       relay.metric("SilentSessions", { period: Duration.minutes(1), statistic: Stats.SUM }),
       "A worker session missed events its peers delivered (a silenced channel or revoked token) and was replaced; its coverage was withdrawn back to its last event, so any interval nobody delivered is a recorded gap.",
+    );
+
+    this.malformedFrames = this.#onAny(
+      "MalformedFrames",
+      relay.metric("MalformedFrames", { period: Duration.minutes(1), statistic: Stats.SUM }),
+      "A worker dropped upstream frames it could not take as events (not JSON, no topicName, binary, or larger than MAX_FRAME_BYTES): if any was an event, it is not on the queue. The warn log line 'malformed frame dropped' gives the code and size per frame; back-fill the interval through the Genesys REST API.",
     );
 
     this.tokenRefusals = this.#onAny(

@@ -198,6 +198,7 @@ for (const variant of [
           "DeadLettered",
           "Gaps",
           "LiveSessions",
+          "MalformedFrames",
           "MintFailures",
           "SessionsStopped",
           "SilentSessions",

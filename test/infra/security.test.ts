@@ -101,9 +101,9 @@ describe("alarm delivery", () => {
 
   it("names every alarm <stack>-<id>, so the policies below cover exactly this stack's alarms", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm");
-    // 19 of the broker, relay and stack, 5 of the durable backlog and coverage ledger (lib/relay-durability.ts):
+    // 20 of the broker, relay and stack, 5 of the durable backlog and coverage ledger (lib/relay-durability.ts):
     // an alarm without the stack's name prefix could not publish to the alarm topic.
-    expect(alarms.length).toBe(24);
+    expect(alarms.length).toBe(25);
     for (const [, a] of alarms) expect(a.AlarmName).toMatch(/^Tokenstream-[A-Za-z]+$/);
   });
 

@@ -552,7 +552,13 @@ describe("stack", () => {
     });
     expect(byMetric("DeadLettered")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
     expect(byMetric("SessionsStopped")).toMatchObject({ Namespace: "tokenstream", Threshold: 1 });
-    for (const name of ["TopicsRefused", "SilentSessions", "TokenRefusals", "ChannelEvictions"])
+    for (const name of [
+      "TopicsRefused",
+      "SilentSessions",
+      "MalformedFrames",
+      "TokenRefusals",
+      "ChannelEvictions",
+    ])
       expect(byMetric(name)).toMatchObject({
         Namespace: "tokenstream",
         Dimensions: [

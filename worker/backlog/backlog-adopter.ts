@@ -31,7 +31,7 @@ export interface BacklogAdopterOptions {
   spoolChanged: () => void;
   /** Stores this task's spool segments now (the adopted ones among them). */
   flushMirror: () => Promise<void>;
-  /** The spool segment is stored under this task (or was: a delivered segment's copy is deleted). */
+  /** The spool segment is stored under this task. */
   isStored: (segment: number) => boolean;
   leaseMs: number;
   log: SinkLogger;

@@ -36,8 +36,6 @@ export class SocketLink {
   /** The socket is gone: no more frames. */
   #gone = false;
   #pinged = false;
-  /** A watchdog verdict waits for the socket reads already due. */
-  #judging = false;
   #confirm: { settle: (ok: boolean) => void; timer: NodeJS.Timeout } | undefined;
   lastFrameAtMs: number;
   readonly #now: () => number;
@@ -186,13 +184,9 @@ export class SocketLink {
    * read pass, so the verdict sees them.
    */
   #judgeAfterPendingReads(): void {
-    if (this.#judging) return;
-    this.#judging = true;
     setImmediate(() => {
-      this.#judging = false;
-      if (this.#done || this.#now() - this.lastFrameAtMs < this.opts.heartbeatTimeoutMs) return;
-      this.#ws?.terminate();
-      this.#fail({ kind: "watchdog" });
+      if (this.#now() - this.lastFrameAtMs < this.opts.heartbeatTimeoutMs) return;
+      this.#fail({ kind: "watchdog" }); // a no-op once done; terminates the socket
     });
   }
 
